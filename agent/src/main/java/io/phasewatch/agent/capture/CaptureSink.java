@@ -1,0 +1,22 @@
+package io.phasewatch.agent.capture;
+
+import io.phasewatch.agent.wire.Stage;
+
+/**
+ * What the training side hands to the agent. Called on the training thread: implementations copy
+ * what they keep, return at once, never block and never throw.
+ */
+public interface CaptureSink {
+
+  /**
+   * Sampled hidden-state rows of one tapped layer, row-major {@code rowCount × dim} in {@code rows}
+   * (which may be longer). The caller may reuse {@code rows} after this returns.
+   */
+  void rows(String layer, long step, float[] rows, int rowCount, int dim);
+
+  /** A training step finished; {@code tokensSeen} is cumulative on this rank. */
+  void stepEnded(long step, long tokensSeen, double loss);
+
+  /** The run entered another stage (pretrain → sft → dpo → rlvr); windows after it carry it. */
+  void stageChanged(Stage stage, long step);
+}
