@@ -162,12 +162,16 @@ public final class FrequentDirections implements CovarianceSketch {
     // G = BBᵀ: A(i,k) = B[i][k] = bufT[k·cap + i]; B operand row k of bufT.
     DenseKernels.multAdd(bufT, 0, 1, cap, bufT, 0, cap, g, 0, m, m, m, d, true);
     DenseKernels.mirrorUpper(g, m);
-    if (!eig.decompose(gram)) {
+    // EJML's symmetric QR solver does not survive a change of size, so snapshots of a part-filled
+    // buffer get their own (they allocate anyway); the streaming shrink always has m = 2ℓ.
+    EigenDecomposition_F64<DMatrixRMaj> solver =
+        m == cap ? eig : DecompositionFactory_DDRM.eig(m, true, true);
+    if (!solver.decompose(gram)) {
       throw new IllegalStateException(
           "frequent directions: eigen-decomposition of the " + m + "×" + m + " Gram matrix failed");
     }
     for (int i = 0; i < m; i++) {
-      lambda[i] = Math.max(0.0, eig.getEigenvalue(i).real);
+      lambda[i] = Math.max(0.0, solver.getEigenvalue(i).real);
       order[i] = i;
     }
     // Insertion sort, decreasing: m ≤ 2ℓ, and this runs once per ℓ rows.
@@ -189,7 +193,7 @@ public final class FrequentDirections implements CovarianceSketch {
     for (int i = 0; i < kept; i++) {
       double li = lambda[order[i]];
       double scale = Math.sqrt((li - delta) / li);
-      double[] u = eig.getEigenVector(order[i]).data;
+      double[] u = solver.getEigenVector(order[i]).data;
       for (int s = 0; s < m; s++) {
         wT[s * cap + i] = u[s] * scale;
       }
