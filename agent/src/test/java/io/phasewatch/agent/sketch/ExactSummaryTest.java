@@ -104,6 +104,17 @@ class ExactSummaryTest {
   }
 
   @Test
+  void batchAndPanelEdgesAtLargerDimensionMatchTwoPassFormula() {
+    int d = 300;
+    int n = 2 * ExactSummary.BATCH_ROWS + 37;
+    float[] rows = withLargeMean(Matrices.rows(Kind.POWER_LAW, 11, n, d), d, 11);
+    ExactSummary s = ExactSummary.ofDimension(d);
+    s.update(rows, 100);
+    s.update(Arrays.copyOfRange(rows, 100 * d, n * d), n - 100);
+    assertClose(s.snapshot(), n, twoPass(rows, n, d));
+  }
+
+  @Test
   void handComputedCoMomentOfThreeRows() {
     // rows (0,0), (2,0), (4,6): mean (2,2); centred (−2,−2), (0,−2), (2,4).
     ExactSummary s = ExactSummary.ofDimension(2);

@@ -113,6 +113,19 @@ class FrequentDirectionsTest {
   }
 
   @Test
+  void boundHoldsAcrossPanelEdgesAtLargerDimension() {
+    int ell = 40;
+    int d = 300;
+    int n = 500;
+    for (Kind kind : Kind.values()) {
+      float[] rows = Matrices.rows(kind, 5, n, d);
+      FrequentDirections fd = FrequentDirections.withRows(ell, d);
+      fd.update(rows, n);
+      assertWithinBound(fd.snapshot(), rows, n, d, ell);
+    }
+  }
+
+  @Test
   void snapshotLeavesTheLiveSketchUndisturbed() {
     int ell = 6;
     int d = 12;
