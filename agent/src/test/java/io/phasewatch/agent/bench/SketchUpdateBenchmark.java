@@ -16,10 +16,11 @@ import org.ejml.dense.row.CommonOps_DDRM;
  * <p>FLOP rate of FD: the products a shrink of the full {@code m = 2ℓ} buffer must do, counted as 2
  * flops per multiply-add — the Gram matrix's upper triangle ({@code m(m+1)/2·d}) and the rotation
  * ({@code d·(ℓ−1)·m}) — divided by the wall time of the whole update, eigensolver, copies and
- * bookkeeping included. EJML's rate: {@code CommonOps_DDRM} (single-threaded) on the same two
- * shapes, {@code (m×d)·(d×m)} (best of {@code mult} on a transposed copy and {@code multTransB})
- * and {@code (d×m)·(m×(ℓ−1))}, flops over time. Each round measures every configuration once; the
- * ratios reported are medians over rounds of ratios taken within a round.
+ * bookkeeping included. All times are the calling thread's CPU time (see {@link #cpuNanos()}).
+ * EJML's rate: {@code CommonOps_DDRM} (single-threaded) on the same two shapes, {@code (m×d)·(d×m)}
+ * (best of {@code mult} on a transposed copy and {@code multTransB}) and {@code (d×m)·(m×(ℓ−1))},
+ * flops over time. Each round measures every configuration once; the ratios reported are medians
+ * over rounds of ratios taken within a round.
  *
  * <p>Run: {@code mvn -q -B -pl agent test-compile exec:java -Dexec.classpathScope=test
  * -Dexec.mainClass=io.phasewatch.agent.bench.SketchUpdateBenchmark} (system properties {@code
@@ -125,9 +126,9 @@ public final class SketchUpdateBenchmark {
     int rows = shrinks * (ell + 1);
     float[] timed = gaussianRows(rng, rows, d);
     long alloc0 = allocatedBytes();
-    long t0 = System.nanoTime();
+    long t0 = cpuNanos();
     fd.update(timed, rows);
-    long t1 = System.nanoTime();
+    long t1 = cpuNanos();
     long alloc1 = allocatedBytes();
     double m = 2.0 * ell;
     double macsPerShrink = m * (m + 1) / 2 * d + (double) d * (ell - 1) * m;
@@ -141,9 +142,9 @@ public final class SketchUpdateBenchmark {
     exact.update(gaussianRows(rng, batch, d), batch);
     int rows = d >= 4096 ? 2 * batch : 8 * batch;
     float[] timed = gaussianRows(rng, rows, d);
-    long t0 = System.nanoTime();
+    long t0 = cpuNanos();
     exact.update(timed, rows);
-    return (System.nanoTime() - t0) / 1e9 / rows;
+    return (cpuNanos() - t0) / 1e9 / rows;
   }
 
   /** Seconds per row of the exact summary's one-row (Welford, rank-1) update. */
@@ -152,12 +153,12 @@ public final class SketchUpdateBenchmark {
     float[] row = gaussianRows(rng, 1, d);
     exact.update(row);
     int rows = d >= 4096 ? 16 : 64;
-    long t0 = System.nanoTime();
+    long t0 = cpuNanos();
     for (int i = 0; i < rows; i++) {
       row[i % d] += 1f;
       exact.update(row);
     }
-    return (System.nanoTime() - t0) / 1e9 / rows;
+    return (cpuNanos() - t0) / 1e9 / rows;
   }
 
   /** EJML single-threaded multiply rate (flop/s) on the two shapes of an FD shrink. */
@@ -168,16 +169,16 @@ public final class SketchUpdateBenchmark {
     DMatrixRMaj bt = new DMatrixRMaj(d, m);
     CommonOps_DDRM.transpose(b, bt);
     DMatrixRMaj g = new DMatrixRMaj(m, m);
-    long t0 = System.nanoTime();
+    long t0 = cpuNanos();
     CommonOps_DDRM.mult(b, bt, g);
-    long t1 = System.nanoTime();
+    long t1 = cpuNanos();
     CommonOps_DDRM.multTransB(b, b, g);
-    long t2 = System.nanoTime();
+    long t2 = cpuNanos();
     DMatrixRMaj w = random(rng, m, r);
     DMatrixRMaj out = new DMatrixRMaj(d, r);
-    long t3 = System.nanoTime();
+    long t3 = cpuNanos();
     CommonOps_DDRM.mult(bt, w, out);
-    long t4 = System.nanoTime();
+    long t4 = cpuNanos();
     double gramSeconds = Math.min(t1 - t0, t2 - t1) / 1e9;
     double rotSeconds = (t4 - t3) / 1e9;
     double flops = 2.0 * m * m * d + 2.0 * d * (double) m * r;
@@ -209,6 +210,14 @@ public final class SketchUpdateBenchmark {
       x.data[i] = rng.nextGaussian();
     }
     return x;
+  }
+
+  /**
+   * CPU time of this thread: the machine is shared, and wall time would charge each measurement for
+   * whatever else ran meanwhile. Everything measured here runs on the calling thread.
+   */
+  private static long cpuNanos() {
+    return ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
   }
 
   private static long allocatedBytes() {
