@@ -8,6 +8,8 @@ import java.util.Locale;
 import java.util.Random;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
+import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
+import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
 
 /**
  * Frequent Directions' batched update against EJML's own dense multiply and against the exact
@@ -49,6 +51,7 @@ public final class SketchUpdateBenchmark {
     double[][] allocPerRow = new double[configs][rounds];
     double[][] exactRowsPerSec = new double[DIMS.length][rounds];
     double[][] vsRowByRow = new double[configs][rounds];
+    double[][] eigShare = new double[configs][rounds];
 
     for (int r = 0; r < rounds; r++) {
       for (int di = 0; di < DIMS.length; di++) {
@@ -68,6 +71,7 @@ public final class SketchUpdateBenchmark {
           vsExact[c][r] = exactSecPerRow / (fd.seconds / fd.rows);
           vsRowByRow[c][r] = rowByRowSecPerRow / (fd.seconds / fd.rows);
           allocPerRow[c][r] = fd.allocatedBytes / fd.rows;
+          eigShare[c][r] = eigenSeconds(ell, d, rng) * shrinks / fd.seconds;
           System.err.printf(
               Locale.ROOT,
               "round %d d=%d ell=%d: fd %.1f rows/s %.2f GFLOP/s, ejml %.2f GFLOP/s, exact %.2f rows/s%n",
@@ -84,14 +88,15 @@ public final class SketchUpdateBenchmark {
 
     System.out.println(
         "| d | ℓ | FD rows/s | FD GFLOP/s | EJML mult GFLOP/s | FD / EJML rate | exact rows/s"
-            + " | exact s/row ÷ FD s/row | exact row-by-row s/row ÷ FD s/row | FD bytes alloc./row |");
-    System.out.println("|---|---|---|---|---|---|---|---|---|---|");
+            + " | exact s/row ÷ FD s/row | exact row-by-row s/row ÷ FD s/row | FD bytes alloc./row"
+            + " | eigensolver share of FD time |");
+    System.out.println("|---|---|---|---|---|---|---|---|---|---|---|");
     for (int di = 0; di < DIMS.length; di++) {
       for (int li = 0; li < ELLS.length; li++) {
         int c = di * ELLS.length + li;
         System.out.printf(
             Locale.ROOT,
-            "| %d | %d | %.0f | %.2f | %.2f | %.0f%% | %.0f | %.2f× | %.1f× | %.0f |%n",
+            "| %d | %d | %.0f | %.2f | %.2f | %.0f%% | %.0f | %.2f× | %.1f× | %.0f | %.0f%% |%n",
             DIMS[di],
             ELLS[li],
             median(fdRowsPerSec[c]),
@@ -101,7 +106,8 @@ public final class SketchUpdateBenchmark {
             median(exactRowsPerSec[di]),
             median(vsExact[c]),
             median(vsRowByRow[c]),
-            median(allocPerRow[c]));
+            median(allocPerRow[c]),
+            100 * median(eigShare[c]));
       }
     }
     System.out.printf(
@@ -145,6 +151,18 @@ public final class SketchUpdateBenchmark {
     long t0 = cpuNanos();
     exact.update(timed, rows);
     return (cpuNanos() - t0) / 1e9 / rows;
+  }
+
+  /** CPU seconds of one EJML symmetric eigen-decomposition of a {@code 2ℓ × 2ℓ} Gram matrix. */
+  private static double eigenSeconds(int ell, int d, Random rng) {
+    int m = 2 * ell;
+    DMatrixRMaj b = random(rng, m, Math.min(d, 2 * m));
+    DMatrixRMaj g = new DMatrixRMaj(m, m);
+    CommonOps_DDRM.multTransB(b, b, g);
+    EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(m, true, true);
+    long t0 = cpuNanos();
+    eig.decompose(g);
+    return (cpuNanos() - t0) / 1e9;
   }
 
   /** Seconds per row of the exact summary's one-row (Welford, rank-1) update. */
