@@ -105,7 +105,7 @@ public final class FrequentDirections implements CovarianceSketch {
 
   @Override
   public void update(float[] row) {
-    if (row == null || row.length < d) {
+    if (row == null || row.length != d) {
       throw new IllegalArgumentException(
           "frequent directions: row must hold d="
               + d
