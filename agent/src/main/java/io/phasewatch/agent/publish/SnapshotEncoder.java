@@ -1,0 +1,17 @@
+package io.phasewatch.agent.publish;
+
+import io.phasewatch.agent.wire.SnapshotRecord;
+import java.util.List;
+
+/** Turns a snapshot into Kafka record values (chunks) and names their content type. */
+public interface SnapshotEncoder {
+
+  /** The Kafka header that carries {@link #contentType()}. */
+  String contentTypeHeader();
+
+  /** Media type with the format version, e.g. {@code application/vnd.phasewatch.sketch;v=1}. */
+  String contentType();
+
+  /** The record values of one snapshot, each at most {@code maxRecordBytes} long, in order. */
+  List<byte[]> encode(SnapshotRecord record, int maxRecordBytes);
+}
