@@ -305,6 +305,7 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
   private void fold(Event.Rows r) {
     LayerCounters c = r.layer();
     if (c.failed) {
+      droppedRows(c, "layer_failed", r.rowCount());
       return;
     }
     LayerState s = layers.get(c.name);
