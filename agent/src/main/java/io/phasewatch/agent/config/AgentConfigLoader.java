@@ -90,7 +90,12 @@ public final class AgentConfigLoader {
     }
     var options = new LoaderOptions();
     options.setAllowDuplicateKeys(false);
-    Object root = new Yaml(new SafeConstructor(options)).load(yaml);
+    Object root;
+    try {
+      root = new Yaml(new SafeConstructor(options)).load(yaml);
+    } catch (org.yaml.snakeyaml.error.YAMLException e) {
+      throw new IllegalArgumentException("agent config: invalid YAML: " + e.getMessage(), e);
+    }
     var flat = new LinkedHashMap<String, Object>();
     if (root == null) {
       return flat;

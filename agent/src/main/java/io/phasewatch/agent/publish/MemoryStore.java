@@ -8,6 +8,7 @@ final class MemoryStore implements PendingStore {
   private final long maxBytes;
   private final ArrayDeque<Pending> queue = new ArrayDeque<>();
   private long bytes;
+  private boolean headPinned;
 
   MemoryStore(int maxSnapshots, long maxBytes) {
     this.maxSnapshots = maxSnapshots;
@@ -21,8 +22,13 @@ final class MemoryStore implements PendingStore {
       return;
     }
     // Drop the oldest: a late window is worth less to the phase detector than the newest one.
-    while (!queue.isEmpty() && (queue.size() >= maxSnapshots || bytes + p.bytes() > maxBytes)) {
+    while (queue.size() > (headPinned ? 1 : 0)
+        && (queue.size() >= maxSnapshots || bytes + p.bytes() > maxBytes)) {
+      Pending pinned = headPinned ? queue.removeFirst() : null;
       bytes -= queue.removeFirst().bytes();
+      if (pinned != null) {
+        queue.addFirst(pinned);
+      }
       dropped.drop("buffer_full");
     }
     queue.addLast(p);
@@ -31,12 +37,14 @@ final class MemoryStore implements PendingStore {
 
   @Override
   public Pending peek(DropCounter dropped) {
+    headPinned = !queue.isEmpty();
     return queue.peekFirst();
   }
 
   @Override
   public void removeHead() {
     Pending p = queue.pollFirst();
+    headPinned = false;
     if (p != null) {
       bytes -= p.bytes();
     }

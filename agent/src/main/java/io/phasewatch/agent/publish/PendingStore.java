@@ -9,7 +9,11 @@ interface PendingStore {
   /** Appends; evicts the oldest entries past the bound and reports each to {@code dropped}. */
   void append(Pending p, DropCounter dropped);
 
-  /** The oldest entry, or null. Entries that cannot be read are dropped and reported. */
+  /**
+   * The oldest entry, or null; it is pinned (never evicted by {@link #append}) until {@link
+   * #removeHead} because the sender is delivering it. Entries that cannot be read are dropped and
+   * reported.
+   */
   Pending peek(DropCounter dropped);
 
   /** Removes the entry {@link #peek} returned, once it is delivered. */

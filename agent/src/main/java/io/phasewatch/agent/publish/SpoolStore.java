@@ -76,10 +76,14 @@ final class SpoolStore implements PendingStore {
       dropped.drop("too_large");
       return;
     }
-    while (!index.isEmpty() && bytes + data.length > maxBytes) {
+    // The head is pinned while the sender holds it (cachedHead); evict the oldest after it.
+    while (index.size() > (cachedHead != null ? 1 : 0) && bytes + data.length > maxBytes) {
+      Entry pinned = cachedHead != null ? index.removeFirst() : null;
       Entry old = index.removeFirst();
+      if (pinned != null) {
+        index.addFirst(pinned);
+      }
       bytes -= old.bytes();
-      cachedHead = null;
       delete(old.file());
       dropped.drop("buffer_full");
     }
