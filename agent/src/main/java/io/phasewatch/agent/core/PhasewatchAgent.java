@@ -56,6 +56,7 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
   private final Timer sketchTime;
   private final Counter windowsClosed;
   private final Map<String, Boolean> loggedFailures = new ConcurrentHashMap<>();
+  private final Map<String, Counter> dropCounters = new ConcurrentHashMap<>();
   private volatile boolean active;
   private volatile boolean closed;
 
@@ -158,7 +159,8 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
       }
       try {
         Objects.requireNonNull(sketches, "sketches");
-        SnapshotPublisher p = publisher == null ? null : publisher.apply(r);
+        SnapshotPublisher p =
+            publisher == null || !config.publish().enabled() ? null : publisher.apply(r);
         return new PhasewatchAgent(config, r, sketches, p, true);
       } catch (RuntimeException | Error e) {
         LOG.log(Level.SEVERE, "phasewatch: agent failed to start; running without it", e);
@@ -255,10 +257,14 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
     if (c != null) {
       c.dropped.addAndGet(rowCount);
     }
-    Counter.builder(M + "samples.dropped")
-        .baseUnit("rows")
-        .tag("reason", reason)
-        .register(registry)
+    dropCounters
+        .computeIfAbsent(
+            reason,
+            k ->
+                Counter.builder(M + "samples.dropped")
+                    .baseUnit("rows")
+                    .tag("reason", k)
+                    .register(registry))
         .increment(rowCount);
   }
 
@@ -285,7 +291,7 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
             closeWindow(s.step());
           }
         } else if (e instanceof Event.StageChanged c) {
-          closeWindow(Math.max(lastStep, c.step()));
+          closeWindow(lastStep); // the window ends with the last step that finished
           stage = c.stage();
         } else if (e instanceof Event.Flush f) {
           if (rowsInWindow) {
