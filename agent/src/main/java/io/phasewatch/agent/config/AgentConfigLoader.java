@@ -62,7 +62,7 @@ public final class AgentConfigLoader {
     d.put("queue.max-layers", 64);
     d.put("publish.enabled", true);
     d.put("publish.topic", "phasewatch.sketches");
-    d.put("publish.max-record-bytes", "1MiB");
+    d.put("publish.max-record-bytes", 900_000);
     d.put("publish.buffer-snapshots", 1024);
     d.put("publish.buffer-bytes", "128MiB");
     d.put("publish.spool-dir", null);

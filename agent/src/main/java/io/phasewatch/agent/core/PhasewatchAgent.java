@@ -66,6 +66,8 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
   private long lastStep;
   private long tokensSeen;
   private boolean rowsInWindow;
+  private long probeStep;
+  private long probeTokens;
   private boolean publishing = true;
   private long nextSummaryNanos;
 
@@ -283,18 +285,20 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
         } else if (e instanceof Event.StepEnded s) {
           lastStep = s.step();
           tokensSeen = s.tokensSeen();
-          boolean boundary =
-              config.sampling().mode() == AgentConfig.Mode.LIVE
-                  ? (s.step() + 1) % config.window().steps() == 0
-                  : rowsInWindow;
-          if (boundary) {
-            closeWindow(s.step());
+          if (config.sampling().mode() == AgentConfig.Mode.LIVE) {
+            if ((s.step() + 1) % config.window().steps() == 0) {
+              closeWindow(s.step());
+            }
+          } else if (rowsInWindow) {
+            closeProbeWindow();
           }
         } else if (e instanceof Event.StageChanged c) {
           closeWindow(lastStep); // the window ends with the last step that finished
           stage = c.stage();
         } else if (e instanceof Event.Flush f) {
-          if (rowsInWindow) {
+          if (rowsInWindow && config.sampling().mode() == AgentConfig.Mode.PROBE) {
+            closeProbeWindow();
+          } else if (rowsInWindow) {
             closeWindow(lastStep);
           }
           f.done().countDown();
@@ -333,12 +337,27 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
       s.sketch.update(r.data(), r.rowCount());
       sketchTime.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
       s.rows += r.rowCount();
+      if (!rowsInWindow || r.step() > probeStep) {
+        probeStep = r.step();
+        probeTokens = tokensSeen;
+      }
       rowsInWindow = true;
     } catch (RuntimeException | AssertionError e) {
       c.failed = true;
       layers.remove(c.name);
       fail("sketch", e, false);
     }
+  }
+
+  /**
+   * A probe pass runs after its step ended (the training listener reports the step, then probes),
+   * so the window carries the pass's step and tokens, not those of the step end that closed it.
+   */
+  private void closeProbeWindow() {
+    long now = tokensSeen;
+    tokensSeen = probeTokens;
+    closeWindow(probeStep);
+    tokensSeen = now;
   }
 
   private void closeWindow(long step) {

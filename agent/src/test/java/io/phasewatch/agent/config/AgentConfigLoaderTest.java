@@ -32,7 +32,7 @@ class AgentConfigLoaderTest {
     assertThat(c.queue().maxRows()).isEqualTo(65_536);
     assertThat(c.queue().maxBytes()).isEqualTo(64L << 20);
     assertThat(c.publish().topic()).isEqualTo("phasewatch.sketches");
-    assertThat(c.publish().maxRecordBytes()).isEqualTo(1 << 20);
+    assertThat(c.publish().maxRecordBytes()).isEqualTo(900_000);
     assertThat(c.publish().spoolDir()).isEmpty();
     assertThat(c.publish().retryBackoff()).isEqualTo(Duration.ofMillis(500));
     assertThat(c.publish().kafka()).containsEntry("bootstrap.servers", "localhost:9092");

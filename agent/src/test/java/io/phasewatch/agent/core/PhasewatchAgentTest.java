@@ -106,7 +106,9 @@ class PhasewatchAgentTest {
             .publisher(r -> publisher)
             .start();
     List<float[]> pass = new ArrayList<>();
-    for (long step = 0; step < 20; step++) {
+    for (long step = 1; step <= 20; step++) {
+      // As the training listener does: the step ends, then the probe pass of that step runs.
+      agent.stepEnded(step, 100 * step, 1.0);
       if (step % 5 == 0) {
         pass.clear();
         for (int i = 0; i < 6; i++) {
@@ -114,13 +116,15 @@ class PhasewatchAgentTest {
           agent.rows("final_norm", step, row(step, i, 4), 1, 4);
         }
       }
-      agent.stepEnded(step, step, 1.0);
     }
     agent.close(Duration.ofSeconds(5));
 
     assertThat(publisher.records)
         .extracting(r -> r.metadata().step())
-        .containsExactly(0L, 5L, 10L, 15L);
+        .containsExactly(5L, 10L, 15L, 20L);
+    assertThat(publisher.records)
+        .extracting(r -> r.metadata().tokensSeen())
+        .containsExactly(500L, 1000L, 1500L, 2000L);
     assertThat(publisher.records)
         .extracting(r -> r.metadata().windowId())
         .containsExactly(0L, 1L, 2L, 3L);
