@@ -1,5 +1,6 @@
 package io.phasewatch.agent.config;
 
+import io.phasewatch.agent.wire.DecodeLimits;
 import io.phasewatch.agent.wire.Stage;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -214,9 +215,13 @@ public record AgentConfig(
       if (topic.isEmpty()) {
         throw new IllegalArgumentException("agent config: publish.topic must not be empty");
       }
-      if (maxRecordBytes < 1024) {
+      int largest = DecodeLimits.defaults().maxRecordBytes();
+      if (maxRecordBytes < 1024 || maxRecordBytes > largest) {
         throw new IllegalArgumentException(
-            "agent config: publish.max-record-bytes must be ≥ 1024, got " + maxRecordBytes);
+            "agent config: publish.max-record-bytes must be in [1024, "
+                + largest
+                + "] (what a collector decodes by default), got "
+                + maxRecordBytes);
       }
       positive("publish.buffer-snapshots", bufferSnapshots);
       if (bufferBytes < 1 || spoolMaxBytes < 1) {

@@ -3,6 +3,7 @@ package io.phasewatch.agent.config;
 import io.phasewatch.agent.config.AgentConfig.Kind;
 import io.phasewatch.agent.config.AgentConfig.LayerOverride;
 import io.phasewatch.agent.config.AgentConfig.Mode;
+import io.phasewatch.agent.wire.SnapshotCodec;
 import io.phasewatch.agent.wire.Stage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -61,8 +62,8 @@ public final class AgentConfigLoader {
     d.put("queue.max-bytes", "64MiB");
     d.put("queue.max-layers", 64);
     d.put("publish.enabled", true);
-    d.put("publish.topic", "phasewatch.sketches");
-    d.put("publish.max-record-bytes", 900_000);
+    d.put("publish.topic", SnapshotCodec.DEFAULT_TOPIC);
+    d.put("publish.max-record-bytes", SnapshotCodec.DEFAULT_MAX_RECORD_BYTES);
     d.put("publish.buffer-snapshots", 1024);
     d.put("publish.buffer-bytes", "128MiB");
     d.put("publish.spool-dir", null);

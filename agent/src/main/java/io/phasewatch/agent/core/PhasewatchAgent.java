@@ -7,12 +7,16 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.phasewatch.agent.capture.CaptureSink;
 import io.phasewatch.agent.config.AgentConfig;
+import io.phasewatch.agent.publish.KafkaSnapshotPublisher;
+import io.phasewatch.agent.publish.SnapshotEncoder;
 import io.phasewatch.agent.publish.SnapshotPublisher;
 import io.phasewatch.agent.sketch.CovarianceSketch;
 import io.phasewatch.agent.sketch.CovarianceSnapshot;
 import io.phasewatch.agent.wire.SnapshotMetadata;
 import io.phasewatch.agent.wire.SnapshotRecord;
 import io.phasewatch.agent.wire.Stage;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -117,6 +121,14 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
     }
   }
 
+  /**
+   * The agent with the standard sketches and a Kafka publisher of wire format v1; never throws (a
+   * failure to start logs and returns a disabled agent).
+   */
+  public static PhasewatchAgent start(AgentConfig config, MeterRegistry registry) {
+    return builder(config).meterRegistry(registry).start();
+  }
+
   /** A builder for an agent with this configuration. */
   public static Builder builder(AgentConfig config) {
     return new Builder(config);
@@ -139,15 +151,28 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
       return this;
     }
 
+    /** The summaries (default: {@link SketchFactory#standard()}). */
     public Builder sketches(SketchFactory sketches) {
       this.sketches = sketches;
       return this;
     }
 
-    /** Makes the publisher, given the agent's registry; called once, only for an enabled agent. */
+    /**
+     * Makes the publisher, given the agent's registry; called once, only for an enabled agent with
+     * {@code publish.enabled} (default: a {@link KafkaSnapshotPublisher} of wire format v1).
+     */
     public Builder publisher(Function<MeterRegistry, SnapshotPublisher> publisher) {
       this.publisher = publisher;
       return this;
+    }
+
+    private SnapshotPublisher kafka(MeterRegistry r) {
+      try {
+        return KafkaSnapshotPublisher.start(config.publish(), SnapshotEncoder.v1(), r);
+      } catch (IOException e) {
+        throw new UncheckedIOException(
+            "phasewatch: cannot open the spool " + config.publish().spoolDir().orElse(null), e);
+      }
     }
 
     /**
@@ -160,10 +185,11 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
         return new PhasewatchAgent(config, r, sketches, null, false);
       }
       try {
-        Objects.requireNonNull(sketches, "sketches");
-        SnapshotPublisher p =
-            publisher == null || !config.publish().enabled() ? null : publisher.apply(r);
-        return new PhasewatchAgent(config, r, sketches, p, true);
+        SketchFactory s = sketches == null ? SketchFactory.standard() : sketches;
+        Function<MeterRegistry, SnapshotPublisher> make =
+            publisher != null ? publisher : this::kafka;
+        SnapshotPublisher p = config.publish().enabled() ? make.apply(r) : null;
+        return new PhasewatchAgent(config, r, s, p, true);
       } catch (RuntimeException | Error e) {
         LOG.log(Level.SEVERE, "phasewatch: agent failed to start; running without it", e);
         Counter.builder(M + "failures").tag("part", "start").register(r).increment();

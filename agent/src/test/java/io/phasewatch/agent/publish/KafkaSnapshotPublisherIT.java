@@ -1,6 +1,7 @@
 package io.phasewatch.agent.publish;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -8,7 +9,15 @@ import io.phasewatch.agent.config.AgentConfig;
 import io.phasewatch.agent.config.AgentConfigLoader;
 import io.phasewatch.agent.core.PhasewatchAgent;
 import io.phasewatch.agent.core.ReferenceSketches;
+import io.phasewatch.agent.sketch.CovarianceSketch;
+import io.phasewatch.agent.sketch.ExactSnapshot;
+import io.phasewatch.agent.sketch.ExactSummary;
+import io.phasewatch.agent.sketch.FrequentDirections;
+import io.phasewatch.agent.wire.ChunkAssembler;
+import io.phasewatch.agent.wire.DecodeLimits;
+import io.phasewatch.agent.wire.SnapshotCodec;
 import io.phasewatch.agent.wire.SnapshotRecord;
+import io.phasewatch.agent.wire.WireFormatException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -96,18 +105,8 @@ class KafkaSnapshotPublisherIT {
   }
 
   private static PhasewatchAgent agent(AgentConfig config, MeterRegistry registry) {
-    return PhasewatchAgent.builder(config)
-        .sketches(new ReferenceSketches())
-        .meterRegistry(registry)
-        .publisher(
-            r -> {
-              try {
-                return KafkaSnapshotPublisher.start(config.publish(), new TestCodec(), r);
-              } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-              }
-            })
-        .start();
+    // The production defaults: ExactSummary / FrequentDirections and wire format v1.
+    return PhasewatchAgent.start(config, registry);
   }
 
   /** Row {@code i} of step {@code s} of a layer of width d: known values, different per layer. */
@@ -127,7 +126,7 @@ class KafkaSnapshotPublisherIT {
     props.put(
         ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     List<SnapshotRecord> out = new ArrayList<>();
-    Map<String, TestCodec.Assembler> assemblers = new HashMap<>();
+    ChunkAssembler assembler = ChunkAssembler.withDefaults();
     try (var consumer = new KafkaConsumer<String, byte[]>(props)) {
       var tp = new TopicPartition(topic, 0);
       consumer.assign(List.of(tp));
@@ -137,15 +136,20 @@ class KafkaSnapshotPublisherIT {
         for (ConsumerRecord<String, byte[]> rec : consumer.poll(Duration.ofMillis(200))) {
           assertThat(
                   new String(
-                      rec.headers().lastHeader(TestCodec.HEADER).value(), StandardCharsets.UTF_8))
-              .isEqualTo(TestCodec.TYPE);
-          SnapshotRecord s =
-              assemblers
-                  .computeIfAbsent(rec.key(), k -> new TestCodec.Assembler())
-                  .add(rec.value());
-          if (s != null) {
-            assertThat(rec.key()).isEqualTo(s.metadata().key());
-            out.add(s);
+                      rec.headers().lastHeader(SnapshotCodec.CONTENT_TYPE_HEADER).value(),
+                      StandardCharsets.UTF_8))
+              .isEqualTo(SnapshotCodec.CONTENT_TYPE);
+          try {
+            var whole =
+                assembler.accept(
+                    SnapshotCodec.decode(rec.value(), DecodeLimits.defaults()),
+                    System.currentTimeMillis());
+            if (whole.isPresent()) {
+              assertThat(rec.key()).isEqualTo(whole.get().metadata().key());
+              out.add(whole.get());
+            }
+          } catch (WireFormatException e) {
+            throw new AssertionError("record at offset " + rec.offset() + " does not decode", e);
           }
         }
       }
@@ -179,23 +183,31 @@ class KafkaSnapshotPublisherIT {
     String topic = "windows";
     createTopic(topic);
     var registry = new SimpleMeterRegistry();
-    AgentConfig config = config(topic, "window: {steps: 5}\n");
+    // d = 4 gets the exact summary, d = 40 Frequent Directions with ℓ = 8 (15 rows a window);
+    // 1 KiB records make the 40 × 40 state travel in chunks.
+    AgentConfig config =
+        config(topic, "window: {steps: 5}\nsketch: {exact-max-dim: 16, fd-rows: 8}\n");
     PhasewatchAgent agent = agent(config, registry);
-    Map<String, Integer> dims = Map.of("layers.0.out", 4, "final_norm", 12);
-    Map<String, List<List<float[]>>> expected = new HashMap<>();
+    Map<String, Integer> dims = Map.of("layers.0.out", 4, "final_norm", 40);
+    Map<String, List<CovarianceSketch>> direct = new HashMap<>();
+    Map<String, List<List<float[]>>> rowsOf = new HashMap<>();
     for (long step = 0; step < 20; step++) {
       for (var layer : dims.entrySet()) {
         int d = layer.getValue();
         float[] rows = new float[3 * d];
-        var window = expected.computeIfAbsent(layer.getKey(), k -> new ArrayList<>());
+        var sketches = direct.computeIfAbsent(layer.getKey(), k -> new ArrayList<>());
+        var windows = rowsOf.computeIfAbsent(layer.getKey(), k -> new ArrayList<>());
         if (step % 5 == 0) {
-          window.add(new ArrayList<>());
+          sketches.add(d <= 16 ? ExactSummary.ofDimension(d) : FrequentDirections.withRows(8, d));
+          windows.add(new ArrayList<>());
         }
         for (int i = 0; i < 3; i++) {
           float[] r = row(step, i + layer.getKey().length(), d);
           System.arraycopy(r, 0, rows, i * d, d);
-          window.get(window.size() - 1).add(r);
+          windows.get(windows.size() - 1).add(r);
         }
+        // The sketch of the same rows, computed directly with the same batches.
+        sketches.get(sketches.size() - 1).update(rows, 3);
         agent.rows(layer.getKey(), step, rows, 3, d);
       }
       agent.stepEnded(step, 64 * (step + 1), 2.5);
@@ -212,12 +224,26 @@ class KafkaSnapshotPublisherIT {
       assertThat(mine)
           .extracting(s -> s.metadata().tokensSeen())
           .containsExactly(320L, 640L, 960L, 1280L);
+      assertThat(mine).allSatisfy(s -> assertThat(s.metadata().runId()).isEqualTo("r1"));
       for (int w = 0; w < 4; w++) {
-        assertThat(mine.get(w).snapshot())
-            .isEqualTo(ReferenceSketches.summarize(expected.get(layer).get(w), dims.get(layer)));
+        assertThat(mine.get(w).snapshot()).isEqualTo(direct.get(layer).get(w).snapshot());
+        assertThat(mine.get(w).snapshot().count()).isEqualTo(15);
       }
     }
-    // final_norm's 12 × 12 co-moment needs more than one 1 KiB record: chunking was exercised.
+    // And independently of the production sketch: the exact layer against the two-pass formula.
+    for (int w = 0; w < 4; w++) {
+      ExactSnapshot want = ReferenceSketches.summarize(rowsOf.get("layers.0.out").get(w), 4);
+      ExactSnapshot have =
+          (ExactSnapshot)
+              got.stream()
+                  .filter(s -> s.metadata().layer().equals("layers.0.out"))
+                  .toList()
+                  .get(w)
+                  .snapshot();
+      for (int i = 0; i < 16; i++) {
+        assertThat(have.comoment()[i]).isCloseTo(want.comoment()[i], within(1e-9));
+      }
+    }
     assertThat(count(registry, "phasewatch.agent.windows.published")).isEqualTo(8);
     assertThat(count(registry, "phasewatch.agent.publish.failures")).isZero();
   }
@@ -312,8 +338,10 @@ class KafkaSnapshotPublisherIT {
 
     List<SnapshotRecord> got = consume(topic, 4, Duration.ofSeconds(30));
     assertThat(got).extracting(s -> s.metadata().step()).containsExactly(1L, 3L, 5L, 7L);
-    assertThat(got.get(1).snapshot())
-        .isEqualTo(ReferenceSketches.summarize(List.of(row(2, 0, 3), row(3, 0, 3)), 3));
+    ExactSummary direct = ExactSummary.ofDimension(3);
+    direct.update(row(2, 0, 3), 1);
+    direct.update(row(3, 0, 3), 1);
+    assertThat(got.get(1).snapshot()).isEqualTo(direct.snapshot());
     try (var files = Files.list(spool)) {
       assertThat(files.count()).isZero();
     }
