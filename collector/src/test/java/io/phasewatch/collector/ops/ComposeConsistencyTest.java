@@ -197,13 +197,17 @@ class ComposeConsistencyTest {
 
   @Test
   void collectorAndTopicSetupAgreeOnKafkaAddressAndTopic() {
+    // The topic the agents publish to by default (docs/configuration.md) is the one created here.
+    Matcher topic =
+        Pattern.compile("\\| `publish\\.topic` \\| `([^`]+)` \\|")
+            .matcher(Repo.read(Repo.file("docs/configuration.md")));
+    assertThat(topic.find()).as("publish.topic in docs/configuration.md").isTrue();
     Map<String, String> env = env(service("collector"));
-    assertThat(env).containsEntry("PHASEWATCH_KAFKA_TOPIC", "phasewatch.sketches");
     String bootstrap = env.get("PHASEWATCH_KAFKA_BOOTSTRAP_SERVERS");
     assertThat(Repo.list(service("kafka-init").get("command"), "command"))
         .extracting(Repo::str)
         .containsSubsequence("--bootstrap-server", bootstrap)
-        .containsSubsequence("--topic", "phasewatch.sketches");
+        .containsSubsequence("--topic", topic.group(1));
     Map<String, String> kafka = env(service("kafka"));
     assertThat(kafka.get("KAFKA_ADVERTISED_LISTENERS")).contains("PLAINTEXT://" + bootstrap);
   }

@@ -73,7 +73,7 @@ class KubernetesManifestsTest {
     assertThat(env)
         .containsEntry("PHASEWATCH_HTTP_HOST", "0.0.0.0")
         .containsEntry("PHASEWATCH_HTTP_PORT", "8080")
-        .containsEntry("PHASEWATCH_KAFKA_TOPIC", "phasewatch.sketches");
+        .containsKey("PHASEWATCH_KAFKA_BOOTSTRAP_SERVERS");
     for (String probe : List.of("readinessProbe", "livenessProbe")) {
       Object port = Repo.child(Repo.child(container, probe), "httpGet").get("port");
       assertThat(ports).as(probe).containsKey(Repo.str(port));
