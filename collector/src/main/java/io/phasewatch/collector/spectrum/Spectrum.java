@@ -8,6 +8,7 @@ import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
 import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
 import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
+import org.ejml.interfaces.decomposition.QRDecomposition;
 
 /**
  * Eigenvalues of the centred sample covariance {@code C = Σ (x − μ)(x − μ)ᵀ / (n − 1)} of one
@@ -148,12 +149,12 @@ public record Spectrum(
   }
 
   /**
-   * {@code C = BᵀB − nμμᵀ = Xᵀ S X} with {@code X = [B; √n μ]} ((m = ℓ'+1) × d) and {@code S =
-   * diag(1, …, 1, −1)}. With the eigen decomposition {@code X Xᵀ = W G Wᵀ} (an m × m Gram matrix),
-   * {@code X = W G^{1/2} Qᵀ} for orthonormal Q, so the non-zero eigenvalues of C are those of the m
-   * × m matrix {@code G^{1/2} Wᵀ S W G^{1/2} = G − 2 (G^{1/2} w)(G^{1/2} w)ᵀ}, w being W's last
-   * row. No d × d matrix is ever formed; the work is one m × m × d product and two m × m
-   * eigenproblems.
+   * {@code C = BᵀB − nμμᵀ = Xᵀ S X} with {@code X = [B; √n μ]} (m = rows + 1 by d) and {@code S =
+   * diag(1, …, 1, −1)}. With the thin QR {@code Xᵀ = Q R} (Householder, backward stable), {@code C
+   * = Q (R S Rᵀ) Qᵀ}: the non-zero eigenvalues of C are those of the m × m matrix {@code R S Rᵀ = R
+   * Rᵀ − 2 r rᵀ} (r = R's last column). No d × d matrix is ever formed. The eigenvalues carry an
+   * absolute rounding error of about {@code ε·‖X‖²/(n−1)}, i.e. of order {@code ε·(‖μ‖² + tr C)}:
+   * the price of sketching uncentred rows, visible only when the mean is ~10⁸ times the spread.
    */
   private static Spectrum ofFd(FdSnapshot s) {
     int d = s.dimension();
@@ -164,40 +165,37 @@ public record Spectrum(
     double[] mu = s.mean();
     double scale = 1.0 / divisor(n);
 
-    double[] x = Arrays.copyOf(b, m * d);
     double sqrtN = Math.sqrt((double) n);
     double muNorm2 = 0;
     for (int j = 0; j < d; j++) {
-      x[r * d + j] = sqrtN * mu[j];
       muNorm2 += mu[j] * mu[j];
     }
     double bNorm2 = 0;
-    for (int i = 0; i < r * d; i++) {
-      bNorm2 += b[i] * b[i];
+    for (double v : b) {
+      bNorm2 += v * v;
     }
-    DMatrixRMaj xm = DMatrixRMaj.wrap(m, d, x);
-    DMatrixRMaj gram = new DMatrixRMaj(m, m);
-    CommonOps_DDRM.multTransB(xm, xm, gram);
-
-    EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(m, true, true);
-    if (!eig.decompose(gram)) {
-      throw new IllegalStateException("spectrum: Gram eigendecomposition did not converge");
+    // Xᵀ, d × m, column i = sketch row i, last column = √n μ.
+    DMatrixRMaj xt = new DMatrixRMaj(d, m);
+    for (int i = 0; i < r; i++) {
+      for (int j = 0; j < d; j++) {
+        xt.unsafe_set(j, i, b[i * d + j]);
+      }
     }
-    double[] sqrtG = new double[m];
-    double[] v = new double[m];
-    for (int k = 0; k < m; k++) {
-      double g = Math.max(0.0, eig.getEigenvalue(k).real);
-      sqrtG[k] = Math.sqrt(g);
-      v[k] = sqrtG[k] * eig.getEigenVector(k).get(m - 1, 0);
+    for (int j = 0; j < d; j++) {
+      xt.unsafe_set(j, r, sqrtN * mu[j]);
     }
-    DMatrixRMaj h = new DMatrixRMaj(m, m);
-    for (int i = 0; i < m; i++) {
-      for (int j = 0; j < m; j++) {
-        double val = -2.0 * v[i] * v[j];
-        if (i == j) {
-          val += sqrtG[i] * sqrtG[i];
-        }
-        h.unsafe_set(i, j, val * scale);
+    int k = Math.min(d, m);
+    QRDecomposition<DMatrixRMaj> qr = DecompositionFactory_DDRM.qr(d, m);
+    if (!qr.decompose(xt)) {
+      throw new IllegalStateException("spectrum: QR of the sketch did not succeed");
+    }
+    DMatrixRMaj rr = qr.getR(null, true); // k × m
+    DMatrixRMaj h = new DMatrixRMaj(k, k);
+    CommonOps_DDRM.multTransB(rr, rr, h);
+    for (int i = 0; i < k; i++) {
+      double ri = rr.unsafe_get(i, m - 1);
+      for (int j = 0; j < k; j++) {
+        h.unsafe_set(i, j, (h.unsafe_get(i, j) - 2.0 * ri * rr.unsafe_get(j, m - 1)) * scale);
       }
     }
     double[] lambda = symmetricEigenvalues(h);
