@@ -5,6 +5,8 @@ import io.phasewatch.agent.arrays.MatrixInfo;
 import io.phasewatch.agent.arrays.RowReader;
 import io.phasewatch.agent.sketch.CovarianceSketch;
 import io.phasewatch.agent.sketch.CovarianceSnapshot;
+import io.phasewatch.agent.sketch.ExactSummary;
+import io.phasewatch.agent.sketch.FrequentDirections;
 import io.phasewatch.collector.spectrum.FitRange;
 import io.phasewatch.collector.spectrum.SpectralMeasures;
 import io.phasewatch.collector.spectrum.Spectrum;
@@ -31,8 +33,9 @@ import picocli.CommandLine.Spec;
     name = "analyze",
     mixinStandardHelpOptions = true,
     description = {
-      "Spectral measures (RankMe, alpha, R², participation ratio, top-1 share, total variance)",
-      "of each N x d hidden-state matrix in .npy, .npz and .safetensors files."
+      "Spectral measures of saved hidden states (.npy, .npz, .safetensors).",
+      "Per N x d matrix (one row per sample): RankMe, alpha and its R², participation ratio,",
+      "top-1 share, total variance; with --sketch fd also the error bounds."
     })
 final class AnalyzeCommand implements Callable<Integer> {
 
@@ -155,7 +158,11 @@ final class AnalyzeCommand implements Callable<Integer> {
 
   private CovarianceSketch newSummary(int d, String where) throws IOException {
     if (sketch == SketchKind.fd) {
-      throw new IOException(where + "--sketch fd needs the Frequent Directions sketch");
+      if (d > FrequentDirections.MAX_DIMENSION) {
+        throw new IOException(
+            where + "d = " + d + " exceeds the sketch limit " + FrequentDirections.MAX_DIMENSION);
+      }
+      return FrequentDirections.withRows(rows, d);
     }
     if (d > MAX_EXACT_DIMENSION) {
       throw new IOException(
@@ -166,7 +173,7 @@ final class AnalyzeCommand implements Callable<Integer> {
               + MAX_EXACT_DIMENSION
               + "; use --sketch fd --rows ELL");
     }
-    return new ExactAccumulator(d);
+    return ExactSummary.ofDimension(d);
   }
 
   private String toText(

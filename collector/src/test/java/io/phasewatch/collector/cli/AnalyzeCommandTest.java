@@ -49,6 +49,10 @@ class AnalyzeCommandTest {
   }
 
   private static void assertMeasures(JsonObject got, JsonObject want) {
+    assertMeasures(got, want, 1e-8);
+  }
+
+  private static void assertMeasures(JsonObject got, JsonObject want, double rel) {
     assertThat(got.getLong("n")).isEqualTo(want.getLong("n"));
     assertThat(got.getInteger("d")).isEqualTo(want.getInteger("d"));
     for (String k :
@@ -62,7 +66,7 @@ class AnalyzeCommandTest {
             "top10_share")) {
       assertThat(got.getDouble(k))
           .as(k)
-          .isCloseTo(want.getDouble(k), within(1e-8 * Math.abs(want.getDouble(k)) + 1e-12));
+          .isCloseTo(want.getDouble(k), within(rel * Math.abs(want.getDouble(k)) + 1e-12));
     }
     assertThat(got.getInteger("fit_first")).isEqualTo(want.getInteger("fit_first"));
     assertThat(got.getInteger("fit_last")).isEqualTo(want.getInteger("fit_last"));
@@ -215,6 +219,57 @@ class AnalyzeCommandTest {
     assertThat(errs.get(7)).contains("cut.safetensors").contains("truncated");
     assertThat(errs.get(8)).contains("cut.npz");
     assertThat(errs.get(9)).contains("x.csv").contains("extension");
+  }
+
+  @Test
+  void fdWithMoreRowsThanTheMatrixGivesTheExactMeasures() throws IOException {
+    Result r =
+        run(
+            "analyze",
+            "--json",
+            "--sketch",
+            "fd",
+            "--rows",
+            "600",
+            FIXTURES.resolve("f4_matrix.npy").toString());
+    assertThat(r.err()).isEmpty();
+    JsonObject j = r.json().get(0);
+    assertThat(j.getString("sketch")).isEqualTo("fd");
+    assertMeasures(j, expected("f4_matrix"), 1e-6);
+  }
+
+  @Test
+  void fdBoundsContainTheExactNumpyValues() throws IOException {
+    Result r =
+        run(
+            "analyze",
+            "--json",
+            "--sketch",
+            "fd",
+            "--rows",
+            "64",
+            FIXTURES.resolve("f4_matrix.npy").toString());
+    assertThat(r.err()).isEmpty();
+    assertThat(r.exit()).isZero();
+    JsonObject j = r.json().get(0);
+    JsonObject want = expected("f4_matrix");
+    // ℓ = 64 < 100: the sketch has too few eigenvalues for 12:100; compare RankMe and the totals.
+    assertThat(j.getDouble("total_variance"))
+        .isCloseTo(
+            want.getDouble("total_variance"), within(1e-6 * want.getDouble("total_variance")));
+    assertThat(want.getDouble("effective_rank"))
+        .isBetween(j.getDouble("effective_rank_low"), j.getDouble("effective_rank_high"));
+    assertThat(j.getDouble("dropped_variance")).isPositive();
+    assertThat(j.getDouble("effective_rank_error_bound")).isPositive();
+    Result text =
+        run(
+            "analyze",
+            "--sketch",
+            "fd",
+            "--rows",
+            "64",
+            FIXTURES.resolve("f4_matrix.npy").toString());
+    assertThat(text.out()).contains("effective_rank_bounds=[").contains("alpha_bounds=[");
   }
 
   @Test

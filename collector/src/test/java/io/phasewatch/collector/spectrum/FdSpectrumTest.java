@@ -3,7 +3,9 @@ package io.phasewatch.collector.spectrum;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import io.phasewatch.agent.sketch.ExactSummary;
 import io.phasewatch.agent.sketch.FdSnapshot;
+import io.phasewatch.agent.sketch.FrequentDirections;
 import java.util.Random;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
@@ -50,6 +52,58 @@ class FdSpectrumTest {
     double ss = CommonOps_DDRM.elementSumAbs(CommonOps_DDRM.elementPower(a, 2, null));
     FdSnapshot fd = new FdSnapshot(n, n, Fixtures.mean(z), b.getData(), ss, 0.0, 0);
     assertSameSpectrum(Spectrum.of(fd), Spectrum.of(Fixtures.exact(z)), Fixtures.mean(z));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"n_lt_d", "tiny", "big_mean"})
+  void frequentDirectionsWithNoMoreRowsThanEllMatchesTheExactSummary(String name) {
+    double[][] z = Fixtures.readF8(name);
+    int d = z[0].length;
+    FrequentDirections fd = FrequentDirections.withRows(z.length, d);
+    ExactSummary exact = ExactSummary.ofDimension(d);
+    float[] rows = new float[z.length * d];
+    for (int i = 0; i < z.length; i++) {
+      for (int j = 0; j < d; j++) {
+        rows[i * d + j] = (float) z[i][j];
+      }
+    }
+    fd.update(rows, z.length);
+    exact.update(rows, z.length);
+    Spectrum e = Spectrum.of(exact.snapshot());
+    assertSameSpectrum(Spectrum.of(fd.snapshot()), e, Fixtures.mean(z));
+    SpectralMeasures a = SpectralMeasures.of(e);
+    SpectralMeasures b = SpectralMeasures.of(Spectrum.of(fd.snapshot()));
+    assertThat(b.effectiveRank()).isCloseTo(a.effectiveRank(), within(1e-6 * a.effectiveRank()));
+    if (!Double.isNaN(a.alpha())) {
+      assertThat(b.alpha()).isCloseTo(a.alpha(), within(1e-6));
+    }
+  }
+
+  /** Real Frequent Directions on power-law rows: the exact measures lie in its intervals. */
+  @Property(tries = 10)
+  void frequentDirectionsIntervalsContainTheExactMeasures(
+      @ForAll @IntRange(min = 24, max = 100) int ell,
+      @ForAll @DoubleRange(min = 0.6, max = 1.8) double a,
+      @ForAll long seed) {
+    int d = 128;
+    double[][] z = powerLaw(700, d, a, 2.0, new Random(seed));
+    float[] rows = new float[z.length * d];
+    for (int i = 0; i < z.length; i++) {
+      for (int j = 0; j < d; j++) {
+        rows[i * d + j] = (float) z[i][j];
+      }
+    }
+    ExactSummary exact = ExactSummary.ofDimension(d);
+    exact.update(rows, z.length);
+    FrequentDirections fd = FrequentDirections.withRows(ell, d);
+    fd.update(rows, z.length);
+    FitRange w = new FitRange(2, 20);
+    SpectralMeasures truth = SpectralMeasures.of(Spectrum.of(exact.snapshot()), w);
+    SpectralMeasures m = SpectralMeasures.of(Spectrum.of(fd.snapshot()), w);
+    double slack = 1e-7 * truth.effectiveRank();
+    assertThat(truth.effectiveRank())
+        .isBetween(m.effectiveRankLow() - slack, m.effectiveRankHigh() + slack);
+    assertThat(truth.alpha()).isBetween(m.alphaLow() - 1e-7, m.alphaHigh() + 1e-7);
   }
 
   /**
