@@ -34,8 +34,9 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = {
       "Spectral measures of saved hidden states (.npy, .npz, .safetensors).",
-      "Per N x d matrix (one row per sample): RankMe, alpha and its R², participation ratio,",
-      "top-1 share, total variance; with --sketch fd also the error bounds."
+      "Per N x d matrix, one row per sample: RankMe, alpha and its R²,",
+      "participation ratio, top-1 share, total variance; with --sketch fd",
+      "also the error bounds."
     })
 final class AnalyzeCommand implements Callable<Integer> {
 
@@ -68,6 +69,7 @@ final class AnalyzeCommand implements Callable<Integer> {
   @Option(
       names = "--sketch",
       defaultValue = "exact",
+      paramLabel = "KIND",
       description = "Summary: ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE}).")
   private SketchKind sketch;
 
@@ -200,6 +202,8 @@ final class AnalyzeCommand implements Callable<Integer> {
           "[" + num(m.effectiveRankLow()) + "," + num(m.effectiveRankHigh()) + "]");
       kv(b, "alpha_bounds", "[" + num(m.alphaLow()) + "," + num(m.alphaHigh()) + "]");
       kv(b, "dropped_variance", num(spectrum.droppedVariance()));
+      kv(b, "effective_rank_sketch", num(m.sketchEffectiveRank()));
+      kv(b, "alpha_sketch", num(m.sketchAlpha()));
     }
     if (!m.alphaNote().isEmpty()) {
       b.append("  # ").append(m.alphaNote());
@@ -242,6 +246,8 @@ final class AnalyzeCommand implements Callable<Integer> {
     j.num("alpha_high", m.alphaHigh());
     j.num("alpha_error_bound", m.alphaErrorBound());
     j.num("dropped_variance", spectrum.droppedVariance());
+    j.num("effective_rank_sketch", m.sketchEffectiveRank());
+    j.num("alpha_sketch", m.sketchAlpha());
     return j.close();
   }
 

@@ -38,7 +38,9 @@ public record SpectralMeasures(
     double participationRatio,
     double top1Share,
     double top10Share,
-    double totalVariance) {
+    double totalVariance,
+    double sketchEffectiveRank,
+    double sketchAlpha) {
 
   /** The study keeps at most this many eigenvalues for RankMe. */
   public static final int RANKME_MAX_EIGENVALUES = 2048;
@@ -149,11 +151,36 @@ public record SpectralMeasures(
     }
     top10 = total > 0 ? top10 / total : Double.NaN;
     return new SpectralMeasures(
-        s.count(), d, s.kind(), rankMe, rankLow, rankHigh, alpha, alphaLow, alphaHigh, r2, window,
-        fallback, note, pr, top1, top10, total);
+        s.count(),
+        d,
+        s.kind(),
+        centre(rankMe, rankLow, rankHigh),
+        rankLow,
+        rankHigh,
+        centre(alpha, alphaLow, alphaHigh),
+        alphaLow,
+        alphaHigh,
+        r2,
+        window,
+        fallback,
+        note,
+        pr,
+        top1,
+        top10,
+        total,
+        rankMe,
+        alpha);
   }
 
-  /** Largest distance from the RankMe point value to an end of its interval (0 for exact). */
+  /** The centre of a finite interval (the minimax estimate); the sketch's value otherwise. */
+  private static double centre(double value, double low, double high) {
+    if (Double.isFinite(low) && Double.isFinite(high) && low != high) {
+      return 0.5 * (low + high);
+    }
+    return value;
+  }
+
+  /** Largest distance from the RankMe estimate to an end of its interval (0 for exact). */
   public double effectiveRankErrorBound() {
     return Math.max(effectiveRankHigh - effectiveRank, effectiveRank - effectiveRankLow);
   }

@@ -25,9 +25,9 @@ public final class SpectrumAccuracyTable {
     int d = Integer.getInteger("bench.d", 1024);
     int n = Integer.getInteger("bench.n", 6000);
     System.out.println(
-        "| a | ℓ | RankMe exact | RankMe FD | FD interval | rel. error | α exact | α FD |"
-            + " α interval | dropped / total |");
-    System.out.println("|---|---|---|---|---|---|---|---|---|---|");
+        "| a | ℓ | RankMe exact | RankMe FD estimate (error) | FD interval | RankMe of sketched λ̂"
+            + " (error) | α exact | α FD estimate | α interval | α of sketched λ̂ | dropped / total |");
+    System.out.println("|---|---|---|---|---|---|---|---|---|---|---|");
     for (double a : new double[] {0.8, 1.0, 1.5}) {
       Random rnd = new Random(Double.hashCode(a));
       float[] rows = new float[n * d];
@@ -50,15 +50,19 @@ public final class SpectrumAccuracyTable {
         SpectralMeasures m = SpectralMeasures.of(s);
         System.out.printf(
             Locale.ROOT,
-            "| %.1f | %d | %.1f | %.1f | [%.1f, %.1f] | %+.1f%% | %.3f | %s | %s | %.3f |%n",
+            "| %.1f | %d | %.1f | %.1f (%+.1f%%) | [%.1f, %.1f] | %.1f (%+.1f%%) | %.3f | %.3f | %s |"
+                + " %s | %.3f |%n",
             a,
             ell,
             truth.effectiveRank(),
             m.effectiveRank(),
+            100 * (m.effectiveRank() / truth.effectiveRank() - 1),
             m.effectiveRankLow(),
             m.effectiveRankHigh(),
-            100 * (m.effectiveRank() / truth.effectiveRank() - 1),
+            m.sketchEffectiveRank(),
+            100 * (m.sketchEffectiveRank() / truth.effectiveRank() - 1),
             truth.alpha(),
+            m.alpha(),
             Double.isNaN(m.alpha())
                 ? "NaN"
                 : String.format(
