@@ -63,16 +63,12 @@ public final class SpectrumAccuracyTable {
             100 * (m.sketchEffectiveRank() / truth.effectiveRank() - 1),
             truth.alpha(),
             m.alpha(),
-            Double.isNaN(m.alpha())
-                ? "NaN"
-                : String.format(
-                    Locale.ROOT,
-                    "%.3f%s",
-                    m.alpha(),
-                    m.fallbackWindow() ? " (" + m.fitRange() + ")" : ""),
-            Double.isNaN(m.alpha())
-                ? "–"
-                : String.format(Locale.ROOT, "[%.3f, %.3f]", m.alphaLow(), m.alphaHigh()),
+            String.format(Locale.ROOT, "[%.3f, %.3f]", m.alphaLow(), m.alphaHigh()),
+            String.format(
+                Locale.ROOT,
+                "%.3f%s",
+                m.sketchAlpha(),
+                m.fallbackWindow() ? " (" + m.fitRange() + ")" : ""),
             s.droppedVariance() / s.totalVariance());
       }
     }
