@@ -100,7 +100,7 @@ public final class SpectrumBenchmark {
     JsonObject np = new JsonObject(out);
 
     System.out.println(
-        "| spectrum | phasewatch median s | numpy median s | ratio (≤ 1.5 target) | max |Δλ|/λ₁ |");
+        "| spectrum | phasewatch median s | numpy median s | ratio (≤ 1.5 target) | max abs(Δλ)/λ₁ |");
     System.out.println("|---|---|---|---|---|");
     row(
         "FD ℓ=512, d=4096 (QR of [B; √n μ] + eigvalsh)",
