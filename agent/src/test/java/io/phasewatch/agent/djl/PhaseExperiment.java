@@ -56,7 +56,7 @@ public final class PhaseExperiment {
     SyntheticCorpus corpus = SyntheticCorpus.of(vocab, zipf, 0.85, 0.5, seed);
     String middle = "layers." + (layers - 1) / 2 + ".out";
     List<String> out = new ArrayList<>();
-    out.add("step,layer,loss,effective_rank,alpha,alpha_r2,seconds");
+    out.add("step,layer,loss,effective_rank,alpha,alpha_r2,alpha_2_50,seconds");
     long start = System.nanoTime();
     double[] loss = {Double.NaN};
     int lo = d > 100 ? 12 : 2;
@@ -67,16 +67,18 @@ public final class PhaseExperiment {
           public void rows(String layer, long step, float[] rows, int rowCount, int dim) {
             double[] ev = Spectra.covarianceEigenvalues(rows, rowCount, dim);
             double[] fit = Spectra.alpha(ev, lo, hi);
+            double[] small = Spectra.alpha(ev, 2, Math.min(50, dim - 1));
             String line =
                 String.format(
                     Locale.ROOT,
-                    "%d,%s,%.4f,%.3f,%.4f,%.4f,%.1f",
+                    "%d,%s,%.4f,%.3f,%.4f,%.4f,%.4f,%.1f",
                     step,
                     layer,
                     loss[0],
                     Spectra.rankMe(ev),
                     fit[0],
                     fit[1],
+                    small[0],
                     (System.nanoTime() - start) / 1e9);
             out.add(line);
             System.out.println(line);
