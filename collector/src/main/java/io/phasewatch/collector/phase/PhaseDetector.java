@@ -97,8 +97,11 @@ public final class PhaseDetector {
       pendingSinceX = x;
     }
     pendingPoints++;
-    if (pendingPoints < config.minDurationPoints()
-        || x - pendingSinceX < config.minDurationLogSteps()) {
+    double span =
+        candidate == Phase.STEADY
+            ? Math.max(config.minDurationLogSteps(), config.steadyDurationLogSteps())
+            : config.minDurationLogSteps();
+    if (pendingPoints < config.minDurationPoints() || x - pendingSinceX < span) {
       return Optional.empty();
     }
     PhaseTransition t =

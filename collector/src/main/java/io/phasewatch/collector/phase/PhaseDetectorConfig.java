@@ -25,6 +25,9 @@ import java.util.Objects;
  *     confirmed
  * @param minDurationLogSteps span on the ln(step) axis a new phase must be indicated before it is
  *     confirmed
+ * @param steadyDurationLogSteps the span for a change to steady, longer because the smoothed trend
+ *     passes through the dead band whenever the series turns (a V or Λ), and a turn is not a
+ *     plateau
  * @param warmupSteps per stage: a collapse that begins within this many steps of the segment's
  *     origin, before any other trend, is labelled warmup; 0 means that stage has no warmup label
  */
@@ -39,6 +42,7 @@ public record PhaseDetectorConfig(
     double alphaVetoTrend,
     int minDurationPoints,
     double minDurationLogSteps,
+    double steadyDurationLogSteps,
     Map<Stage, Long> warmupSteps) {
 
   public PhaseDetectorConfig {
@@ -52,6 +56,7 @@ public record PhaseDetectorConfig(
     requireRange("alphaVetoTrend", alphaVetoTrend, 1e-6, 100.0);
     requireRange("minDurationPoints", minDurationPoints, 1, 100_000);
     requireRange("minDurationLogSteps", minDurationLogSteps, 0.0, 10.0);
+    requireRange("steadyDurationLogSteps", steadyDurationLogSteps, 0.0, 10.0);
     Objects.requireNonNull(warmupSteps, "warmupSteps");
     EnumMap<Stage, Long> copy = new EnumMap<>(Stage.class);
     for (Stage s : Stage.values()) {
@@ -72,7 +77,7 @@ public record PhaseDetectorConfig(
   public static PhaseDetectorConfig defaults() {
     EnumMap<Stage, Long> warmup = new EnumMap<>(Stage.class);
     warmup.put(Stage.PRETRAIN, 2_000L);
-    return new PhaseDetectorConfig(0.7, 16, 10, 0.10, 0.05, 4.0, 2.0, 0.05, 3, 0.35, warmup);
+    return new PhaseDetectorConfig(0.7, 16, 8, 0.10, 0.05, 4.0, 2.0, 0.05, 3, 0.2, 0.35, warmup);
   }
 
   /** The same configuration with another warmup length for one stage. */
@@ -90,6 +95,7 @@ public record PhaseDetectorConfig(
         alphaVetoTrend,
         minDurationPoints,
         minDurationLogSteps,
+        steadyDurationLogSteps,
         warmup);
   }
 

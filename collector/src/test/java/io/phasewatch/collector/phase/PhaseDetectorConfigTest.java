@@ -25,7 +25,7 @@ class PhaseDetectorConfigTest {
     assertThatThrownBy(
             () ->
                 new PhaseDetectorConfig(
-                    0.7, 16, 10, 0.10, 0.20, 3.0, 1.5, 0.05, 3, 0.2, D.warmupSteps()))
+                    0.7, 16, 8, 0.10, 0.20, 4.0, 2.0, 0.05, 3, 0.2, 0.35, D.warmupSteps()))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("exitTrend 0.2");
   }
@@ -35,7 +35,7 @@ class PhaseDetectorConfigTest {
     assertThatThrownBy(
             () ->
                 new PhaseDetectorConfig(
-                    0.7, 16, 2, 0.10, 0.05, 3.0, 1.5, 0.05, 3, 0.2, D.warmupSteps()))
+                    0.7, 16, 2, 0.10, 0.05, 4.0, 2.0, 0.05, 3, 0.2, 0.35, D.warmupSteps()))
         .hasMessageContaining("minPoints 2 outside [3, 10000]");
   }
 
@@ -50,7 +50,7 @@ class PhaseDetectorConfigTest {
     Map<Stage, Long> m = new HashMap<>();
     m.put(Stage.SFT, 100L);
     PhaseDetectorConfig c =
-        new PhaseDetectorConfig(0.7, 16, 10, 0.10, 0.05, 3.0, 1.5, 0.05, 3, 0.2, m);
+        new PhaseDetectorConfig(0.7, 16, 8, 0.10, 0.05, 4.0, 2.0, 0.05, 3, 0.2, 0.35, m);
     m.put(Stage.SFT, 5L);
     assertThat(c.warmupSteps(Stage.SFT)).isEqualTo(100);
     assertThat(c.warmupSteps(Stage.PRETRAIN)).isZero();

@@ -21,6 +21,10 @@ class PhaseDetectorTest {
   /** The documented bound: W + minimum duration, on the ln(1 + step) axis. */
   static final double DELAY_BOUND = DEFAULTS.windowLogSteps() + DEFAULTS.minDurationLogSteps();
 
+  /** The documented bound for a change to steady: W + the steady duration. */
+  static final double STEADY_DELAY_BOUND =
+      DEFAULTS.windowLogSteps() + DEFAULTS.steadyDurationLogSteps();
+
   private static PhaseDetector detector() {
     return new PhaseDetector("run-1", "final_norm", DEFAULTS);
   }
@@ -77,7 +81,7 @@ class PhaseDetectorTest {
 
     assertThat(SyntheticSeries.phases(ts)).containsExactly(ENTROPY_SEEKING, STEADY);
     double delay = SyntheticSeries.logStep(ts.get(1).step()) - SyntheticSeries.logStep(1_500);
-    assertThat(delay).isBetween(0.0, DELAY_BOUND);
+    assertThat(delay).isBetween(0.0, STEADY_DELAY_BOUND);
     assertThat(d.current()).isEqualTo(STEADY);
     assertThat(d.phaseSinceStep()).isEqualTo(ts.get(1).step());
   }
