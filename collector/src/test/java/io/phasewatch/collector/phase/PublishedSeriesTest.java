@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.phasewatch.agent.wire.Stage;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import net.jqwik.api.ForAll;
@@ -71,11 +72,27 @@ class PublishedSeriesTest {
     // Entropy-seeking: the rise starts at step 100. There RankMe is ≈ 2 and the probe noise 17 %
     // of it, so one window of W does not hold a significant trend yet (expected |t| ≈ 3.7 < 4 over
     // the first window after step 100) and the high-SNR bound W + 0.2 does not apply. Tolerance:
-    // twice that bound, 1.8 on the ln(step) axis (step 100 → 612). Measured over 2,000 seeds:
-    // median 0.87, 99th percentile 1.22, maximum 1.38.
+    // twice that bound, 1.8 on the ln(step) axis (step 100 → 612); the distribution over 2,000
+    // seeds is printed by the next test (median 0.91, 99th percentile 1.27, maximum 1.38).
     long entropyStep = ts.get(ts.size() - 1).step();
     assertThat(SyntheticSeries.logStep(entropyStep) - SyntheticSeries.logStep(100))
         .isBetween(0.0, 2 * PhaseDetectorTest.DELAY_BOUND);
+  }
+
+  @Test
+  void theEntropyDelayOverTwoThousandSeedsStaysWithinTwiceTheHighSnrBound() {
+    int seeds = 2_000;
+    double[] delays = new double[seeds];
+    for (int seed = 0; seed < seeds; seed++) {
+      List<PhaseTransition> ts = run(10, seed);
+      long entropyStep = ts.get(ts.size() - 1).step();
+      delays[seed] = SyntheticSeries.logStep(entropyStep) - SyntheticSeries.logStep(100);
+    }
+    Arrays.sort(delays);
+    System.out.printf(
+        "published series, entropy delay on ln(step): median %.2f, p99 %.2f, max %.2f%n",
+        delays[seeds / 2], delays[seeds * 99 / 100], delays[seeds - 1]);
+    assertThat(delays[seeds - 1]).isLessThanOrEqualTo(2 * PhaseDetectorTest.DELAY_BOUND);
   }
 
   @Test
