@@ -16,8 +16,7 @@ import java.util.Iterator;
 final class LogStepWindow {
 
   /** The trend of both measures over the current window. */
-  record Trend(
-      double rankTrend, double rankT, double alphaTrend, double alphaT, int points, double span) {}
+  record Trend(double rankTrend, double rankT, double alphaTrend, double alphaT) {}
 
   private static final class Bin {
     final long index;
@@ -111,7 +110,6 @@ final class LogStepWindow {
     double sxx = 0;
     double sxr = 0;
     double sxa = 0;
-    double oldestX = 0;
     it = bins.descendingIterator();
     for (int i = 0; i < used; i++) {
       Bin b = it.next();
@@ -119,7 +117,6 @@ final class LogStepWindow {
       sxx += b.n * dx * dx;
       sxr += b.n * dx * (b.meanR - mr);
       sxa += b.n * dx * (b.meanA - ma);
-      oldestX = b.meanX;
     }
     if (!(sxx > 0)) {
       return null;
@@ -142,9 +139,7 @@ final class LogStepWindow {
         relative(slopeR, mr),
         tStatistic(slopeR, ssR / dof, sxx),
         relative(slopeA, ma),
-        tStatistic(slopeA, ssA / dof, sxx),
-        (int) Math.min(points, Integer.MAX_VALUE),
-        newest.meanX - oldestX);
+        tStatistic(slopeA, ssA / dof, sxx));
   }
 
   void clear() {
