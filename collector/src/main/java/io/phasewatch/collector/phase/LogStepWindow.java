@@ -5,13 +5,13 @@ import java.util.Iterator;
 
 /**
  * The recent series of one segment on the x = ln(1 + step − origin) axis, binned so that memory is
- * bounded however dense the observations are, and the weighted least-squares trend over it.
+ * bounded however dense the observations are, and the least-squares trend over it.
  *
- * <p>Each bin keeps the count, the mean x and, per measure, the mean and the sum of squared
- * deviations (Welford's update, stable for long runs). The trend regresses the bin means on the bin
- * x with weights = counts, which for white probe noise is the minimum-variance linear fit; the
- * residual variance adds the within-bin scatter, so the slope's standard error has N − 2 degrees of
- * freedom (N = observations in the window).
+ * <p>Each bin keeps its count, means and centred second moments and co-moments (Welford's update,
+ * numerically stable for long runs). Pooling them (Chan, Golub and LeVeque's parallel formulas)
+ * gives the same slope and residual sum of squares as an ordinary least-squares fit to every
+ * observation in the window, so binning loses nothing but the choice of where the window starts.
+ * The slope's standard error has N − 2 degrees of freedom (N = observations in the window).
  */
 final class LogStepWindow {
 
@@ -22,10 +22,13 @@ final class LogStepWindow {
     final long index;
     long n;
     double meanX;
+    double m2X;
     double meanR;
     double m2R;
+    double cXR;
     double meanA;
     double m2A;
+    double cXA;
 
     Bin(long index) {
       this.index = index;
@@ -33,13 +36,18 @@ final class LogStepWindow {
 
     void add(double x, double r, double a) {
       n++;
-      meanX += (x - meanX) / n;
+      double dx = x - meanX;
+      meanX += dx / n;
+      double dxNew = x - meanX;
+      m2X += dx * dxNew;
       double dr = r - meanR;
       meanR += dr / n;
       m2R += dr * (r - meanR);
+      cXR += dx * (r - meanR);
       double da = a - meanA;
       meanA += da / n;
       m2A += da * (a - meanA);
+      cXA += dx * (a - meanA);
     }
   }
 
@@ -110,30 +118,27 @@ final class LogStepWindow {
     double sxx = 0;
     double sxr = 0;
     double sxa = 0;
+    double srr = 0;
+    double saa = 0;
     it = bins.descendingIterator();
     for (int i = 0; i < used; i++) {
       Bin b = it.next();
       double dx = b.meanX - mx;
-      sxx += b.n * dx * dx;
-      sxr += b.n * dx * (b.meanR - mr);
-      sxa += b.n * dx * (b.meanA - ma);
+      double dr = b.meanR - mr;
+      double da = b.meanA - ma;
+      sxx += b.n * dx * dx + b.m2X;
+      sxr += b.n * dx * dr + b.cXR;
+      sxa += b.n * dx * da + b.cXA;
+      srr += b.n * dr * dr + b.m2R;
+      saa += b.n * da * da + b.m2A;
     }
     if (!(sxx > 0)) {
       return null;
     }
     double slopeR = sxr / sxx;
     double slopeA = sxa / sxx;
-    double ssR = 0;
-    double ssA = 0;
-    it = bins.descendingIterator();
-    for (int i = 0; i < used; i++) {
-      Bin b = it.next();
-      double dx = b.meanX - mx;
-      double er = b.meanR - mr - slopeR * dx;
-      double ea = b.meanA - ma - slopeA * dx;
-      ssR += b.n * er * er + b.m2R;
-      ssA += b.n * ea * ea + b.m2A;
-    }
+    double ssR = Math.max(0.0, srr - slopeR * sxr);
+    double ssA = Math.max(0.0, saa - slopeA * sxa);
     double dof = points - 2;
     return new Trend(
         relative(slopeR, mr),

@@ -73,7 +73,7 @@ class PublishedSeriesTest {
     // of it, so one window of W does not hold a significant trend yet (expected |t| ≈ 3.7 < 4 over
     // the first window after step 100) and the high-SNR bound W + 0.2 does not apply. Tolerance:
     // twice that bound, 1.8 on the ln(step) axis (step 100 → 612); the distribution over 2,000
-    // seeds is printed by the next test (median 0.91, 99th percentile 1.27, maximum 1.38).
+    // seeds is printed by the next test (median 0.91, 99th percentile 1.25, maximum 1.38).
     long entropyStep = ts.get(ts.size() - 1).step();
     assertThat(SyntheticSeries.logStep(entropyStep) - SyntheticSeries.logStep(100))
         .isBetween(0.0, 2 * PhaseDetectorTest.DELAY_BOUND);
