@@ -13,9 +13,9 @@ import java.util.Optional;
  * <p>The series is cut into segments, one per stage. Within a segment each observation is placed at
  * x = ln(1 + step − origin); the RankMe and α trends are weighted least-squares slopes over a
  * window of width W on that axis, divided by the window's mean level (relative change per e-fold of
- * steps). RankMe decides the direction, α may veto it, hysteresis separates entering from leaving,
- * and a new phase is confirmed only after it has been indicated for a minimum number of
- * observations and a minimum span of ln(step).
+ * steps). RankMe decides the direction (α may veto it if configured), hysteresis separates entering
+ * from leaving, and a new phase is confirmed only after it has been indicated for a minimum number
+ * of observations and a minimum span of ln(step).
  */
 public final class PhaseDetector {
 

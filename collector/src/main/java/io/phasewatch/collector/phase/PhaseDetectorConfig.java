@@ -20,7 +20,8 @@ import java.util.Objects;
  * @param enterSignificance |t| of the RankMe slope needed to enter a phase
  * @param exitSignificance |t| below which a phase is left (≤ enterSignificance)
  * @param alphaVetoTrend an α trend at least this large against RankMe's direction, and significant
- *     at enterSignificance, vetoes the phase RankMe indicates
+ *     at enterSignificance, vetoes the phase RankMe indicates; {@link Double#POSITIVE_INFINITY}
+ *     (the default) turns the veto off
  * @param minDurationPoints consecutive observations a new phase must be indicated before it is
  *     confirmed
  * @param minDurationLogSteps span on the ln(step) axis a new phase must be indicated before it is
@@ -53,7 +54,7 @@ public record PhaseDetectorConfig(
     requireRange("exitTrend", exitTrend, 1e-6, enterTrend);
     requireRange("enterSignificance", enterSignificance, 0.0, 100.0);
     requireRange("exitSignificance", exitSignificance, 0.0, enterSignificance);
-    requireRange("alphaVetoTrend", alphaVetoTrend, 1e-6, 100.0);
+    requireRange("alphaVetoTrend", alphaVetoTrend, 1e-6, Double.POSITIVE_INFINITY);
     requireRange("minDurationPoints", minDurationPoints, 1, 100_000);
     requireRange("minDurationLogSteps", minDurationLogSteps, 0.0, 10.0);
     requireRange("steadyDurationLogSteps", steadyDurationLogSteps, 0.0, 10.0);
@@ -77,7 +78,26 @@ public record PhaseDetectorConfig(
   public static PhaseDetectorConfig defaults() {
     EnumMap<Stage, Long> warmup = new EnumMap<>(Stage.class);
     warmup.put(Stage.PRETRAIN, 2_000L);
-    return new PhaseDetectorConfig(0.7, 16, 8, 0.10, 0.05, 4.0, 2.0, 0.05, 3, 0.2, 0.35, warmup);
+    // No α veto by default: at small d α rises through early entropy-seeking (docs/phases.md).
+    return new PhaseDetectorConfig(
+        0.7, 16, 8, 0.10, 0.05, 4.0, 2.0, Double.POSITIVE_INFINITY, 3, 0.2, 0.35, warmup);
+  }
+
+  /** The same configuration with α vetoing RankMe's direction at {@code trend} (docs/phases.md). */
+  public PhaseDetectorConfig withAlphaVeto(double trend) {
+    return new PhaseDetectorConfig(
+        windowLogSteps,
+        binsPerWindow,
+        minPoints,
+        enterTrend,
+        exitTrend,
+        enterSignificance,
+        exitSignificance,
+        trend,
+        minDurationPoints,
+        minDurationLogSteps,
+        steadyDurationLogSteps,
+        warmupSteps);
   }
 
   /** The same configuration with another warmup length for one stage. */

@@ -21,6 +21,13 @@ class PhaseDetectorConfigTest {
   }
 
   @Test
+  void defaultsHaveNoAlphaVetoAndOneCanBeSet() {
+    assertThat(D.alphaVetoTrend()).isEqualTo(Double.POSITIVE_INFINITY);
+    assertThat(D.withAlphaVeto(0.05).alphaVetoTrend()).isEqualTo(0.05);
+    assertThatThrownBy(() -> D.withAlphaVeto(0.0)).hasMessageContaining("alphaVetoTrend 0.0");
+  }
+
+  @Test
   void anExitTrendAboveTheEnterTrendIsRejectedByName() {
     assertThatThrownBy(
             () ->

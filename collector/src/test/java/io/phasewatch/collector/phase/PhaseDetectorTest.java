@@ -86,6 +86,45 @@ class PhaseDetectorTest {
     assertThat(d.phaseSinceStep()).isEqualTo(ts.get(1).step());
   }
 
+  /**
+   * RankMe rising from step 300 while α rises with it until step 1,000 and falls after — what the
+   * small model's recorded series does with the study's α window.
+   */
+  private static List<PhaseTransition> riseWithAlphaRisingFirst(PhaseDetector d) {
+    SyntheticSeries rank = new SyntheticSeries(new long[] {300, 5_000}, new double[] {8, 30});
+    SyntheticSeries alpha =
+        new SyntheticSeries(new long[] {300, 1_000, 5_000}, new double[] {1.6, 3.1, 2.6});
+    Random random = new Random(23);
+    List<PhaseTransition> ts = new ArrayList<>();
+    for (long step = 300; step <= 5_000; step += 10) {
+      d.observe(
+              Stage.PRETRAIN,
+              step,
+              rank.rank(step) + SyntheticSeries.RANK_NOISE * random.nextGaussian(),
+              alpha.rank(step) + SyntheticSeries.ALPHA_NOISE * random.nextGaussian())
+          .ifPresent(ts::add);
+    }
+    return ts;
+  }
+
+  @Test
+  void byDefaultRankMeDecidesEvenWhenAlphaRisesWithIt() {
+    List<PhaseTransition> ts = riseWithAlphaRisingFirst(detector());
+    assertThat(SyntheticSeries.phases(ts)).containsExactly(ENTROPY_SEEKING);
+    assertThat(ts.get(0).alphaTrend()).as("the evidence shows α disagreeing").isPositive();
+  }
+
+  @Test
+  void withTheAlphaVetoARisingAlphaHoldsEntropySeekingBackUntilItTurns() {
+    PhaseDetector d = new PhaseDetector("run-1", "final_norm", DEFAULTS.withAlphaVeto(0.05));
+    List<PhaseTransition> ts = riseWithAlphaRisingFirst(d);
+    assertThat(SyntheticSeries.phases(ts)).containsExactly(ENTROPY_SEEKING);
+    // α rises until step 1,000; its window trend stays above the veto until the turn has crossed
+    // most of a window, so entropy-seeking comes after the turn.
+    assertThat(ts.get(0).step()).isGreaterThan(1_000);
+    assertThat(ts.get(0).alphaTrend()).isLessThan(0.05);
+  }
+
   @Test
   void aStageChangeStartsANewSegmentWithoutWarmup() {
     PhaseDetector d = detector();
