@@ -4,11 +4,11 @@ import java.util.Locale;
 
 /** The geometric learning phase of one layer, as defined in DESIGN.md's phase table. */
 public enum Phase {
-  /** The early collapse of a stage: RankMe falling, α rising, before any other trend was seen. */
+  /** The early collapse of a stage: RankMe falling before any other trend was seen. */
   WARMUP,
-  /** RankMe rising and α not rising: the representation spreads over more directions. */
+  /** RankMe rising (in the study, with α falling): the representation spreads out. */
   ENTROPY_SEEKING,
-  /** RankMe falling and α not falling, after the warmup: the representation consolidates. */
+  /** RankMe falling after the warmup (in the study, with α rising): it consolidates. */
   COMPRESSION_SEEKING,
   /** No significant trend (also the state of a segment before its trend is known). */
   STEADY;
