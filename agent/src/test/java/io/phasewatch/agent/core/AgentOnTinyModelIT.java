@@ -213,8 +213,14 @@ class AgentOnTinyModelIT {
       training.train(13); // steps 1–14: windows closing at 4, 9, 14 are out
       broker.shutdown();
       training.train(10); // steps 15–24 with the broker away: windows 19 and 24 wait
-      Thread.sleep(1000);
+      // The producer gives up on a send after its delivery timeout (3 s here): wait for that.
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (count(registry, "phasewatch.agent.publish.failures") == 0
+          && System.nanoTime() < deadline) {
+        Thread.sleep(100);
+      }
       assertThat(count(registry, "phasewatch.agent.publish.failures")).isPositive();
+      assertThat(registry.get("phasewatch.agent.publish.pending").gauge().value()).isPositive();
       broker.startup();
       cluster.waitForReadyBrokers();
       lastLoss = training.train(6); // steps 25–30: window 29, and 30 at close
