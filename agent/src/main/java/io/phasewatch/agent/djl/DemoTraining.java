@@ -19,6 +19,8 @@ public final class DemoTraining implements AutoCloseable {
    *     probeEvery}
    * @param probeSequences N, the fixed probe set's size (last token of each sequence)
    * @param probeBudget share of the step time the probe may take before its cadence stretches
+   * @param denseProbeUntil probe also every {@code denseProbeEvery} steps up to this step (0: off),
+   *     so the short warmup collapse has enough points on the log-step axis
    */
   public record Settings(
       ModelConfig model,
@@ -26,14 +28,20 @@ public final class DemoTraining implements AutoCloseable {
       List<String> layers,
       int probeEvery,
       int probeSequences,
-      double probeBudget) {
+      double probeBudget,
+      int denseProbeUntil,
+      int denseProbeEvery) {
     public Settings {
       Objects.requireNonNull(model, "demo training: model");
       layers = List.copyOf(layers);
       if (layers.isEmpty()) {
         throw new IllegalArgumentException("demo training: at least one layer to tap");
       }
-      if (probeEvery < 1 || probeSequences < 1 || !(probeBudget > 0)) {
+      if (probeEvery < 1
+          || probeSequences < 1
+          || !(probeBudget > 0)
+          || denseProbeUntil < 0
+          || denseProbeEvery < 1) {
         throw new IllegalArgumentException(
             "demo training: probe every "
                 + probeEvery
@@ -90,6 +98,7 @@ public final class DemoTraining implements AutoCloseable {
             .taps(taps)
             .probe(model, probe)
             .overheadBudget(settings.probeBudget())
+            .denseProbesUntil(settings.denseProbeUntil(), settings.denseProbeEvery())
             .build();
     return new DemoTraining(LanguageModelTraining.start(model, corpus, listener), listener, taps);
   }
@@ -119,6 +128,11 @@ public final class DemoTraining implements AutoCloseable {
   /** Measured share of the training time spent in probe passes. */
   public double probeOverhead() {
     return listener.probeOverhead();
+  }
+
+  /** Measured share of the wall time spent in probe passes, dense early probes included. */
+  public double probeTimeShare() {
+    return listener.probeTimeShare();
   }
 
   public long probesRun() {
