@@ -1,0 +1,116 @@
+package io.phasewatch.collector.metrics;
+
+import static io.phasewatch.collector.metrics.MetricNames.*;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.phasewatch.agent.wire.Stage;
+import io.phasewatch.collector.phase.Phase;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The per-(run, layer) meters of docs/metrics.md. The gauges read the layer's current {@link
+ * LayerState} at scrape time. The {@code stage} label follows the run: on a stage change the meters
+ * of the old stage are removed, so each series ends cleanly; {@link #remove()} ends them all when
+ * the run is evicted. Not thread-safe: the caller serialises calls per layer.
+ */
+public final class LayerMeters {
+
+  private final MeterRegistry registry;
+  private final String run;
+  private final String layer;
+  private final AtomicReference<LayerState> state;
+  private final List<Meter> gauges = new ArrayList<>();
+  private final Map<String, Counter> transitions = new HashMap<>();
+  private Stage stage;
+
+  public LayerMeters(
+      MeterRegistry registry, String run, String layer, AtomicReference<LayerState> state) {
+    this.registry = registry;
+    this.run = run;
+    this.layer = layer;
+    this.state = state;
+  }
+
+  /** Registers the gauges under this stage label (removing those of an earlier stage). */
+  public void stage(Stage s) {
+    if (s == stage) {
+      return;
+    }
+    gauges.forEach(registry::remove);
+    gauges.clear();
+    stage = s;
+    Tags tags = tags(s);
+    gauge(EFFECTIVE_RANK, null, tags, st -> st.measures().effectiveRank());
+    gauge(EFFECTIVE_RANK_ERROR_BOUND, null, tags, st -> st.measures().effectiveRankErrorBound());
+    gauge(EFFECTIVE_RANK_MAX, null, tags, LayerState::effectiveRankMax);
+    gauge(ALPHA, null, tags, st -> st.measures().alpha());
+    gauge(ALPHA_ERROR_BOUND, null, tags, st -> st.measures().alphaErrorBound());
+    gauge(ALPHA_FIT_R2, null, tags, st -> st.measures().alphaR2());
+    gauge(PARTICIPATION_RATIO, null, tags, st -> st.measures().participationRatio());
+    gauge(TOP1_VARIANCE_SHARE, "ratio", tags, st -> st.measures().top1Share());
+    gauge(TOP10_VARIANCE_SHARE, "ratio", tags, st -> st.measures().top10Share());
+    gauge(TOTAL_VARIANCE, null, tags, st -> st.measures().totalVariance());
+    gauge(WINDOW_SAMPLES, "rows", tags, st -> st.measures().count());
+    gauge(WINDOW_RANKS, "ranks", tags, LayerState::ranks);
+    gauge(WINDOW_PARTIAL, null, tags, st -> st.partial() ? 1 : 0);
+    gauge(LAST_STEP, "steps", tags, LayerState::step);
+    gauge(LAST_WINDOW_TIMESTAMP, "seconds", tags, st -> st.captureTimeMillis() / 1000.0);
+    gauge(PHASE_SINCE_STEP, "steps", tags, LayerState::phaseSinceStep);
+    gauge(AGENT_SAMPLES_DROPPED, "rows", tags, LayerState::samplesDropped);
+    gauge(NONFINITE_ROWS, "rows", tags, LayerState::nonFiniteRows);
+    for (Phase p : Phase.values()) {
+      gauge(PHASE, null, tags.and(TAG_PHASE, p.label()), st -> st.phase() == p ? 1 : 0);
+    }
+  }
+
+  /** Counts one detected transition. */
+  public void transition(Stage s, Phase from, Phase to) {
+    String key = s.label() + "/" + from.label() + "/" + to.label();
+    transitions
+        .computeIfAbsent(
+            key,
+            k ->
+                Counter.builder(PHASE_TRANSITIONS)
+                    .description("phase transitions detected")
+                    .tags(tags(s).and(TAG_FROM, from.label(), TAG_TO, to.label()))
+                    .register(registry))
+        .increment();
+  }
+
+  /** Removes every meter of this layer from the registry. */
+  public void remove() {
+    gauges.forEach(registry::remove);
+    gauges.clear();
+    transitions.values().forEach(registry::remove);
+    transitions.clear();
+    stage = null;
+  }
+
+  private Tags tags(Stage s) {
+    return Tags.of(TAG_RUN, run, TAG_LAYER, layer, TAG_STAGE, s.label());
+  }
+
+  private void gauge(String name, String unit, Tags tags, ToDoubleFunction<LayerState> f) {
+    gauges.add(
+        Gauge.builder(
+                name,
+                state,
+                ref -> {
+                  LayerState st = ref.get();
+                  return st == null ? Double.NaN : f.applyAsDouble(st);
+                })
+            .baseUnit(unit)
+            .tags(tags)
+            .strongReference(true)
+            .register(registry));
+  }
+}
