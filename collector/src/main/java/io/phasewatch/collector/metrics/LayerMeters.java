@@ -56,17 +56,17 @@ public final class LayerMeters {
     gauge(ALPHA_ERROR_BOUND, null, tags, st -> st.measures().alphaErrorBound());
     gauge(ALPHA_FIT_R2, null, tags, st -> st.measures().alphaR2());
     gauge(PARTICIPATION_RATIO, null, tags, st -> st.measures().participationRatio());
-    gauge(TOP1_VARIANCE_SHARE, "ratio", tags, st -> st.measures().top1Share());
-    gauge(TOP10_VARIANCE_SHARE, "ratio", tags, st -> st.measures().top10Share());
+    gauge(TOP1_VARIANCE_SHARE, null, tags, st -> st.measures().top1Share());
+    gauge(TOP10_VARIANCE_SHARE, null, tags, st -> st.measures().top10Share());
     gauge(TOTAL_VARIANCE, null, tags, st -> st.measures().totalVariance());
-    gauge(WINDOW_SAMPLES, "rows", tags, st -> st.measures().count());
-    gauge(WINDOW_RANKS, "ranks", tags, LayerState::ranks);
+    gauge(WINDOW_SAMPLES, null, tags, st -> st.measures().count());
+    gauge(WINDOW_RANKS, null, tags, LayerState::ranks);
     gauge(WINDOW_PARTIAL, null, tags, st -> st.partial() ? 1 : 0);
-    gauge(LAST_STEP, "steps", tags, LayerState::step);
+    gauge(LAST_STEP, null, tags, LayerState::step);
     gauge(LAST_WINDOW_TIMESTAMP, "seconds", tags, st -> st.captureTimeMillis() / 1000.0);
-    gauge(PHASE_SINCE_STEP, "steps", tags, LayerState::phaseSinceStep);
-    gauge(AGENT_SAMPLES_DROPPED, "rows", tags, LayerState::samplesDropped);
-    gauge(NONFINITE_ROWS, "rows", tags, LayerState::nonFiniteRows);
+    gauge(PHASE_SINCE_STEP, null, tags, LayerState::phaseSinceStep);
+    gauge(AGENT_SAMPLES_DROPPED, null, tags, LayerState::samplesDropped);
+    gauge(NONFINITE_ROWS, null, tags, LayerState::nonFiniteRows);
     for (Phase p : Phase.values()) {
       gauge(PHASE, null, tags.and(TAG_PHASE, p.label()), st -> st.phase() == p ? 1 : 0);
     }

@@ -62,10 +62,14 @@ public final class IngestVerticle extends VerticleBase {
       return Future.succeededFuture();
     }
     ingest.close();
-    thread.interrupt();
     return vertx.executeBlocking(
         () -> {
-          thread.join(TimeUnit.SECONDS.toMillis(15));
+          thread.join(TimeUnit.SECONDS.toMillis(5));
+          if (thread.isAlive()) {
+            // Still waiting for room in the analysis queue: only an interrupt ends that wait.
+            thread.interrupt();
+            thread.join(TimeUnit.SECONDS.toMillis(10));
+          }
           return null;
         });
   }
