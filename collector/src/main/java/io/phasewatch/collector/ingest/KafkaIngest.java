@@ -72,6 +72,7 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
   private final Map<Integer, ChunkAssembler> assemblers = new HashMap<>();
   private final Map<Integer, Long> recordTime = new HashMap<>();
   private final Set<TopicPartition> assigned = new HashSet<>();
+  private final Map<TopicPartition, Long> nextOffset = new HashMap<>();
   private volatile boolean running = true;
 
   public KafkaIngest(CollectorConfig config, CollectorMetrics metrics, WindowSink sink) {
@@ -168,6 +169,7 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
 
   private void handle(ConsumerRecord<byte[], byte[]> r) throws InterruptedException {
     int partition = r.partition();
+    nextOffset.put(new TopicPartition(r.topic(), partition), r.offset() + 1);
     long time = recordTime.merge(partition, r.timestamp(), Math::max);
     if (r.value() == null) {
       deadLetter(r, "truncated", "value", "record has no value");
@@ -306,12 +308,25 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
     consumer.wakeup();
   }
 
-  /** On every assignment: re-read the new partitions from the start to rebuild their state. */
+  /**
+   * A partition new to this process is read from its start, to rebuild its state; one it held
+   * before (revoked and given back by a rebalance) goes on where it stopped, since its state is
+   * still here. Without this, a rebalance would count its records twice.
+   */
   private final class Rebuild implements ConsumerRebalanceListener {
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
       assigned.addAll(partitions);
-      consumer.seekToBeginning(partitions);
+      List<TopicPartition> fresh = new java.util.ArrayList<>();
+      for (TopicPartition tp : partitions) {
+        Long next = nextOffset.get(tp);
+        if (next == null) {
+          fresh.add(tp);
+        } else {
+          consumer.seek(tp, next);
+        }
+      }
+      consumer.seekToBeginning(fresh);
     }
 
     @Override

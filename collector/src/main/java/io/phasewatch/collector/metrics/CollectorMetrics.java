@@ -50,11 +50,11 @@ public final class CollectorMetrics {
             .register(registry);
     // Every reason exists from the start at 0, so rate() and alert rules see a series at once.
     for (RejectReason r : RejectReason.values()) {
-      rejected(r.label());
+      counterFor(r.label());
     }
     for (Admission a : Admission.values()) {
       if (a.rejected()) {
-        rejected(a.label());
+        counterFor(a.label());
       }
     }
     Gauge.builder(

@@ -49,26 +49,107 @@ public final class LayerMeters {
     gauges.clear();
     stage = s;
     Tags tags = tags(s);
-    gauge(EFFECTIVE_RANK, null, tags, st -> st.measures().effectiveRank());
-    gauge(EFFECTIVE_RANK_ERROR_BOUND, null, tags, st -> st.measures().effectiveRankErrorBound());
-    gauge(EFFECTIVE_RANK_MAX, null, tags, LayerState::effectiveRankMax);
-    gauge(ALPHA, null, tags, st -> st.measures().alpha());
-    gauge(ALPHA_ERROR_BOUND, null, tags, st -> st.measures().alphaErrorBound());
-    gauge(ALPHA_FIT_R2, null, tags, st -> st.measures().alphaR2());
-    gauge(PARTICIPATION_RATIO, null, tags, st -> st.measures().participationRatio());
-    gauge(TOP1_VARIANCE_SHARE, null, tags, st -> st.measures().top1Share());
-    gauge(TOP10_VARIANCE_SHARE, null, tags, st -> st.measures().top10Share());
-    gauge(TOTAL_VARIANCE, null, tags, st -> st.measures().totalVariance());
-    gauge(WINDOW_SAMPLES, null, tags, st -> st.measures().count());
-    gauge(WINDOW_RANKS, null, tags, LayerState::ranks);
-    gauge(WINDOW_PARTIAL, null, tags, st -> st.partial() ? 1 : 0);
-    gauge(LAST_STEP, null, tags, LayerState::step);
-    gauge(LAST_WINDOW_TIMESTAMP, "seconds", tags, st -> st.captureTimeMillis() / 1000.0);
-    gauge(PHASE_SINCE_STEP, null, tags, LayerState::phaseSinceStep);
-    gauge(AGENT_SAMPLES_DROPPED, null, tags, LayerState::samplesDropped);
-    gauge(NONFINITE_ROWS, null, tags, LayerState::nonFiniteRows);
+    gauge(
+        EFFECTIVE_RANK,
+        "RankMe (study variant) on the centred covariance eigenvalues",
+        null,
+        tags,
+        st -> st.measures().effectiveRank());
+    gauge(
+        EFFECTIVE_RANK_ERROR_BOUND,
+        "bound on |RankMe(sketch) - RankMe(exact)|; 0 for exact summaries",
+        null,
+        tags,
+        st -> st.measures().effectiveRankErrorBound());
+    gauge(
+        EFFECTIVE_RANK_MAX,
+        "largest effective rank seen in this run and stage so far",
+        null,
+        tags,
+        LayerState::effectiveRankMax);
+    gauge(
+        ALPHA,
+        "power-law decay exponent alpha of the eigenvalues (weighted fit)",
+        null,
+        tags,
+        st -> st.measures().alpha());
+    gauge(
+        ALPHA_ERROR_BOUND,
+        "bound on |alpha(sketch) - alpha(exact)|; 0 for exact summaries",
+        null,
+        tags,
+        st -> st.measures().alphaErrorBound());
+    gauge(ALPHA_FIT_R2, "R^2 of the alpha fit", null, tags, st -> st.measures().alphaR2());
+    gauge(
+        PARTICIPATION_RATIO,
+        "(sum lambda)^2 / sum lambda^2",
+        null,
+        tags,
+        st -> st.measures().participationRatio());
+    gauge(
+        TOP1_VARIANCE_SHARE, "lambda_1 / sum lambda", null, tags, st -> st.measures().top1Share());
+    gauge(
+        TOP10_VARIANCE_SHARE,
+        "sum of the top 10 eigenvalues / sum lambda",
+        null,
+        tags,
+        st -> st.measures().top10Share());
+    gauge(
+        TOTAL_VARIANCE,
+        "trace of the centred covariance",
+        null,
+        tags,
+        st -> st.measures().totalVariance());
+    gauge(
+        WINDOW_SAMPLES,
+        "rows in the latest merged window (N)",
+        null,
+        tags,
+        st -> st.measures().count());
+    gauge(
+        WINDOW_RANKS,
+        "data-parallel ranks merged into the latest window",
+        null,
+        tags,
+        LayerState::ranks);
+    gauge(
+        WINDOW_PARTIAL,
+        "1 when the latest window was merged before all world_size ranks arrived",
+        null,
+        tags,
+        st -> st.partial() ? 1 : 0);
+    gauge(LAST_STEP, "training step of the latest merged window", null, tags, LayerState::step);
+    gauge(
+        LAST_WINDOW_TIMESTAMP,
+        "capture time of the latest merged window (epoch seconds)",
+        "seconds",
+        tags,
+        st -> st.captureTimeMillis() / 1000.0);
+    gauge(
+        PHASE_SINCE_STEP,
+        "step at which the current phase began",
+        null,
+        tags,
+        LayerState::phaseSinceStep);
+    gauge(
+        AGENT_SAMPLES_DROPPED,
+        "rows the agents dropped for this layer so far, summed over ranks",
+        null,
+        tags,
+        LayerState::samplesDropped);
+    gauge(
+        NONFINITE_ROWS,
+        "rows with NaN or Inf left out of the latest window",
+        null,
+        tags,
+        LayerState::nonFiniteRows);
     for (Phase p : Phase.values()) {
-      gauge(PHASE, null, tags.and(TAG_PHASE, p.label()), st -> st.phase() == p ? 1 : 0);
+      gauge(
+          PHASE,
+          "1 for the current phase, 0 for the others",
+          null,
+          tags.and(TAG_PHASE, p.label()),
+          st -> st.phase() == p ? 1 : 0);
     }
   }
 
@@ -99,7 +180,8 @@ public final class LayerMeters {
     return Tags.of(TAG_RUN, run, TAG_LAYER, layer, TAG_STAGE, s.label());
   }
 
-  private void gauge(String name, String unit, Tags tags, ToDoubleFunction<LayerState> f) {
+  private void gauge(
+      String name, String description, String unit, Tags tags, ToDoubleFunction<LayerState> f) {
     gauges.add(
         Gauge.builder(
                 name,
@@ -109,6 +191,7 @@ public final class LayerMeters {
                   return st == null ? Double.NaN : f.applyAsDouble(st);
                 })
             .baseUnit(unit)
+            .description(description)
             .tags(tags)
             .strongReference(true)
             .register(registry));

@@ -337,12 +337,13 @@ class CollectorIT {
   @Test
   void idleRunIsEvictedAndItsSeriesLeaveTheScrape() throws Exception {
     String topic = newTopic(1);
+    CollectorService c =
+        start(topic, Map.of("limits.run-idle-timeout-ms", "6000", "merge.timeout-ms", "1000"));
     try (KafkaProducer<byte[], byte[]> p = producer()) {
       send(p, topic, record("idle", "l0", 0, 1, 0, 10, exactOf(rows(100, 1.0, 51))));
     }
-    CollectorService c =
-        start(topic, Map.of("limits.run-idle-timeout-ms", "4000", "merge.timeout-ms", "1000"));
     awaitSeries(c, "idle", "l0");
+    assertThat(value(scrape(c), "phasewatch_runs_live")).isEqualTo(1);
     await().atMost(Duration.ofSeconds(30)).until(() -> !scrape(c).contains("run=\"idle\""));
     String scrape = scrape(c);
     assertThat(value(scrape, "phasewatch_runs_evicted_total")).isEqualTo(1);
