@@ -11,7 +11,7 @@ import java.util.Optional;
  * Puts chunked snapshots back together. Bounded in pending snapshots, pending bytes and time: a
  * chunk that would exceed a bound is rejected ({@link RejectReason#CHUNK_OVERFLOW}) and what was
  * already accepted stays; {@link #expire} drops partial snapshots older than the timeout. A chunk
- * repeated byte for byte is ignored, also shortly after its snapshot completed; a chunk that
+ * repeated byte for byte is ignored, as is any chunk of a recently completed snapshot; a chunk that
  * contradicts earlier chunks of its snapshot is rejected. Not thread-safe: one consumer thread.
  */
 public final class ChunkAssembler {

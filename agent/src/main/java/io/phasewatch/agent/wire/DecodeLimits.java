@@ -52,8 +52,8 @@ public record DecodeLimits(
 
   /**
    * d ≤ 65536, ℓ ≤ 4096, strings ≤ 256 bytes, ≤ 1024 chunks, snapshot ≤ 256 MiB, record ≤ 8 MiB.
-   * 256 MiB holds an FD snapshot of ℓ = 4096 rows at d = 8192 or an exact summary up to d ≈ 8191; 8
-   * MiB leaves room for brokers configured above Kafka's 1 MB default.
+   * 256 MiB holds an FD snapshot of about 33.5 million values (ℓ = 4096 at d = 8000) or an exact
+   * summary up to d = 8190; 8 MiB leaves room for brokers configured above Kafka's 1 MB default.
    */
   public static DecodeLimits defaults() {
     return new DecodeLimits(65_536, 4_096, 256, 1_024, 256 << 20, 8 << 20);

@@ -373,19 +373,9 @@ public final class SnapshotCodec {
     long index = u32(f, F_CHUNK_INDEX);
     long count = u32(f, F_CHUNK_COUNT);
     long offset = u32(f, F_CHUNK_OFFSET);
-    if (bodyLength == 0 || payloadLength == 0 || count == 0) {
-      throw reject(
-          RejectReason.BAD_FIELD,
-          "chunkCount",
-          "snapshot v1: body length "
-              + bodyLength
-              + ", payload length "
-              + payloadLength
-              + " and chunk count "
-              + count
-              + " must be ≥ 1"
-              + sid);
-    }
+    requirePositive(bodyLength, "bodyLength", sid);
+    requirePositive(payloadLength, "payloadLength", sid);
+    requirePositive(count, "chunkCount", sid);
     if (bodyLength > limits.maxSnapshotBytes()) {
       throw reject(
           RejectReason.TOO_LARGE,
@@ -695,6 +685,12 @@ public final class SnapshotCodec {
           RejectReason.BAD_FIELD, field, "snapshot v1: " + field + " " + v + " must be ≥ 0" + ctx);
     }
     return v;
+  }
+
+  private static void requirePositive(long v, String field, String sid) throws WireFormatException {
+    if (v == 0) {
+      throw reject(RejectReason.BAD_FIELD, field, "snapshot v1: " + field + " 0 must be ≥ 1" + sid);
+    }
   }
 
   // ==== Shared helpers ========================================================================
