@@ -10,8 +10,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
@@ -61,14 +59,6 @@ public final class ConfigLoader {
     DEFAULTS = Collections.unmodifiableMap(d);
   }
 
-  private static final Set<String> SECTIONS = new TreeSet<>();
-
-  static {
-    for (String key : DEFAULTS.keySet()) {
-      SECTIONS.add(key.substring(0, key.indexOf('.')));
-    }
-  }
-
   private ConfigLoader() {}
 
   /** Reads the file (if any), this process's environment and the overrides. */
@@ -77,9 +67,8 @@ public final class ConfigLoader {
   }
 
   /**
-   * @param environment only variables starting with {@link #ENV_PREFIX} whose next word is a
-   *     configuration section ({@code KAFKA}, {@code HTTP}, …) are read; among those an unknown key
-   *     is an error, others (the agent's, say) are left alone
+   * @param environment only the variables that name a collector key ({@link #envName}) are read;
+   *     one environment also serves the agent, whose {@code PHASEWATCH_*} variables are left alone
    */
   public static CollectorConfig load(
       Path yamlFile, Map<String, String> environment, Map<String, String> overrides) {
@@ -91,26 +80,10 @@ public final class ConfigLoader {
     }
     Map<String, String> fromEnv = new LinkedHashMap<>();
     for (Map.Entry<String, String> e : environment.entrySet()) {
-      String name = e.getKey();
-      if (!name.startsWith(ENV_PREFIX)) {
-        continue;
+      String key = keyForEnv(e.getKey());
+      if (key != null) {
+        fromEnv.put(key, e.getValue());
       }
-      String rest = name.substring(ENV_PREFIX.length());
-      int cut = rest.indexOf('_');
-      String section = (cut < 0 ? rest : rest.substring(0, cut)).toLowerCase(Locale.ROOT);
-      if (!SECTIONS.contains(section)) {
-        continue;
-      }
-      String key = keyForEnv(name);
-      if (key == null) {
-        throw new IllegalArgumentException(
-            "collector config: unknown environment variable "
-                + name
-                + " (known: "
-                + envNames()
-                + ")");
-      }
-      fromEnv.put(key, e.getValue());
     }
     putChecked(values, fromEnv, "environment");
     putChecked(values, overrides, "command line");
@@ -129,10 +102,6 @@ public final class ConfigLoader {
       }
     }
     return null;
-  }
-
-  private static List<String> envNames() {
-    return DEFAULTS.keySet().stream().map(ConfigLoader::envName).toList();
   }
 
   private static void putChecked(

@@ -47,13 +47,13 @@ class ConfigLoaderTest {
   }
 
   @Test
-  void unknownVariableOfACollectorSectionIsRejectedAndOthersAreLeftAlone() {
-    assertThatThrownBy(
-            () -> ConfigLoader.load(null, Map.of("PHASEWATCH_KAFKA_TOPICS", "x"), Map.of()))
-        .hasMessageContaining("PHASEWATCH_KAFKA_TOPICS");
-    assertThat(
-            ConfigLoader.load(null, Map.of("PHASEWATCH_AGENT_LAYERS", "x"), Map.of()).http().port())
-        .isEqualTo(8080);
+  void variablesThatNameNoCollectorKeyAreLeftToTheAgent() {
+    CollectorConfig c =
+        ConfigLoader.load(
+            null,
+            Map.of("PHASEWATCH_KAFKA_SASL_MECHANISM", "PLAIN", "PHASEWATCH_KAFKA_TOPIC", "t2"),
+            Map.of());
+    assertThat(c.kafka().topic()).isEqualTo("t2");
   }
 
   @Test
