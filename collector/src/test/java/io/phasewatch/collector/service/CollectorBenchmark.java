@@ -30,9 +30,11 @@ import org.apache.kafka.common.test.TestKitNodes;
 /**
  * End-to-end collector benchmark against an in-process KRaft broker: latency from the send of a
  * layer's last rank part to the merged window being visible in the state the gauges read, and
- * sustained snapshot throughput with the producer flooding. Each argument is one configuration
- * {@code d:ell:ranks:layers:windows}; all run in one process, side by side. Command in
- * docs/benchmarks.md ("## Collector").
+ * sustained snapshot throughput. Each argument is one configuration {@code
+ * d:ell:ranks:layers:paced:flood:warmup}: {@code warmup} uncounted windows, {@code paced} windows
+ * sent one at a time (all layers and ranks at once, then wait until visible: latency), {@code
+ * flood} windows back to back (throughput; with 0, throughput comes from the paced windows). All
+ * run in one process, side by side. Command in docs/benchmarks.md ("## Collector").
  */
 public final class CollectorBenchmark {
 
@@ -53,20 +55,18 @@ public final class CollectorBenchmark {
     cluster.format();
     cluster.startup();
     cluster.waitForReadyBrokers();
-    List<String> rows = new ArrayList<>();
+    System.out.println(
+        "| d | ℓ | ranks × layers | windows paced + flood | latency p50 | latency p99 | p99 / 1 s"
+            + " | throughput (snapshots/s) | needed at 1 window / 10 s | throughput / needed |");
+    System.out.println("|---|---|---|---|---|---|---|---|---|---|");
     try {
       for (String arg : args) {
-        rows.add(run(cluster, arg));
+        System.out.println(run(cluster, arg));
+        System.out.flush();
       }
     } finally {
       cluster.close();
     }
-    System.out.println();
-    System.out.println(
-        "| d | ℓ | ranks × layers | windows | latency p50 | latency p99 | p99 / 1 s | throughput"
-            + " (snapshots/s) | needed at 1 window / 10 s | throughput / needed |");
-    System.out.println("|---|---|---|---|---|---|---|---|---|---|");
-    rows.forEach(System.out::println);
   }
 
   private static String run(KafkaClusterTestKit cluster, String spec) throws Exception {
@@ -76,6 +76,8 @@ public final class CollectorBenchmark {
     int ranks = Integer.parseInt(p[2]);
     int layers = Integer.parseInt(p[3]);
     int windows = Integer.parseInt(p[4]);
+    int flood = Integer.parseInt(p[5]);
+    int warmup = Integer.parseInt(p[6]);
     String topic = "bench-" + d + "-" + ell + "-" + System.nanoTime();
     try (var admin = cluster.admin()) {
       admin
@@ -122,8 +124,12 @@ public final class CollectorBenchmark {
       String run = "bench";
       long window = 0;
       // Paced: one window of all layers at once (what the ranks do every 10 s), then wait for it.
-      // Window 0 warms the JIT and the clients up and is not counted.
-      for (int w = -1; w < windows; w++, window++) {
+      // Warm-up windows (JIT, clients) are not counted.
+      long pacedStart = 0;
+      for (int w = -warmup; w < windows; w++, window++) {
+        if (w == 0) {
+          pacedStart = System.nanoTime();
+        }
         long[] sentAt = new long[layers];
         for (int l = 0; l < layers; l++) {
           for (int r = 0; r < ranks; r++) {
@@ -137,20 +143,25 @@ public final class CollectorBenchmark {
           latencies.add((seenAt[l] - sentAt[l]) / 1e9);
         }
       }
+      double pacedSeconds = (System.nanoTime() - pacedStart) / 1e9;
       // Flood: windows back to back; throughput = snapshots / time to the last one visible.
       long start = System.nanoTime();
       long first = window;
-      for (int w = 0; w < windows; w++, window++) {
+      for (int w = 0; w < flood; w++, window++) {
         for (int l = 0; l < layers; l++) {
           for (int r = 0; r < ranks; r++) {
             send(producer, topic, record(run, l, r, ranks, window, parts[r]));
           }
         }
       }
-      producer.flush();
-      awaitWindow(service, run, layers, window - 1);
-      double seconds = (System.nanoTime() - start) / 1e9;
-      throughput = (window - first) * (double) layers * ranks / seconds;
+      if (flood > 0) {
+        producer.flush();
+        awaitWindow(service, run, layers, window - 1);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        throughput = (window - first) * (double) layers * ranks / seconds;
+      } else {
+        throughput = windows * (double) layers * ranks / pacedSeconds;
+      }
     } finally {
       service.close().await(60, TimeUnit.SECONDS);
       vertx.close().await(60, TimeUnit.SECONDS);
@@ -167,7 +178,7 @@ public final class CollectorBenchmark {
         ranks,
         layers,
         windows,
-        windows,
+        flood,
         p50,
         p99,
         p99 / 1.0,
