@@ -77,6 +77,7 @@ public final class DemoTraining implements AutoCloseable {
       tapList.add(LayerTaps.Tap.probe(glob, settings.probeEvery()));
     }
     LayerTaps taps = LayerTaps.of(sink, config.seed(), tapList);
+    TinyLanguageModel model = TinyLanguageModel.create(config, taps);
     if (taps.tappedLayers().isEmpty()) {
       throw new IllegalArgumentException(
           "demo training: no block matches "
@@ -84,7 +85,6 @@ public final class DemoTraining implements AutoCloseable {
               + "; tappable blocks are "
               + TinyLanguageModel.tappableBlocks(config));
     }
-    TinyLanguageModel model = TinyLanguageModel.create(config, taps);
     // The probe set is held out from the training stream by its own seed, as the study's probe is.
     ProbeSet probe =
         ProbeSet.fromCorpus(
