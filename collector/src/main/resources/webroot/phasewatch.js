@@ -28,9 +28,9 @@ function pointsOf(json) {
   return points
     .map((p) => ({
       step: Number(p.step),
-      rank: p.effective_rank,
+      rank: p.effectiveRank ?? p.effective_rank,
       alpha: p.alpha,
-      r2: p.alpha_r2,
+      r2: p.alphaFitR2 ?? p.alpha_r2,
       phase: p.phase,
       stage: p.stage,
     }))
@@ -158,9 +158,9 @@ async function refresh() {
     body.replaceChildren(
       ...series.map((s) => {
         const p = s.points[s.points.length - 1] || {};
-        const since = [...s.points].reverse().find((q, i, arr) => i + 1 === arr.length || arr[i + 1].phase !== q.phase);
+        const info = run.layers.find((l) => l.layer === s.layer) || {};
         const tr = document.createElement("tr");
-        for (const [text, cls] of [[s.layer], [p.stage || "–"], [p.step ?? "–"], [fmt(p.rank, 2)], [fmt(p.alpha, 3)], [fmt(p.r2, 3)], [p.phase || "–", "phase " + (p.phase || "")], [since ? since.step : "–"]]) {
+        for (const [text, cls] of [[s.layer], [p.stage || "–"], [p.step ?? "–"], [fmt(p.rank, 2)], [fmt(p.alpha, 3)], [fmt(p.r2, 3)], [p.phase || "–", "phase " + (p.phase || "")], [info.phaseSinceStep ?? "–"]]) {
           const td = document.createElement("td");
           td.textContent = text;
           if (cls) td.className = cls;

@@ -1,0 +1,531 @@
+package io.phasewatch.agent.core;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.phasewatch.agent.capture.CaptureSink;
+import io.phasewatch.agent.config.AgentConfig;
+import io.phasewatch.agent.publish.KafkaSnapshotPublisher;
+import io.phasewatch.agent.publish.SnapshotEncoder;
+import io.phasewatch.agent.publish.SnapshotPublisher;
+import io.phasewatch.agent.sketch.CovarianceSketch;
+import io.phasewatch.agent.sketch.CovarianceSnapshot;
+import io.phasewatch.agent.wire.SnapshotMetadata;
+import io.phasewatch.agent.wire.SnapshotRecord;
+import io.phasewatch.agent.wire.Stage;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The agent as the training side sees it. {@link #rows} copies the rows into a bounded queue and
+ * returns; one sketch thread folds them into each layer's sketch and closes windows, handing each
+ * closed window to a {@link SnapshotPublisher}.
+ *
+ * <p>Windows: in {@code live} mode a window spans {@code window.steps} = K steps aligned to step 0
+ * (it closes at the end of step s when {@code (s + 1) % K == 0}), so every rank closes the same
+ * windows; in {@code probe} mode a window is one probe pass and closes at the first step end after
+ * rows arrived. A stage change closes the open window. The window id counts closed windows of the
+ * agent, so it increases per (run, layer) and agrees across ranks that see the same steps.
+ *
+ * <p>Nothing here throws into the caller: an internal failure is logged once, disables the part
+ * that failed (a layer, publishing, or the whole agent) and is counted in {@code
+ * phasewatch.agent.failures}.
+ */
+public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(PhasewatchAgent.class.getName());
+  private static final String M = "phasewatch.agent.";
+
+  private final AgentConfig config;
+  private final MeterRegistry registry;
+  private final SampleQueue queue;
+  private final SketchFactory sketches;
+  private final SnapshotPublisher publisher;
+  private final Thread thread;
+  private final ConcurrentHashMap<String, LayerCounters> counters = new ConcurrentHashMap<>();
+  private final Map<String, LayerState> layers = new LinkedHashMap<>();
+  private final Counter taken;
+  private final Timer sketchTime;
+  private final Counter windowsClosed;
+  private final Map<String, Boolean> loggedFailures = new ConcurrentHashMap<>();
+  private final Map<String, Counter> dropCounters = new ConcurrentHashMap<>();
+  private volatile boolean active;
+  private volatile boolean closed;
+
+  // Sketch-thread state.
+  private Stage stage;
+  private long windowId;
+  private long lastStep;
+  private long tokensSeen;
+  private boolean rowsInWindow;
+  private long probeStep;
+  private long probeTokens;
+  private boolean publishing = true;
+  private long nextSummaryNanos;
+
+  /** A layer's sketch; owned by the sketch thread. */
+  private static final class LayerState {
+    final LayerCounters counters;
+    final CovarianceSketch sketch;
+    final int dim;
+    long rows;
+
+    LayerState(LayerCounters counters, CovarianceSketch sketch, int dim) {
+      this.counters = counters;
+      this.sketch = sketch;
+      this.dim = dim;
+    }
+  }
+
+  private PhasewatchAgent(
+      AgentConfig config,
+      MeterRegistry registry,
+      SketchFactory sketches,
+      SnapshotPublisher publisher,
+      boolean start) {
+    this.config = config;
+    this.registry = registry;
+    this.sketches = sketches;
+    this.publisher = publisher;
+    this.stage = config.stage();
+    this.taken = Counter.builder(M + "samples.taken").baseUnit("rows").register(registry);
+    this.sketchTime = Timer.builder(M + "sketch.time").register(registry);
+    this.windowsClosed = Counter.builder(M + "windows.closed").register(registry);
+    if (start) {
+      this.queue = new SampleQueue(config.queue().maxRows(), config.queue().maxBytes());
+      Gauge.builder(M + "queue.rows", queue, SampleQueue::rows).baseUnit("rows").register(registry);
+      Gauge.builder(M + "queue.bytes", queue, SampleQueue::bytes)
+          .baseUnit("bytes")
+          .register(registry);
+      this.thread = new Thread(this::run, "phasewatch-sketch");
+      thread.setDaemon(true);
+      this.active = true;
+      this.nextSummaryNanos = System.nanoTime() + config.summaryInterval().toNanos();
+      thread.start();
+    } else {
+      this.queue = null;
+      this.thread = null;
+      this.active = false;
+    }
+  }
+
+  /**
+   * The agent with the standard sketches and a Kafka publisher of wire format v1; never throws (a
+   * failure to start logs and returns a disabled agent).
+   */
+  public static PhasewatchAgent start(AgentConfig config, MeterRegistry registry) {
+    return builder(config).meterRegistry(registry).start();
+  }
+
+  /** A builder for an agent with this configuration. */
+  public static Builder builder(AgentConfig config) {
+    return new Builder(config);
+  }
+
+  /** How an agent is put together; {@link #start()} never throws. */
+  public static final class Builder {
+    private final AgentConfig config;
+    private MeterRegistry registry;
+    private SketchFactory sketches;
+    private Function<MeterRegistry, SnapshotPublisher> publisher;
+
+    private Builder(AgentConfig config) {
+      this.config = Objects.requireNonNull(config, "config");
+    }
+
+    /** Where the self-metrics go (default: a private {@link SimpleMeterRegistry}). */
+    public Builder meterRegistry(MeterRegistry registry) {
+      this.registry = registry;
+      return this;
+    }
+
+    /** The summaries (default: {@link SketchFactory#standard()}). */
+    public Builder sketches(SketchFactory sketches) {
+      this.sketches = sketches;
+      return this;
+    }
+
+    /**
+     * Makes the publisher, given the agent's registry; called once, only for an enabled agent with
+     * {@code publish.enabled} (default: a {@link KafkaSnapshotPublisher} of wire format v1).
+     */
+    public Builder publisher(Function<MeterRegistry, SnapshotPublisher> publisher) {
+      this.publisher = publisher;
+      return this;
+    }
+
+    private SnapshotPublisher kafka(MeterRegistry r) {
+      try {
+        return KafkaSnapshotPublisher.start(config.publish(), SnapshotEncoder.v1(), r);
+      } catch (IOException e) {
+        throw new UncheckedIOException(
+            "phasewatch: cannot open the spool " + config.publish().spoolDir().orElse(null), e);
+      }
+    }
+
+    /**
+     * The agent, running; a disabled one (config {@code enabled: false}) starts no thread and
+     * allocates no queue. A failure while starting logs, and returns a disabled agent.
+     */
+    public PhasewatchAgent start() {
+      MeterRegistry r = registry == null ? new SimpleMeterRegistry() : registry;
+      if (!config.enabled()) {
+        return new PhasewatchAgent(config, r, sketches, null, false);
+      }
+      try {
+        SketchFactory s = sketches == null ? SketchFactory.standard() : sketches;
+        Function<MeterRegistry, SnapshotPublisher> make =
+            publisher != null ? publisher : this::kafka;
+        SnapshotPublisher p = config.publish().enabled() ? make.apply(r) : null;
+        return new PhasewatchAgent(config, r, s, p, true);
+      } catch (RuntimeException | Error e) {
+        LOG.log(Level.SEVERE, "phasewatch: agent failed to start; running without it", e);
+        Counter.builder(M + "failures").tag("part", "start").register(r).increment();
+        return new PhasewatchAgent(config, r, sketches, null, false);
+      }
+    }
+  }
+
+  /** True while the agent takes rows (false when disabled, closed or failed). */
+  public boolean isActive() {
+    return active;
+  }
+
+  /** The registry holding the self-metrics. */
+  public MeterRegistry meterRegistry() {
+    return registry;
+  }
+
+  /** Whether the agent's sketch thread exists (false for a disabled agent). */
+  public boolean hasThread() {
+    return thread != null;
+  }
+
+  // ---- training thread --------------------------------------------------------------------
+
+  @Override
+  public void rows(String layer, long step, float[] rows, int rowCount, int dim) {
+    if (!active) {
+      return;
+    }
+    try {
+      if (layer == null
+          || rows == null
+          || rowCount < 1
+          || dim < 1
+          || (long) rowCount * dim > rows.length) {
+        droppedRows(null, "bad_input", Math.max(rowCount, 0));
+        return;
+      }
+      LayerCounters c = counters.get(layer);
+      if (c == null) {
+        if (counters.size() >= config.queue().maxLayers()) {
+          droppedRows(null, "layer_limit", rowCount);
+          return;
+        }
+        c = counters.computeIfAbsent(layer, LayerCounters::new);
+      }
+      if (c.failed) {
+        droppedRows(c, "layer_failed", rowCount);
+        return;
+      }
+      if (!queue.couldHold(rowCount, dim)) {
+        droppedRows(c, "too_large", rowCount);
+        return;
+      }
+      var event = new Event.Rows(c, step, Arrays.copyOf(rows, rowCount * dim), rowCount, dim);
+      if (queue.offerRows(event)) {
+        taken.increment(rowCount);
+      } else {
+        droppedRows(c, "queue_full", rowCount);
+      }
+    } catch (Throwable t) {
+      fail("capture", t, true);
+    }
+  }
+
+  @Override
+  public void stepEnded(long step, long tokensSeen, double loss) {
+    control(new Event.StepEnded(step, tokensSeen));
+  }
+
+  @Override
+  public void stageChanged(Stage stage, long step) {
+    if (stage != null) {
+      control(new Event.StageChanged(stage, step));
+    }
+  }
+
+  private void control(Event e) {
+    if (!active) {
+      return;
+    }
+    try {
+      if (!queue.offerControl(e)) {
+        Counter.builder(M + "events.dropped").register(registry).increment();
+      }
+    } catch (Throwable t) {
+      fail("capture", t, true);
+    }
+  }
+
+  private void droppedRows(LayerCounters c, String reason, int rowCount) {
+    if (c != null) {
+      c.dropped.addAndGet(rowCount);
+    }
+    dropCounters
+        .computeIfAbsent(
+            reason,
+            k ->
+                Counter.builder(M + "samples.dropped")
+                    .baseUnit("rows")
+                    .tag("reason", k)
+                    .register(registry))
+        .increment(rowCount);
+  }
+
+  // ---- sketch thread ------------------------------------------------------------------------
+
+  private void run() {
+    try {
+      while (true) {
+        Event e = queue.poll(100, TimeUnit.MILLISECONDS);
+        if (e == null) {
+          if (closed) {
+            break;
+          }
+        } else if (e instanceof Event.Rows r) {
+          fold(r);
+        } else if (e instanceof Event.StepEnded s) {
+          lastStep = s.step();
+          tokensSeen = s.tokensSeen();
+          if (config.sampling().mode() == AgentConfig.Mode.LIVE) {
+            if ((s.step() + 1) % config.window().steps() == 0) {
+              closeWindow(s.step());
+            }
+          } else if (rowsInWindow) {
+            closeProbeWindow();
+          }
+        } else if (e instanceof Event.StageChanged c) {
+          closeWindow(lastStep); // the window ends with the last step that finished
+          stage = c.stage();
+        } else if (e instanceof Event.Flush f) {
+          if (rowsInWindow && config.sampling().mode() == AgentConfig.Mode.PROBE) {
+            closeProbeWindow();
+          } else if (rowsInWindow) {
+            closeWindow(lastStep);
+          }
+          f.done().countDown();
+        }
+        summaryIfDue();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Throwable t) {
+      fail("sketch-thread", t, true);
+    }
+  }
+
+  private void fold(Event.Rows r) {
+    LayerCounters c = r.layer();
+    if (c.failed) {
+      droppedRows(c, "layer_failed", r.rowCount());
+      return;
+    }
+    LayerState s = layers.get(c.name);
+    try {
+      if (s == null) {
+        var choice = config.sketch().choose(c.name, r.dim());
+        CovarianceSketch sketch =
+            choice.kind() == AgentConfig.Kind.EXACT
+                ? sketches.exact(r.dim())
+                : sketches.frequentDirections(choice.fdRows(), r.dim());
+        s = new LayerState(c, sketch, r.dim());
+        layers.put(c.name, s);
+      }
+      if (r.dim() != s.dim) {
+        droppedRows(c, "dim_mismatch", r.rowCount());
+        return;
+      }
+      long t0 = System.nanoTime();
+      s.sketch.update(r.data(), r.rowCount());
+      sketchTime.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+      s.rows += r.rowCount();
+      if (!rowsInWindow || r.step() > probeStep) {
+        probeStep = r.step();
+        probeTokens = tokensSeen;
+      }
+      rowsInWindow = true;
+    } catch (RuntimeException | AssertionError e) {
+      c.failed = true;
+      layers.remove(c.name);
+      fail("sketch", e, false);
+    }
+  }
+
+  /**
+   * A probe pass runs after its step ended (the training listener reports the step, then probes),
+   * so the window carries the pass's step and tokens, not those of the step end that closed it.
+   */
+  private void closeProbeWindow() {
+    long now = tokensSeen;
+    tokensSeen = probeTokens;
+    closeWindow(probeStep);
+    tokensSeen = now;
+  }
+
+  private void closeWindow(long step) {
+    long id = windowId++;
+    rowsInWindow = false;
+    windowsClosed.increment();
+    long now = System.currentTimeMillis();
+    for (LayerState s : layers.values()) {
+      if (s.rows == 0) {
+        continue;
+      }
+      try {
+        CovarianceSnapshot snapshot = s.sketch.snapshot();
+        s.sketch.reset();
+        s.rows = 0;
+        var meta =
+            new SnapshotMetadata(
+                config.runId(),
+                stage,
+                config.rank(),
+                config.worldSize(),
+                s.counters.name,
+                step,
+                id,
+                tokensSeen,
+                now,
+                s.counters.dropped.get());
+        handOver(new SnapshotRecord(meta, snapshot));
+      } catch (RuntimeException | AssertionError e) {
+        s.counters.failed = true;
+        fail("sketch", e, false);
+      }
+    }
+    layers.values().removeIf(s -> s.counters.failed);
+  }
+
+  private void handOver(SnapshotRecord record) {
+    if (publisher == null || !publishing) {
+      Counter.builder(M + "snapshots.dropped")
+          .tag("reason", publisher == null ? "publish_disabled" : "publish_failed")
+          .register(registry)
+          .increment();
+      return;
+    }
+    try {
+      publisher.publish(record);
+    } catch (RuntimeException | Error e) {
+      publishing = false;
+      fail("publish", e, false);
+    }
+  }
+
+  private void summaryIfDue() {
+    long now = System.nanoTime();
+    if (now - nextSummaryNanos < 0) {
+      return;
+    }
+    nextSummaryNanos = now + config.summaryInterval().toNanos();
+    LOG.info(summary());
+  }
+
+  /** The one-line summary logged every {@code summary-interval}. */
+  public String summary() {
+    double dropped =
+        registry.find(M + "samples.dropped").counters().stream().mapToDouble(Counter::count).sum();
+    double snapshotsDropped =
+        registry.find(M + "snapshots.dropped").counters().stream()
+            .mapToDouble(Counter::count)
+            .sum();
+    Counter published = registry.find(M + "windows.published").counter();
+    Counter failures = registry.find(M + "publish.failures").counter();
+    return String.format(
+        "phasewatch agent run=%s stage=%s: rows taken %.0f, dropped %.0f; queue %d rows / %d bytes;"
+            + " windows closed %.0f, published %.0f, snapshots dropped %.0f; publish failures %.0f;"
+            + " sketch time %.1f ms total",
+        config.runId(),
+        stage.label(),
+        taken.count(),
+        dropped,
+        queue == null ? 0 : queue.rows(),
+        queue == null ? 0 : queue.bytes(),
+        windowsClosed.count(),
+        published == null ? 0 : published.count(),
+        snapshotsDropped,
+        failures == null ? 0 : failures.count(),
+        sketchTime.totalTime(TimeUnit.MILLISECONDS));
+  }
+
+  private void fail(String part, Throwable t, boolean disableAgent) {
+    if (disableAgent) {
+      active = false;
+    }
+    Counter.builder(M + "failures").tag("part", part).register(registry).increment();
+    if (loggedFailures.putIfAbsent(part, Boolean.TRUE) == null) {
+      LOG.log(
+          Level.SEVERE,
+          "phasewatch: internal failure in "
+              + part
+              + (disableAgent ? "; the agent stops, training goes on" : "; that part is disabled"),
+          t);
+    }
+  }
+
+  // ---- lifecycle ----------------------------------------------------------------------------
+
+  /**
+   * Closes the open window, stops the sketch thread and gives the publisher up to {@code
+   * drainTimeout} to deliver what is pending. Never throws.
+   */
+  public void close(Duration drainTimeout) {
+    if (closed) {
+      return;
+    }
+    boolean wasActive = active;
+    active = false;
+    try {
+      if (thread != null) {
+        if (wasActive) {
+          var done = new CountDownLatch(1);
+          if (queue.offerControl(new Event.Flush(done))) {
+            done.await(drainTimeout.toMillis(), TimeUnit.MILLISECONDS);
+          }
+        }
+        closed = true;
+        thread.join(drainTimeout.toMillis() + 1_000);
+      }
+      closed = true;
+      if (publisher != null) {
+        publisher.close(drainTimeout);
+      }
+      if (thread != null) {
+        LOG.info(summary());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException | Error e) {
+      fail("close", e, false);
+    }
+  }
+
+  @Override
+  public void close() {
+    close(Duration.ofSeconds(10));
+  }
+}

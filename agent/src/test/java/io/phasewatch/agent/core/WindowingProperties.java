@@ -1,0 +1,72 @@
+package io.phasewatch.agent.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.phasewatch.agent.config.AgentConfigLoader;
+import io.phasewatch.agent.wire.SnapshotRecord;
+import io.phasewatch.agent.wire.Stage;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.constraints.Size;
+
+class WindowingProperties {
+
+  /**
+   * Whatever K, run length and stage changes: every row lands in exactly one published window,
+   * window ids strictly increase, a window closed by the step rule ends on a K boundary, and each
+   * window carries the stage in force when its rows arrived.
+   */
+  @Property(tries = 40)
+  void everyRowLandsInExactlyOneWindowInOrder(
+      @ForAll @IntRange(min = 1, max = 7) int k,
+      @ForAll @IntRange(min = 1, max = 40) int steps,
+      @ForAll @Size(max = 3) Set<@IntRange(min = 0, max = 39) Integer> stageChanges) {
+    var publisher = new CapturingPublisher();
+    var agent =
+        PhasewatchAgent.builder(
+                AgentConfigLoader.load("run: p\nwindow: {steps: " + k + "}\n", Map.of(), Map.of()))
+            .sketches(new ReferenceSketches())
+            .publisher(r -> publisher)
+            .start();
+    List<Stage> stages = List.of(Stage.SFT, Stage.DPO, Stage.RLVR);
+    int changes = 0;
+    Stage[] stageAt = new Stage[steps];
+    Stage current = Stage.PRETRAIN;
+    for (int step = 0; step < steps; step++) {
+      if (stageChanges.contains(step)) {
+        current = stages.get(changes++ % stages.size());
+        agent.stageChanged(current, step);
+      }
+      stageAt[step] = current;
+      agent.rows("x", step, new float[] {step, 1f - step}, 1, 2);
+      agent.stepEnded(step, step, 0);
+    }
+    agent.close(Duration.ofSeconds(5));
+
+    long rows = 0;
+    long lastId = -1;
+    long lastStep = -1;
+    for (SnapshotRecord r : publisher.records) {
+      rows += r.snapshot().count();
+      assertThat(r.metadata().windowId()).isGreaterThan(lastId);
+      assertThat(r.metadata().step()).isGreaterThanOrEqualTo(lastStep);
+      // Rows of this window are steps lastStep+1 … step (or up to the step before a stage change).
+      long first = lastStep + 1;
+      assertThat(r.metadata().stage()).isEqualTo(stageAt[(int) first]);
+      boolean boundary = (r.metadata().step() + 1) % k == 0;
+      boolean cutByStage =
+          stageChanges.contains((int) r.metadata().step() + 1)
+              || stageChanges.contains((int) r.metadata().step());
+      boolean last = r.metadata().step() == steps - 1;
+      assertThat(boundary || cutByStage || last).isTrue();
+      lastId = r.metadata().windowId();
+      lastStep = r.metadata().step();
+    }
+    assertThat(rows).isEqualTo(steps);
+  }
+}

@@ -1,0 +1,349 @@
+package io.phasewatch.agent.publish;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.phasewatch.agent.config.AgentConfig;
+import io.phasewatch.agent.config.AgentConfigLoader;
+import io.phasewatch.agent.core.PhasewatchAgent;
+import io.phasewatch.agent.core.ReferenceSketches;
+import io.phasewatch.agent.sketch.CovarianceSketch;
+import io.phasewatch.agent.sketch.ExactSnapshot;
+import io.phasewatch.agent.sketch.ExactSummary;
+import io.phasewatch.agent.sketch.FrequentDirections;
+import io.phasewatch.agent.wire.ChunkAssembler;
+import io.phasewatch.agent.wire.DecodeLimits;
+import io.phasewatch.agent.wire.SnapshotCodec;
+import io.phasewatch.agent.wire.SnapshotRecord;
+import io.phasewatch.agent.wire.WireFormatException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import kafka.server.BrokerServer;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.test.KafkaClusterTestKit;
+import org.apache.kafka.common.test.TestKitNodes;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The agent and its publisher against a real single-node KRaft broker, stopped and restarted. */
+class KafkaSnapshotPublisherIT {
+  private static KafkaClusterTestKit cluster;
+
+  @BeforeAll
+  static void startBroker() throws Exception {
+    cluster =
+        new KafkaClusterTestKit.Builder(
+                new TestKitNodes.Builder()
+                    .setCombined(true)
+                    .setNumBrokerNodes(1)
+                    .setNumControllerNodes(1)
+                    .build())
+            .build();
+    cluster.format();
+    cluster.startup();
+    cluster.waitForReadyBrokers();
+  }
+
+  @AfterAll
+  static void stopBroker() throws Exception {
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  private static void createTopic(String topic) throws Exception {
+    try (var admin = cluster.admin()) {
+      admin
+          .createTopics(List.of(new NewTopic(topic, 1, (short) 1)))
+          .all()
+          .get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  private static AgentConfig config(String topic, String extraYaml) {
+    return config(topic, extraYaml, Map.of());
+  }
+
+  private static AgentConfig config(
+      String topic, String extraYaml, Map<String, String> extraFlags) {
+    Map<String, String> flags =
+        new HashMap<>(
+            Map.of(
+                "kafka.bootstrap.servers", cluster.bootstrapServers(),
+                "kafka.delivery.timeout.ms", "3000",
+                "kafka.request.timeout.ms", "1000",
+                "kafka.linger.ms", "0",
+                "kafka.reconnect.backoff.max.ms", "200"));
+    flags.putAll(extraFlags);
+    return AgentConfigLoader.load(
+        "run: r1\n"
+            + "publish: {topic: "
+            + topic
+            + ", max-record-bytes: 1KiB, retry-backoff: 100ms, retry-backoff-max: 500ms}\n"
+            + extraYaml,
+        Map.of(),
+        flags);
+  }
+
+  private static PhasewatchAgent agent(AgentConfig config, MeterRegistry registry) {
+    // The production defaults: ExactSummary / FrequentDirections and wire format v1.
+    return PhasewatchAgent.start(config, registry);
+  }
+
+  /** Row {@code i} of step {@code s} of a layer of width d: known values, different per layer. */
+  private static float[] row(long s, int i, int d) {
+    float[] r = new float[d];
+    for (int j = 0; j < d; j++) {
+      r[j] = (float) Math.sin(0.3 * s + 1.7 * i + 0.11 * j * j) * (j + 1);
+    }
+    return r;
+  }
+
+  /** Reads the topic from the start with a plain consumer until {@code n} snapshots decoded. */
+  private static List<SnapshotRecord> consume(String topic, int n, Duration timeout) {
+    var props = new Properties();
+    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers());
+    props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    props.put(
+        ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    List<SnapshotRecord> out = new ArrayList<>();
+    ChunkAssembler assembler = ChunkAssembler.withDefaults();
+    try (var consumer = new KafkaConsumer<String, byte[]>(props)) {
+      var tp = new TopicPartition(topic, 0);
+      consumer.assign(List.of(tp));
+      consumer.seekToBeginning(List.of(tp));
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (out.size() < n && System.nanoTime() < deadline) {
+        for (ConsumerRecord<String, byte[]> rec : consumer.poll(Duration.ofMillis(200))) {
+          assertThat(
+                  new String(
+                      rec.headers().lastHeader(SnapshotCodec.CONTENT_TYPE_HEADER).value(),
+                      StandardCharsets.UTF_8))
+              .isEqualTo(SnapshotCodec.CONTENT_TYPE);
+          try {
+            var whole =
+                assembler.accept(
+                    SnapshotCodec.decode(rec.value(), DecodeLimits.defaults()),
+                    System.currentTimeMillis());
+            if (whole.isPresent()) {
+              assertThat(rec.key()).isEqualTo(whole.get().metadata().key());
+              out.add(whole.get());
+            }
+          } catch (WireFormatException e) {
+            throw new AssertionError("record at offset " + rec.offset() + " does not decode", e);
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  private static void await(BooleanSupplier condition, Duration timeout)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("condition not met within " + timeout);
+      }
+      Thread.sleep(50);
+    }
+  }
+
+  private static double count(MeterRegistry r, String name) {
+    var c = r.find(name).counter();
+    return c == null ? 0 : c.count();
+  }
+
+  private static double dropped(MeterRegistry r, String reason) {
+    var c = r.find("phasewatch.agent.snapshots.dropped").tag("reason", reason).counter();
+    return c == null ? 0 : c.count();
+  }
+
+  @Test
+  void everyWindowArrivesDecodedWithItsMetadataAndTheSketchOfItsRows() throws Exception {
+    String topic = "windows";
+    createTopic(topic);
+    var registry = new SimpleMeterRegistry();
+    // d = 4 gets the exact summary, d = 40 Frequent Directions with ℓ = 8 (15 rows a window);
+    // 1 KiB records make the 40 × 40 state travel in chunks.
+    AgentConfig config =
+        config(topic, "window: {steps: 5}\nsketch: {exact-max-dim: 16, fd-rows: 8}\n");
+    PhasewatchAgent agent = agent(config, registry);
+    Map<String, Integer> dims = Map.of("layers.0.out", 4, "final_norm", 40);
+    Map<String, List<CovarianceSketch>> direct = new HashMap<>();
+    Map<String, List<List<float[]>>> rowsOf = new HashMap<>();
+    for (long step = 0; step < 20; step++) {
+      for (var layer : dims.entrySet()) {
+        int d = layer.getValue();
+        float[] rows = new float[3 * d];
+        var sketches = direct.computeIfAbsent(layer.getKey(), k -> new ArrayList<>());
+        var windows = rowsOf.computeIfAbsent(layer.getKey(), k -> new ArrayList<>());
+        if (step % 5 == 0) {
+          sketches.add(d <= 16 ? ExactSummary.ofDimension(d) : FrequentDirections.withRows(8, d));
+          windows.add(new ArrayList<>());
+        }
+        for (int i = 0; i < 3; i++) {
+          float[] r = row(step, i + layer.getKey().length(), d);
+          System.arraycopy(r, 0, rows, i * d, d);
+          windows.get(windows.size() - 1).add(r);
+        }
+        // The sketch of the same rows, computed directly with the same batches.
+        sketches.get(sketches.size() - 1).update(rows, 3);
+        agent.rows(layer.getKey(), step, rows, 3, d);
+      }
+      agent.stepEnded(step, 64 * (step + 1), 2.5);
+    }
+    agent.close(Duration.ofSeconds(20));
+
+    List<SnapshotRecord> got = consume(topic, 8, Duration.ofSeconds(30));
+    assertThat(got).hasSize(8);
+    for (String layer : dims.keySet()) {
+      List<SnapshotRecord> mine =
+          got.stream().filter(s -> s.metadata().layer().equals(layer)).toList();
+      assertThat(mine).extracting(s -> s.metadata().windowId()).containsExactly(0L, 1L, 2L, 3L);
+      assertThat(mine).extracting(s -> s.metadata().step()).containsExactly(4L, 9L, 14L, 19L);
+      assertThat(mine)
+          .extracting(s -> s.metadata().tokensSeen())
+          .containsExactly(320L, 640L, 960L, 1280L);
+      assertThat(mine).allSatisfy(s -> assertThat(s.metadata().runId()).isEqualTo("r1"));
+      for (int w = 0; w < 4; w++) {
+        assertThat(mine.get(w).snapshot()).isEqualTo(direct.get(layer).get(w).snapshot());
+        assertThat(mine.get(w).snapshot().count()).isEqualTo(15);
+      }
+    }
+    // And independently of the production sketch: the exact layer against the two-pass formula.
+    for (int w = 0; w < 4; w++) {
+      ExactSnapshot want = ReferenceSketches.summarize(rowsOf.get("layers.0.out").get(w), 4);
+      ExactSnapshot have =
+          (ExactSnapshot)
+              got.stream()
+                  .filter(s -> s.metadata().layer().equals("layers.0.out"))
+                  .toList()
+                  .get(w)
+                  .snapshot();
+      for (int i = 0; i < 16; i++) {
+        assertThat(have.comoment()[i]).isCloseTo(want.comoment()[i], within(1e-9));
+      }
+    }
+    assertThat(count(registry, "phasewatch.agent.windows.published")).isEqualTo(8);
+    assertThat(count(registry, "phasewatch.agent.publish.failures")).isZero();
+  }
+
+  @Test
+  void brokerOutageBuffersWithinTheBoundAndDeliversInOrderAfterwards() throws Exception {
+    String topic = "outage";
+    createTopic(topic);
+    var registry = new SimpleMeterRegistry();
+    AgentConfig config =
+        config(topic, "window: {steps: 1}\n", Map.of("publish.buffer-snapshots", "5"));
+    PhasewatchAgent agent = agent(config, registry);
+    long step = 0;
+    for (; step < 3; step++) {
+      agent.rows("h", step, row(step, 0, 4), 1, 4);
+      agent.stepEnded(step, step, 1.0);
+    }
+    await(() -> count(registry, "phasewatch.agent.windows.published") == 3, Duration.ofSeconds(30));
+
+    BrokerServer broker = cluster.brokers().values().iterator().next();
+    broker.shutdown();
+    long slowest = 0;
+    for (; step < 15; step++) {
+      long t0 = System.nanoTime();
+      agent.rows("h", step, row(step, 0, 4), 1, 4);
+      agent.stepEnded(step, step, 1.0);
+      slowest = Math.max(slowest, System.nanoTime() - t0);
+      Thread.sleep(100); // let the sender pick up the first outage window and fail on it
+    }
+    await(() -> dropped(registry, "buffer_full") == 7, Duration.ofSeconds(10));
+    assertThat(count(registry, "phasewatch.agent.publish.failures")).isPositive();
+    assertThat(slowest).isLessThan(TimeUnit.MILLISECONDS.toNanos(50));
+
+    broker.startup();
+    cluster.waitForReadyBrokers();
+    await(() -> count(registry, "phasewatch.agent.windows.published") == 8, Duration.ofSeconds(60));
+    agent.close(Duration.ofSeconds(20));
+
+    List<Long> windows =
+        consume(topic, 8, Duration.ofSeconds(30)).stream()
+            .map(s -> s.metadata().windowId())
+            .toList();
+    // Before the outage: 0–2. Of the twelve outage windows 3–14, the buffer of five kept the one
+    // the sender was holding (3) and the four newest (11–14); the seven in between are counted.
+    assertThat(windows).containsExactly(0L, 1L, 2L, 3L, 11L, 12L, 13L, 14L);
+    assertThat(dropped(registry, "buffer_full")).isEqualTo(7);
+  }
+
+  @Test
+  void spooledSnapshotsSurviveAnAgentRestartAndArriveInOrder(@TempDir Path dir) throws Exception {
+    String topic = "spooled";
+    createTopic(topic);
+    Path spool = dir.resolve("spool");
+    // First agent: its broker address leads nowhere, so everything stays in the spool.
+    var dead = new SimpleMeterRegistry();
+    AgentConfig unreachable =
+        AgentConfigLoader.load(
+            "run: r1\nwindow: {steps: 2}\npublish: {topic: "
+                + topic
+                + ", spool-dir: "
+                + spool
+                + "}\n",
+            Map.of(),
+            Map.of("kafka.bootstrap.servers", "127.0.0.1:1", "kafka.max.block.ms", "200"));
+    PhasewatchAgent first = agent(unreachable, dead);
+    for (long step = 0; step < 6; step++) {
+      first.rows("h", step, row(step, 0, 3), 1, 3);
+      first.stepEnded(step, step, 1.0);
+    }
+    first.close(Duration.ofSeconds(1));
+    try (var files = Files.list(spool)) {
+      assertThat(files.filter(f -> f.toString().endsWith(".snap")).count()).isEqualTo(3);
+    }
+    assertThat(count(dead, "phasewatch.agent.windows.published")).isZero();
+
+    // A restarted agent with the same spool and a reachable broker delivers them, then its own.
+    var live = new SimpleMeterRegistry();
+    AgentConfig reachable =
+        AgentConfigLoader.load(
+            "run: r1\nwindow: {steps: 2}\npublish: {topic: "
+                + topic
+                + ", spool-dir: "
+                + spool
+                + "}\n",
+            Map.of(),
+            Map.of("kafka.bootstrap.servers", cluster.bootstrapServers()));
+    PhasewatchAgent second = agent(reachable, live);
+    await(() -> count(live, "phasewatch.agent.windows.published") == 3, Duration.ofSeconds(30));
+    second.rows("h", 6, row(6, 0, 3), 1, 3);
+    second.stepEnded(7, 7, 1.0);
+    second.close(Duration.ofSeconds(20));
+
+    List<SnapshotRecord> got = consume(topic, 4, Duration.ofSeconds(30));
+    assertThat(got).extracting(s -> s.metadata().step()).containsExactly(1L, 3L, 5L, 7L);
+    ExactSummary direct = ExactSummary.ofDimension(3);
+    direct.update(row(2, 0, 3), 1);
+    direct.update(row(3, 0, 3), 1);
+    assertThat(got.get(1).snapshot()).isEqualTo(direct.snapshot());
+    try (var files = Files.list(spool)) {
+      assertThat(files.count()).isZero();
+    }
+  }
+}
