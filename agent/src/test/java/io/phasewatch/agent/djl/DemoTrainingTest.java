@@ -13,7 +13,7 @@ class DemoTrainingTest {
     RecordingSink sink = new RecordingSink();
     DemoTraining.Settings settings =
         new DemoTraining.Settings(
-            TinyLanguageModelTest.SMALL, null, List.of("layers.*.out"), 3, 20, 1.0);
+            TinyLanguageModelTest.SMALL, null, List.of("layers.*.out"), 3, 8, 1.0);
     try (DemoTraining demo = DemoTraining.start(settings, sink)) {
       assertThat(demo.tappedLayers()).containsExactly("layers.0.out", "layers.1.out");
       for (int i = 0; i < 6; i++) {
@@ -26,7 +26,7 @@ class DemoTrainingTest {
     assertThat(sink.of("layers.1.out"))
         .extracting(RecordingSink.Rows::step)
         .containsExactly(3L, 6L);
-    assertThat(sink.of("layers.1.out")).allSatisfy(r -> assertThat(r.rowCount()).isEqualTo(20));
+    assertThat(sink.of("layers.1.out")).allSatisfy(r -> assertThat(r.rowCount()).isEqualTo(8));
     assertThat(sink.of("final_norm")).isEmpty();
   }
 
