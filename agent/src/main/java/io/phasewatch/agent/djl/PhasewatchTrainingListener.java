@@ -48,6 +48,8 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
   private double stepNanos;
   private int stepSamples;
   private long lastProbeNanos;
+  private long totalProbeNanos;
+  private long firstEntered;
   private long stretch = 1;
   private boolean sinkDisabled;
   private boolean lossDisabled;
@@ -64,6 +66,9 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
     this.probeBatch = b.probeBatch;
     this.overheadBudget = b.overheadBudget;
     this.step = b.startStep;
+    if (b.denseUntil > 0) {
+      taps.denseProbes(b.denseUntil, b.denseEvery);
+    }
   }
 
   public static Builder builder(CaptureSink sink) {
@@ -79,6 +84,8 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
     private int probeBatch = 64;
     private double overheadBudget = 0.02;
     private long startStep;
+    private long denseUntil;
+    private long denseEvery = 1;
 
     private Builder(CaptureSink sink) {
       this.sink = Objects.requireNonNull(sink, "listener: sink");
@@ -115,6 +122,20 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
       return this;
     }
 
+    /**
+     * Also probes every {@code every} steps up to step {@code untilStep}: the early phases are
+     * short in steps, and the detector reads them on a log-step axis. Not subject to the budget.
+     */
+    public Builder denseProbesUntil(long untilStep, int every) {
+      if (untilStep < 0 || every < 1) {
+        throw new IllegalArgumentException(
+            "listener: dense probes until step " + untilStep + " every " + every + " steps");
+      }
+      this.denseUntil = untilStep;
+      this.denseEvery = every;
+      return this;
+    }
+
     /** Step count already done (a resumed run). */
     public Builder startStep(long s) {
       if (s < 0) {
@@ -145,6 +166,9 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
   @Override
   public void onTrainingBatch(Trainer trainer, BatchData batchData) {
     long entered = System.nanoTime();
+    if (firstEntered == 0) {
+      firstEntered = entered;
+    }
     if (lastExit != 0) {
       double sample = entered - lastExit;
       stepNanos = stepSamples == 0 ? sample : 0.9 * stepNanos + 0.1 * sample;
@@ -164,6 +188,7 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
       long t0 = System.nanoTime();
       runProbe(trainer.getManager());
       lastProbeNanos = System.nanoTime() - t0;
+      totalProbeNanos += lastProbeNanos;
       probesRun++;
       keepWithinBudget();
     }
@@ -295,6 +320,15 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
       return Double.NaN;
     }
     return lastProbeNanos / (every * stepNanos);
+  }
+
+  /**
+   * Share of the wall time since the first batch spent in probe passes, dense early probes
+   * included: what the trainer actually paid. NaN before the first batch ends.
+   */
+  public double probeTimeShare() {
+    long elapsed = lastExit - firstEntered;
+    return firstEntered == 0 || elapsed <= 0 ? Double.NaN : (double) totalProbeNanos / elapsed;
   }
 
   /** Parts disabled after a failure, here and in the taps. */
