@@ -77,6 +77,8 @@ public final class DemoTraining implements AutoCloseable {
       tapList.add(LayerTaps.Tap.probe(glob, settings.probeEvery()));
     }
     LayerTaps taps = LayerTaps.of(sink, config.seed(), tapList);
+    // Taps wrap blocks while the model is built, so only then is it known what they matched.
+    TinyLanguageModel model = TinyLanguageModel.create(config, taps);
     if (taps.tappedLayers().isEmpty()) {
       throw new IllegalArgumentException(
           "demo training: no block matches "
@@ -84,7 +86,6 @@ public final class DemoTraining implements AutoCloseable {
               + "; tappable blocks are "
               + TinyLanguageModel.tappableBlocks(config));
     }
-    TinyLanguageModel model = TinyLanguageModel.create(config, taps);
     // The probe set is held out from the training stream by its own seed, as the study's probe is.
     ProbeSet probe =
         ProbeSet.fromCorpus(
@@ -139,9 +140,9 @@ public final class DemoTraining implements AutoCloseable {
     return listener.probesRun();
   }
 
-  /** Internal failures of taps and listener, each disabled the part that failed. */
+  /** Internal failures of taps and listener (the listener's count includes the taps'). */
   public long failures() {
-    return listener.failures() + taps.failures();
+    return listener.failures();
   }
 
   @Override

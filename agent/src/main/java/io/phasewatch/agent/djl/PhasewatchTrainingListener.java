@@ -39,6 +39,7 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
   private final ProbeSet probe;
   private final int probeBatch;
   private final double overheadBudget;
+  private final boolean stretchEnabled;
 
   private long step;
   private int epoch;
@@ -65,6 +66,7 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
     this.probe = b.probe;
     this.probeBatch = b.probeBatch;
     this.overheadBudget = b.overheadBudget;
+    this.stretchEnabled = b.stretch;
     this.step = b.startStep;
     if (b.denseUntil > 0) {
       taps.denseProbes(b.denseUntil, b.denseEvery);
@@ -83,6 +85,7 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
     private ProbeSet probe;
     private int probeBatch = 64;
     private double overheadBudget = 0.02;
+    private boolean stretch = true;
     private long startStep;
     private long denseUntil;
     private long denseEvery = 1;
@@ -133,6 +136,15 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
       }
       this.denseUntil = untilStep;
       this.denseEvery = every;
+      return this;
+    }
+
+    /**
+     * Whether the probe cadence stretches past the budget (default). Off, the probe runs at its
+     * configured cadence whatever it costs: for experiments and tests that need exact probe steps.
+     */
+    public Builder stretchCadence(boolean on) {
+      this.stretch = on;
       return this;
     }
 
@@ -251,7 +263,7 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
    * times.
    */
   private void keepWithinBudget() {
-    if (stepSamples < WARM_STEPS || stepNanos <= 0) {
+    if (!stretchEnabled || stepSamples < WARM_STEPS || stepNanos <= 0) {
       return;
     }
     long every = taps.probeEverySteps();
