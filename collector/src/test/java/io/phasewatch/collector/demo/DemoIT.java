@@ -249,7 +249,9 @@ class DemoIT {
           JsonArray runs = json.getJsonArray("runs");
           for (int i = 0; i < runs.size(); i++) {
             JsonObject o = runs.getJsonObject(i);
-            if (o.getString("run").equals(run) && o.getJsonArray("layers").size() >= layers) {
+            if (o.getString("run").equals(run)
+                && o.getJsonArray("layers").size() >= layers
+                && everyLayerHasPoints(base, run, o.getJsonArray("layers"), 3)) {
               return json;
             }
           }
@@ -260,6 +262,18 @@ class DemoIT {
       Thread.sleep(500);
     }
     throw new AssertionError("no data for run " + run + " within 5 minutes");
+  }
+
+  private static boolean everyLayerHasPoints(String base, String run, JsonArray layers, int n)
+      throws Exception {
+    for (int i = 0; i < layers.size(); i++) {
+      String layer = layers.getJsonObject(i).getString("layer");
+      HttpResponse<String> r = get(base + "/api/runs/" + run + "/layers/" + layer + "/series");
+      if (r.statusCode() != 200 || new JsonObject(r.body()).getJsonArray("points").size() < n) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static HttpResponse<String> get(String url) throws Exception {
