@@ -111,6 +111,12 @@ public final class DemoCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     System.setProperty("java.awt.headless", "true");
     System.setProperty("ai.djl.offline", "true");
+    // One training thread leaves the second core to the broker, the collector and the agent, and
+    // keeps step times steady (PyTorch's spinning OpenMP threads fight everything else for CPU).
+    if (System.getProperty("ai.djl.pytorch.num_threads") == null) {
+      System.setProperty("ai.djl.pytorch.num_threads", "1");
+      System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
+    }
     quietLibraries();
     if (steps < 1) {
       throw new IllegalArgumentException("demo: --steps must be ≥ 1, got " + steps);
