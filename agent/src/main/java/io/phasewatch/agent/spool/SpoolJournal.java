@@ -25,11 +25,14 @@ final class SpoolJournal implements AutoCloseable {
   static final int COMPACT_AT = 4096;
 
   private final Path file;
+  private final int compactAt;
   private final Set<String> names = new LinkedHashSet<>();
   private FileChannel out;
+  private int lines;
 
-  private SpoolJournal(Path file) {
+  private SpoolJournal(Path file, int compactAt) {
     this.file = file;
+    this.compactAt = compactAt;
   }
 
   /**
@@ -37,7 +40,12 @@ final class SpoolJournal implements AutoCloseable {
    * Lines that are not a complete entry (a torn last write) are ignored.
    */
   static SpoolJournal open(Path file, Predicate<String> stillThere) throws IOException {
-    SpoolJournal j = new SpoolJournal(file);
+    return open(file, stillThere, COMPACT_AT);
+  }
+
+  static SpoolJournal open(Path file, Predicate<String> stillThere, int compactAt)
+      throws IOException {
+    SpoolJournal j = new SpoolJournal(file, compactAt);
     if (Files.exists(file)) {
       String text = Files.readString(file, StandardCharsets.UTF_8);
       int start = 0;
@@ -67,7 +75,7 @@ final class SpoolJournal implements AutoCloseable {
     if (name.indexOf('\n') >= 0) {
       throw new IllegalArgumentException("journal: a name must not hold a line break");
     }
-    if (names.size() >= COMPACT_AT) {
+    if (lines >= compactAt) {
       names.removeIf(n -> !stillThere.test(n));
       rewrite();
     }
@@ -77,6 +85,7 @@ final class SpoolJournal implements AutoCloseable {
       out.write(buf);
     }
     out.force(false);
+    lines++;
   }
 
   /** Forgets a name whose file has been cleaned up (the line goes at the next compaction). */
@@ -95,6 +104,7 @@ final class SpoolJournal implements AutoCloseable {
     }
     Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     out = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+    lines = names.size();
   }
 
   @Override
