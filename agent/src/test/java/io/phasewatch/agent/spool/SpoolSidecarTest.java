@@ -104,7 +104,7 @@ class SpoolSidecarTest {
           .as("the published file is deleted")
           .isEmpty();
     }
-    assertThat(counter("phasewatch.sidecar.files.published")).isEqualTo(1);
+    assertThat(counter("phasewatch.sidecar.files.done")).isEqualTo(1);
     assertThat(counter("phasewatch.sidecar.rows.folded")).isEqualTo(20);
   }
 
@@ -315,10 +315,10 @@ class SpoolSidecarTest {
   @Test
   void theRunningSidecarPicksUpNewFilesByItself() throws Exception {
     try (var s = sidecar("spool.scan-interval=5s").start()) {
-      assertThat(s.summary()).contains("published 0 files");
+      assertThat(s.summary()).contains("done 0 files");
       handOver(spool, "run=r,layer=x,step=1.npy", npy(3, 2, rows(1, 3, 2)));
       long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-      while (counter("phasewatch.sidecar.files.published") < 1 && System.nanoTime() < deadline) {
+      while (counter("phasewatch.sidecar.files.done") < 1 && System.nanoTime() < deadline) {
         Thread.sleep(20);
       }
     }
