@@ -83,6 +83,7 @@ final class WatchCommand implements Callable<Integer> {
     if (once) {
       sidecar.drainOnce();
       sidecar.close(Duration.ofSeconds(drainSeconds));
+      System.err.println(sidecar.summary());
       return 0;
     }
     var stopped = new CountDownLatch(1);
@@ -91,6 +92,9 @@ final class WatchCommand implements Callable<Integer> {
             new Thread(
                 () -> {
                   sidecar.close(Duration.ofSeconds(drainSeconds));
+                  // JDK logging closes its handlers in a shutdown hook of its own; the last
+                  // summary goes straight to stderr so it is never lost.
+                  System.err.println(sidecar.summary());
                   stopped.countDown();
                 },
                 "phasewatch-shutdown"));
