@@ -83,7 +83,6 @@ final class WatchCommand implements Callable<Integer> {
     if (once) {
       sidecar.drainOnce();
       sidecar.close(Duration.ofSeconds(drainSeconds));
-      System.err.println(sidecar.summary());
       return 0;
     }
     var stopped = new CountDownLatch(1);
