@@ -53,9 +53,12 @@ public final class ExactSummary implements CovarianceSketch {
   /** Welford's one-row update, {@code M += δδᵀ·n/(n+1)}: O(d²) and memory-bound; batch instead. */
   @Override
   public void update(float[] row) {
-    if (row == null || row.length < d) {
+    if (row == null || row.length != d) {
       throw new IllegalArgumentException(
-          "exact summary: row must hold d=" + d + " values, got " + (row == null ? 0 : row.length));
+          "exact summary: row must hold exactly d="
+              + d
+              + " values, got "
+              + (row == null ? 0 : row.length));
     }
     if (!DenseKernels.finite(row, 0, d)) {
       nonFiniteRows++;

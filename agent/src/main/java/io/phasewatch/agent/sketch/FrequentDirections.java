@@ -6,9 +6,9 @@ import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
 import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
 
 /**
- * Frequent Directions, the fast variant with a {@code 2ℓ}-row buffer (Liberty 2013, Algorithm 2;
- * Ghashami, Liberty, Phillips, Woodruff 2016, "Frequent Directions: Simple and Deterministic Matrix
- * Sketching", SIAM J. Comput. 45(5), Algorithm 3.1 and its fast variant in Sec. 3.2).
+ * Frequent Directions, the fast variant with a {@code 2ℓ}-row buffer (Liberty, "Simple and
+ * Deterministic Matrix Sketching", KDD 2013; Ghashami, Liberty, Phillips, Woodruff, "Frequent
+ * Directions: Simple and Deterministic Matrix Sketching", SIAM J. Comput. 45(5), 2016, "GLPW16").
  *
  * <p>Rows go into empty buffer slots. When all {@code 2ℓ} slots are full the buffer {@code B} is
  * factored, {@code B = UΣVᵀ}, and shrunk: {@code δ = σ²_ℓ} (the ℓ-th squared singular value,
@@ -16,14 +16,15 @@ import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
  * {@code ℓ + 1} rows go in for free; each shrink costs {@code O(ℓ²d)}, amortised {@code O(ℓd)} per
  * row. Every shrink removes at least {@code ℓ·δ} of squared Frobenius mass, which gives {@code 0 ⪯
  * AᵀA − BᵀB}, {@code ‖AᵀA − BᵀB‖₂ ≤ Δ = Σδ} and {@code Δ ≤ ‖A − A_k‖²_F / (ℓ − k)} for every {@code
- * k < ℓ} (GLPW16, Theorem 3.1).
+ * k < ℓ} (GLPW16's analysis of FD).
  *
  * <p>The SVD is taken through the {@code 2ℓ × 2ℓ} Gram matrix {@code G = BBᵀ = UΣ²Uᵀ} (EJML's
  * symmetric eigensolver) and the rotation {@code sqrt(Σ² − δ)·Vᵀ = diag(sqrt(1 − δ/σ²_i))·UᵀB};
- * both products, which are all but a sliver of the work, run in {@link DenseKernels}. The buffer is
- * held transposed ({@code d × 2ℓ}) so that neither product needs a transposed copy. Squaring the
- * condition number costs relative accuracy only on singular values far below {@code σ₁}, whose
- * absolute error stays at rounding level of {@code ‖B‖²₂}: the level the bound is stated at.
+ * both products run in {@link DenseKernels}; the {@code O(ℓ³)} eigensolver is the rest of the work
+ * (about 40% of it at ℓ = 256, d = 4096; see docs/benchmarks.md). The buffer is held transposed
+ * ({@code d × 2ℓ}) so that neither product needs a transposed copy. Squaring the condition number
+ * costs relative accuracy only on singular values far below {@code σ₁}, whose absolute error stays
+ * at rounding level of {@code ‖B‖²₂}: the level the bound is stated at.
  *
  * <p>Snapshots and merges reduce up to {@code 2ℓ} rows to at most {@code ℓ} with {@code δ =
  * σ²_{ℓ+1}}, the smallest shrink that leaves {@code ℓ} rows; it removes at least {@code (ℓ+1)·δ} of
@@ -105,7 +106,7 @@ public final class FrequentDirections implements CovarianceSketch {
 
   @Override
   public void update(float[] row) {
-    if (row == null || row.length < d) {
+    if (row == null || row.length != d) {
       throw new IllegalArgumentException(
           "frequent directions: row must hold d="
               + d
@@ -242,8 +243,8 @@ public final class FrequentDirections implements CovarianceSketch {
 
   /**
    * A sketch of the union of the rows behind {@code a} and {@code b}: their rows stacked and shrunk
-   * back to ℓ (GLPW16, Sec. 3.1, mergeability), Δ = Δ_a + Δ_b + this shrink's δ; count, mean, sum
-   * of squares and non-finite rows combined exactly.
+   * back to ℓ (GLPW16, mergeability), Δ = Δ_a + Δ_b + this shrink's δ; count, mean, sum of squares
+   * and non-finite rows combined exactly.
    */
   public static FdSnapshot merge(FdSnapshot a, FdSnapshot b) {
     if (a.ell() != b.ell() || a.dimension() != b.dimension()) {

@@ -8,6 +8,8 @@ import java.util.Locale;
 import java.util.Random;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
+import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
+import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
 
 /**
  * Frequent Directions' batched update against EJML's own dense multiply and against the exact
@@ -16,10 +18,11 @@ import org.ejml.dense.row.CommonOps_DDRM;
  * <p>FLOP rate of FD: the products a shrink of the full {@code m = 2ℓ} buffer must do, counted as 2
  * flops per multiply-add — the Gram matrix's upper triangle ({@code m(m+1)/2·d}) and the rotation
  * ({@code d·(ℓ−1)·m}) — divided by the wall time of the whole update, eigensolver, copies and
- * bookkeeping included. EJML's rate: {@code CommonOps_DDRM} (single-threaded) on the same two
- * shapes, {@code (m×d)·(d×m)} (best of {@code mult} on a transposed copy and {@code multTransB})
- * and {@code (d×m)·(m×(ℓ−1))}, flops over time. Each round measures every configuration once; the
- * ratios reported are medians over rounds of ratios taken within a round.
+ * bookkeeping included. All times are the calling thread's CPU time (see {@link #cpuNanos()}).
+ * EJML's rate: {@code CommonOps_DDRM} (single-threaded) on the same two shapes, {@code (m×d)·(d×m)}
+ * (best of {@code mult} on a transposed copy and {@code multTransB}) and {@code (d×m)·(m×(ℓ−1))},
+ * flops over time. Each round measures every configuration once; the ratios reported are medians
+ * over rounds of ratios taken within a round.
  *
  * <p>Run: {@code mvn -q -B -pl agent test-compile exec:java -Dexec.classpathScope=test
  * -Dexec.mainClass=io.phasewatch.agent.bench.SketchUpdateBenchmark} (system properties {@code
@@ -48,6 +51,7 @@ public final class SketchUpdateBenchmark {
     double[][] allocPerRow = new double[configs][rounds];
     double[][] exactRowsPerSec = new double[DIMS.length][rounds];
     double[][] vsRowByRow = new double[configs][rounds];
+    double[][] eigShare = new double[configs][rounds];
 
     for (int r = 0; r < rounds; r++) {
       for (int di = 0; di < DIMS.length; di++) {
@@ -67,6 +71,7 @@ public final class SketchUpdateBenchmark {
           vsExact[c][r] = exactSecPerRow / (fd.seconds / fd.rows);
           vsRowByRow[c][r] = rowByRowSecPerRow / (fd.seconds / fd.rows);
           allocPerRow[c][r] = fd.allocatedBytes / fd.rows;
+          eigShare[c][r] = eigenSeconds(ell, d, rng) * shrinks / fd.seconds;
           System.err.printf(
               Locale.ROOT,
               "round %d d=%d ell=%d: fd %.1f rows/s %.2f GFLOP/s, ejml %.2f GFLOP/s, exact %.2f rows/s%n",
@@ -83,14 +88,15 @@ public final class SketchUpdateBenchmark {
 
     System.out.println(
         "| d | ℓ | FD rows/s | FD GFLOP/s | EJML mult GFLOP/s | FD / EJML rate | exact rows/s"
-            + " | exact s/row ÷ FD s/row | exact row-by-row s/row ÷ FD s/row | FD bytes alloc./row |");
-    System.out.println("|---|---|---|---|---|---|---|---|---|---|");
+            + " | exact s/row ÷ FD s/row | exact row-by-row s/row ÷ FD s/row | FD bytes alloc./row"
+            + " | eigensolver share of FD time |");
+    System.out.println("|---|---|---|---|---|---|---|---|---|---|---|");
     for (int di = 0; di < DIMS.length; di++) {
       for (int li = 0; li < ELLS.length; li++) {
         int c = di * ELLS.length + li;
         System.out.printf(
             Locale.ROOT,
-            "| %d | %d | %.0f | %.2f | %.2f | %.0f%% | %.0f | %.2f× | %.1f× | %.0f |%n",
+            "| %d | %d | %.0f | %.2f | %.2f | %.0f%% | %.0f | %.2f× | %.1f× | %.0f | %.0f%% |%n",
             DIMS[di],
             ELLS[li],
             median(fdRowsPerSec[c]),
@@ -100,7 +106,8 @@ public final class SketchUpdateBenchmark {
             median(exactRowsPerSec[di]),
             median(vsExact[c]),
             median(vsRowByRow[c]),
-            median(allocPerRow[c]));
+            median(allocPerRow[c]),
+            100 * median(eigShare[c]));
       }
     }
     System.out.printf(
@@ -125,9 +132,9 @@ public final class SketchUpdateBenchmark {
     int rows = shrinks * (ell + 1);
     float[] timed = gaussianRows(rng, rows, d);
     long alloc0 = allocatedBytes();
-    long t0 = System.nanoTime();
+    long t0 = cpuNanos();
     fd.update(timed, rows);
-    long t1 = System.nanoTime();
+    long t1 = cpuNanos();
     long alloc1 = allocatedBytes();
     double m = 2.0 * ell;
     double macsPerShrink = m * (m + 1) / 2 * d + (double) d * (ell - 1) * m;
@@ -141,9 +148,21 @@ public final class SketchUpdateBenchmark {
     exact.update(gaussianRows(rng, batch, d), batch);
     int rows = d >= 4096 ? 2 * batch : 8 * batch;
     float[] timed = gaussianRows(rng, rows, d);
-    long t0 = System.nanoTime();
+    long t0 = cpuNanos();
     exact.update(timed, rows);
-    return (System.nanoTime() - t0) / 1e9 / rows;
+    return (cpuNanos() - t0) / 1e9 / rows;
+  }
+
+  /** CPU seconds of one EJML symmetric eigen-decomposition of a {@code 2ℓ × 2ℓ} Gram matrix. */
+  private static double eigenSeconds(int ell, int d, Random rng) {
+    int m = 2 * ell;
+    DMatrixRMaj b = random(rng, m, Math.min(d, 2 * m));
+    DMatrixRMaj g = new DMatrixRMaj(m, m);
+    CommonOps_DDRM.multTransB(b, b, g);
+    EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(m, true, true);
+    long t0 = cpuNanos();
+    eig.decompose(g);
+    return (cpuNanos() - t0) / 1e9;
   }
 
   /** Seconds per row of the exact summary's one-row (Welford, rank-1) update. */
@@ -152,12 +171,12 @@ public final class SketchUpdateBenchmark {
     float[] row = gaussianRows(rng, 1, d);
     exact.update(row);
     int rows = d >= 4096 ? 16 : 64;
-    long t0 = System.nanoTime();
+    long t0 = cpuNanos();
     for (int i = 0; i < rows; i++) {
       row[i % d] += 1f;
       exact.update(row);
     }
-    return (System.nanoTime() - t0) / 1e9 / rows;
+    return (cpuNanos() - t0) / 1e9 / rows;
   }
 
   /** EJML single-threaded multiply rate (flop/s) on the two shapes of an FD shrink. */
@@ -168,16 +187,16 @@ public final class SketchUpdateBenchmark {
     DMatrixRMaj bt = new DMatrixRMaj(d, m);
     CommonOps_DDRM.transpose(b, bt);
     DMatrixRMaj g = new DMatrixRMaj(m, m);
-    long t0 = System.nanoTime();
+    long t0 = cpuNanos();
     CommonOps_DDRM.mult(b, bt, g);
-    long t1 = System.nanoTime();
+    long t1 = cpuNanos();
     CommonOps_DDRM.multTransB(b, b, g);
-    long t2 = System.nanoTime();
+    long t2 = cpuNanos();
     DMatrixRMaj w = random(rng, m, r);
     DMatrixRMaj out = new DMatrixRMaj(d, r);
-    long t3 = System.nanoTime();
+    long t3 = cpuNanos();
     CommonOps_DDRM.mult(bt, w, out);
-    long t4 = System.nanoTime();
+    long t4 = cpuNanos();
     double gramSeconds = Math.min(t1 - t0, t2 - t1) / 1e9;
     double rotSeconds = (t4 - t3) / 1e9;
     double flops = 2.0 * m * m * d + 2.0 * d * (double) m * r;
@@ -209,6 +228,14 @@ public final class SketchUpdateBenchmark {
       x.data[i] = rng.nextGaussian();
     }
     return x;
+  }
+
+  /**
+   * CPU time of this thread: the machine is shared, and wall time would charge each measurement for
+   * whatever else ran meanwhile. Everything measured here runs on the calling thread.
+   */
+  private static long cpuNanos() {
+    return ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
   }
 
   private static long allocatedBytes() {
