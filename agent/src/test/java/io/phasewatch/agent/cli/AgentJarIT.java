@@ -104,6 +104,39 @@ class AgentJarIT {
   }
 
   @Test
+  void configurationErrorsExitWithOneLineNamingTheKey() throws Exception {
+    String spool = tmp.resolve("s").toString();
+    Result zstd =
+        run(
+            Duration.ofSeconds(60),
+            java(),
+            "-jar",
+            JAR.toString(),
+            "watch",
+            "--once",
+            "--spool",
+            spool,
+            "--set",
+            "kafka.compression.type=zstd");
+    assertThat(zstd.exit()).isEqualTo(2);
+    assertThat(zstd.output()).contains("kafka.compression.type=zstd is not available in this jar");
+    Result unknown =
+        run(
+            Duration.ofSeconds(60),
+            java(),
+            "-jar",
+            JAR.toString(),
+            "watch",
+            "--once",
+            "--spool",
+            spool,
+            "--set",
+            "spool.colour=red");
+    assertThat(unknown.exit()).isEqualTo(2);
+    assertThat(unknown.output()).contains("unknown flag 'spool.colour'");
+  }
+
+  @Test
   void everyDependencyIsRelocatedUnderIoPhasewatch() throws IOException {
     try (var jar = new JarFile(JAR.toFile())) {
       var outside = new TreeSet<String>();
@@ -146,8 +179,7 @@ class AgentJarIT {
     return Math.exp(h);
   }
 
-  @Test
-  void aPyTorchTrainerWritingIntoTheSpoolIsPublishedByTheJar() throws Exception {
+  private void requireTorch() throws Exception {
     Result probe =
         run(Duration.ofSeconds(120), "sh", "-c", PYTHON + " -c 'import numpy, torch' 2>&1 || true");
     if (!Files.isExecutable(Path.of(PYTHON)) || !probe.output().isBlank()) {
@@ -157,6 +189,26 @@ class AgentJarIT {
               + " python3-torch. Probe said: "
               + probe.output());
     }
+  }
+
+  @Test
+  void thePythonHelpersOwnTestsPass() throws Exception {
+    requireTorch();
+    Result r =
+        run(
+            Duration.ofSeconds(300),
+            "sh",
+            "-c",
+            "cd ../python && OMP_NUM_THREADS=1 "
+                + PYTHON
+                + " -m unittest test_phasewatch_spool.py");
+    assertThat(r.exit()).as(r.output()).isZero();
+    assertThat(r.output()).contains("OK");
+  }
+
+  @Test
+  void aPyTorchTrainerWritingIntoTheSpoolIsPublishedByTheJar() throws Exception {
+    requireTorch();
     String topic = "pytorch";
     try (var admin = cluster.admin()) {
       admin
