@@ -220,6 +220,17 @@ public final class SpoolSidecar implements AutoCloseable {
           pending.add(new Pending(p, name, a.size(), a.lastModifiedTime().toMillis(), step));
         }
       }
+      // Files published before a restart need only their clean-up; their bytes are not backlog.
+      for (var it = pending.iterator(); it.hasNext(); ) {
+        Pending p = it.next();
+        if (journal.contains(key(p))) {
+          alreadyPublished.increment();
+          finish(p.path());
+          journal.forget(key(p));
+          it.remove();
+          handled++;
+        }
+      }
       pending.sort(
           Comparator.comparingLong(Pending::step)
               .thenComparingLong(Pending::mtime)
@@ -228,9 +239,6 @@ public final class SpoolSidecar implements AutoCloseable {
       int first = 0;
       while (total > spool.maxBytes() && first < pending.size()) {
         Pending oldest = pending.get(first++);
-        if (journal.contains(key(oldest))) {
-          continue;
-        }
         Files.deleteIfExists(oldest.path());
         total -= oldest.size();
         handled++;
@@ -268,13 +276,6 @@ public final class SpoolSidecar implements AutoCloseable {
 
   private void handle(Pending p) throws IOException {
     String key = key(p);
-    if (journal.contains(key)) {
-      // Published before a restart; only the clean-up was missing.
-      alreadyPublished.increment();
-      finish(p.path());
-      journal.forget(key);
-      return;
-    }
     SpoolName meta = SpoolName.parse(p.name());
     if (p.size() > spool.maxFileBytes()) {
       reject(

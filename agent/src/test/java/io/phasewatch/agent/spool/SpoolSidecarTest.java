@@ -319,6 +319,30 @@ class SpoolSidecarTest {
   }
 
   @Test
+  void aJournaledFileIsNotCountedAsBacklog() throws Exception {
+    byte[] file = npy(16, 8, rows(1, 16, 8));
+    Path first = handOver(spool, "run=r,layer=x,step=0.npy", file);
+    var attrs = Files.readAttributes(first, java.nio.file.attribute.BasicFileAttributes.class);
+    Files.writeString(
+        spool.resolve(SpoolSidecar.JOURNAL),
+        first.getFileName()
+            + "\t"
+            + attrs.size()
+            + "\t"
+            + attrs.lastModifiedTime().toMillis()
+            + "\n");
+    for (int step = 1; step <= 3; step++) {
+      handOver(spool, "run=r,layer=x,step=" + step + ".npy", file);
+    }
+    try (var s = sidecar("spool.max-bytes=" + 3 * file.length)) {
+      s.drainOnce();
+    }
+    assertThat(published.records).extracting(x -> x.metadata().step()).containsExactly(1L, 2L, 3L);
+    assertThat(registry.find("phasewatch.sidecar.files.dropped").counter()).isNull();
+    assertThat(counter("phasewatch.sidecar.files.already.published")).isEqualTo(1);
+  }
+
+  @Test
   void aRewrittenFileOfTheSameNameIsNewData() throws Exception {
     Path p = handOver(spool, "run=r,layer=x,step=1.npy", npy(3, 2, rows(1, 3, 2)));
     Files.writeString(spool.resolve(SpoolSidecar.JOURNAL), p.getFileName() + "\t1\t1\n");
