@@ -128,6 +128,25 @@ public final class SpoolSidecar implements AutoCloseable {
   public static SpoolSidecar withKafka(SidecarConfig config, MeterRegistry registry)
       throws IOException {
     AgentConfig.Publish p = config.agent().publish();
+    if (!p.enabled()) {
+      // As in the agent: sketched, not sent, and counted.
+      Counter disabled =
+          Counter.builder("phasewatch.agent.snapshots.dropped")
+              .tag("reason", "publish_disabled")
+              .register(registry);
+      return new SpoolSidecar(
+          config,
+          new SnapshotPublisher() {
+            @Override
+            public void publish(SnapshotRecord record) {
+              disabled.increment();
+            }
+
+            @Override
+            public void close(Duration drainTimeout) {}
+          },
+          registry);
+    }
     if (p.spoolDir().isEmpty()) {
       p =
           new AgentConfig.Publish(

@@ -386,6 +386,24 @@ class SpoolSidecarTest {
   }
 
   @Test
+  void publishDisabledSketchesAndCountsWithoutABroker() throws Exception {
+    handOver(spool, "run=r,layer=x,step=1.npy", npy(3, 2, rows(1, 3, 2)));
+    var config =
+        SidecarConfig.load(
+            "publish: {enabled: false}\n", Map.of(), Map.of("spool.dir", spool.toString()));
+    try (var s = SpoolSidecar.withKafka(config, registry)) {
+      assertThat(s.drainOnce()).isEqualTo(1);
+    }
+    var c =
+        registry
+            .find("phasewatch.agent.snapshots.dropped")
+            .tag("reason", "publish_disabled")
+            .counter();
+    assertThat(c.count()).isEqualTo(1);
+    assertThat(spool.resolve(SpoolSidecar.OUTBOX)).doesNotExist();
+  }
+
+  @Test
   void configKnowsItsKeysAndRefusesOthers() {
     var c = SidecarConfig.load("spool:\n  dir: /s\n  max-bytes: 2GiB\n", Map.of(), Map.of());
     assertThat(c.spool().maxBytes()).isEqualTo(2L << 30);
