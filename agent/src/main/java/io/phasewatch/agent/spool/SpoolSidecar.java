@@ -58,6 +58,12 @@ public final class SpoolSidecar implements AutoCloseable {
   public static final String DONE = "done";
   public static final String REJECTED = "rejected";
 
+  /**
+   * Files one scan considers; a folder holding more is worked through over several scans, so a
+   * flood of tiny files cannot make the sidecar's memory grow without bound.
+   */
+  public static final int MAX_FILES_PER_SCAN = 65_536;
+
   // Rows per block handed to the sketch: a few MiB of floats at most, whatever d is.
   private static final int BLOCK_FLOATS = 1 << 20;
 
@@ -215,6 +221,9 @@ public final class SpoolSidecar implements AutoCloseable {
       int handled = 0;
       try (DirectoryStream<Path> dir = Files.newDirectoryStream(spool.dir())) {
         for (Path p : dir) {
+          if (pending.size() >= MAX_FILES_PER_SCAN) {
+            break;
+          }
           String name = p.getFileName().toString();
           if (name.startsWith(".")) {
             continue;
