@@ -149,7 +149,8 @@ final class ReportFigure {
               1f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {4f, 4f}, 0f));
       plot.addDomainMarker(marker, Layer.FOREGROUND);
     }
-    for (DemoReport.StageBoundary s : report.stages()) {
+    // The first stage is where the run starts, not a boundary; the title and legend cover it.
+    for (DemoReport.StageBoundary s : report.stages().subList(Math.min(1, report.stages().size()), report.stages().size())) {
       ValueMarker marker = new ValueMarker(Math.max(1, s.step()));
       marker.setPaint(Color.BLACK);
       marker.setStroke(new BasicStroke(2f));
