@@ -18,6 +18,9 @@ import picocli.CommandLine.Command;
     subcommands = {WatchCommand.class, AttachCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
+  // JUL keeps loggers weakly: without this reference the level set below could be forgotten.
+  private static Logger kafkaLogger;
+
   private Main() {}
 
   public static void main(String[] args) {
@@ -39,7 +42,8 @@ public final class Main {
     String producer = KafkaProducer.class.getName();
     String kafkaRoot =
         producer.substring(0, producer.length() - ".clients.producer.KafkaProducer".length());
-    Logger.getLogger(kafkaRoot).setLevel(Level.WARNING);
+    kafkaLogger = Logger.getLogger(kafkaRoot);
+    kafkaLogger.setLevel(Level.WARNING);
   }
 
   static final class Version implements CommandLine.IVersionProvider {

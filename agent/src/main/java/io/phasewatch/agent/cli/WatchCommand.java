@@ -75,6 +75,7 @@ final class WatchCommand implements Callable<Integer> {
     SidecarConfig cfg;
     try {
       cfg = SidecarConfig.load(yaml, System.getenv(), flags);
+      checkCompression(cfg.agent().publish().kafka().getOrDefault("compression.type", "lz4"));
     } catch (IllegalArgumentException e) {
       System.err.println("phasewatch-agent watch: " + e.getMessage());
       return 2;
@@ -91,11 +92,38 @@ final class WatchCommand implements Callable<Integer> {
             new Thread(
                 () -> {
                   sidecar.close(Duration.ofSeconds(drainSeconds));
+                  // JDK logging closes its handlers in a shutdown hook of its own; the last
+                  // summary goes straight to stderr so it is never lost.
+                  System.err.println(sidecar.summary());
                   stopped.countDown();
                 },
                 "phasewatch-shutdown"));
     sidecar.start();
     stopped.await();
     return 0;
+  }
+
+  /**
+   * zstd and snappy run JNI code bound to their original class names, which the jar cannot
+   * relocate, so it leaves them out; refusing them here beats a producer that fails on each send.
+   */
+  static void checkCompression(String codec) {
+    String probe =
+        switch (codec.trim().toLowerCase(java.util.Locale.ROOT)) {
+          case "zstd" -> "com.github.luben.zstd.Zstd";
+          case "snappy" -> "org.xerial.snappy.Snappy";
+          default -> null;
+        };
+    if (probe == null) {
+      return;
+    }
+    try {
+      Class.forName(probe, false, WatchCommand.class.getClassLoader());
+    } catch (ClassNotFoundException e) {
+      throw new IllegalArgumentException(
+          "kafka.compression.type="
+              + codec
+              + " is not available in this jar (use lz4, gzip or none)");
+    }
   }
 }

@@ -88,7 +88,10 @@ public final class SpoolSidecar implements AutoCloseable {
     Files.createDirectories(spool.dir());
     this.journal =
         SpoolJournal.open(spool.dir().resolve(JOURNAL), key -> Files.exists(fileOf(key)));
-    this.filesPublished = Counter.builder(M + "files.published").register(registry);
+    this.filesPublished =
+        Counter.builder(M + "files.done")
+            .description("files whose snapshots were handed to the publisher and journaled")
+            .register(registry);
     this.windowsHanded = Counter.builder(M + "windows.handed").register(registry);
     this.rowsFolded = Counter.builder(M + "rows.folded").baseUnit("rows").register(registry);
     this.rowsNonFinite =
@@ -443,7 +446,7 @@ public final class SpoolSidecar implements AutoCloseable {
         registry.find(M + "files.dropped").counters().stream().mapToDouble(Counter::count).sum();
     return String.format(
         java.util.Locale.ROOT,
-        "phasewatch sidecar: %s: published %.0f files (%.0f windows, %.0f rows, %.0f non-finite),"
+        "phasewatch sidecar: %s: done %.0f files (%.0f windows, %.0f rows, %.0f non-finite),"
             + " rejected %.0f, dropped %.0f, pending %d files / %d bytes",
         spool.dir(),
         filesPublished.count(),

@@ -104,7 +104,7 @@ class SpoolSidecarTest {
           .as("the published file is deleted")
           .isEmpty();
     }
-    assertThat(counter("phasewatch.sidecar.files.published")).isEqualTo(1);
+    assertThat(counter("phasewatch.sidecar.files.done")).isEqualTo(1);
     assertThat(counter("phasewatch.sidecar.rows.folded")).isEqualTo(20);
   }
 
@@ -137,6 +137,42 @@ class SpoolSidecarTest {
         .containsExactly("layers.0", "final_norm");
     assertThat(published.records.get(0).snapshot()).isEqualTo(exactOf(a, 5, 3));
     assertThat(published.records.get(1).snapshot()).isEqualTo(exactOf(b, 8, 4));
+  }
+
+  @Test
+  void aSafetensorsFileIsOneWindowPerTensor() throws Exception {
+    float[] a = rows(6, 4, 3);
+    String header =
+        "{\"__metadata__\":{\"format\":\"pt\"},"
+            + "\"final_norm\":{\"dtype\":\"F32\",\"shape\":[4,3],\"data_offsets\":[0,48]}}";
+    byte[] h = header.getBytes(StandardCharsets.UTF_8);
+    var buf =
+        java.nio.ByteBuffer.allocate(8 + h.length + 48).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    buf.putLong(h.length).put(h);
+    for (float v : a) {
+      buf.putFloat(v);
+    }
+    handOver(spool, "run=r,stage=dpo,step=6.safetensors", buf.array());
+    try (var s = sidecar()) {
+      s.drainOnce();
+    }
+    assertThat(published.records).hasSize(1);
+    assertThat(published.records.get(0).metadata().layer()).isEqualTo("final_norm");
+    assertThat(published.records.get(0).metadata().stage()).isEqualTo(Stage.DPO);
+    assertThat(published.records.get(0).snapshot()).isEqualTo(exactOf(a, 4, 3));
+  }
+
+  @Test
+  void aBadArrayAnywhereRejectsTheWholeFile() throws Exception {
+    var arrays = new LinkedHashMap<String, byte[]>();
+    arrays.put("good", npy(5, 3, rows(2, 5, 3)));
+    arrays.put("bad", npy("<f4", true, "(5, 3)", rows(2, 5, 3)));
+    handOver(spool, "run=r,step=2.npz", SpoolFiles.npz(arrays));
+    try (var s = sidecar()) {
+      s.drainOnce();
+    }
+    assertThat(published.records).isEmpty();
+    assertThat(reasonOf("run=r,step=2.npz")).contains("array 'bad'");
   }
 
   @Test
@@ -315,10 +351,10 @@ class SpoolSidecarTest {
   @Test
   void theRunningSidecarPicksUpNewFilesByItself() throws Exception {
     try (var s = sidecar("spool.scan-interval=5s").start()) {
-      assertThat(s.summary()).contains("published 0 files");
+      assertThat(s.summary()).contains("done 0 files");
       handOver(spool, "run=r,layer=x,step=1.npy", npy(3, 2, rows(1, 3, 2)));
       long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-      while (counter("phasewatch.sidecar.files.published") < 1 && System.nanoTime() < deadline) {
+      while (counter("phasewatch.sidecar.files.done") < 1 && System.nanoTime() < deadline) {
         Thread.sleep(20);
       }
     }

@@ -273,6 +273,27 @@ class AnalyzeCommandTest {
   }
 
   @Test
+  void wideMatricesNeedTheSketch() throws IOException {
+    int d = 5000;
+    String dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, " + d + "), }";
+    String header = dict + " ".repeat((64 - (10 + dict.length() + 1) % 64) % 64) + "\n";
+    ByteBuffer b =
+        ByteBuffer.allocate(10 + header.length() + 3 * d * 4).order(ByteOrder.LITTLE_ENDIAN);
+    b.put(new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0})
+        .putShort((short) header.length());
+    b.put(header.getBytes(StandardCharsets.ISO_8859_1));
+    for (int i = 0; i < 3 * d; i++) {
+      b.putFloat((float) Math.sin(i));
+    }
+    Path wide = write("wide.npy", b.array());
+    assertOneLineError(run("analyze", wide.toString()), "wide.npy", "exceeds the exact limit 4096");
+    Result fd = run("analyze", "--json", "--sketch", "fd", "--rows", "8", wide.toString());
+    assertThat(fd.err()).isEmpty();
+    assertThat(fd.json().get(0).getInteger("d")).isEqualTo(d);
+    assertThat(fd.json().get(0).getLong("n")).isEqualTo(3L);
+  }
+
+  @Test
   void badFitRangeIsAUsageError() {
     Result r = run("analyze", "--fit-range", "50:10", FIXTURES.resolve("f4_matrix.npy").toString());
     assertThat(r.exit()).isEqualTo(2);
