@@ -33,6 +33,7 @@ public final class Dispatch {
       try {
         t.forwardExit(block, out);
       } catch (Throwable e) {
+        clear(t);
         t.fail("tap", e);
       }
     }
@@ -45,6 +46,7 @@ public final class Dispatch {
       try {
         t.trainerForward(trainer, input);
       } catch (Throwable e) {
+        clear(t);
         t.fail("trainer", e);
       }
     }
@@ -57,6 +59,7 @@ public final class Dispatch {
       try {
         t.stepExit(trainer);
       } catch (Throwable e) {
+        clear(t);
         t.fail("trainer", e);
       }
     }
@@ -69,6 +72,7 @@ public final class Dispatch {
       try {
         t.trainerClosed(trainer);
       } catch (Throwable e) {
+        clear(t);
         t.fail("trainer", e);
       }
     }
