@@ -42,6 +42,7 @@ public final class DjlAttachment {
 
   private final Instrumentation inst;
   private final String runId;
+  private final boolean enabled;
   private final java.util.List<String> globs;
   private final PhasewatchAgent agent;
   private final TrainerTaps taps;
@@ -53,6 +54,7 @@ public final class DjlAttachment {
   private DjlAttachment(Instrumentation inst, AgentConfig config) {
     this.inst = inst;
     this.runId = config.runId();
+    this.enabled = config.enabled();
     this.globs = config.sampling().taps();
     if (config.sampling().mode() != AgentConfig.Mode.LIVE) {
       throw new IllegalArgumentException(
@@ -149,7 +151,9 @@ public final class DjlAttachment {
   /** One line for the {@code attach} command and the log. */
   public String describe() {
     if (transformer == null) {
-      return "disabled: the agent did not start (see the host's log)";
+      return enabled
+          ? "disabled: the agent did not start (see the host's log)"
+          : "disabled: the configuration says enabled: false";
     }
     return "attached: run "
         + runId

@@ -25,8 +25,10 @@ import java.nio.file.Path;
 /**
  * A training program that knows nothing of phasewatch: plain DJL, a three-block regression net on
  * {@code (B, T, 12)} inputs, trained with {@code EasyTrain.trainBatch} and {@code Trainer.step}.
- * Runs {@code maxSteps} steps or until the file {@code stop} exists; prints {@code ready} after the
- * first step and {@code done <steps>} at the end. The agent ITs run it in a JVM of its own.
+ * Runs {@code maxSteps} steps or until the file {@code stop} exists, pausing {@code pauseMillis}
+ * (default 3) after each; prints {@code ready} after the first step, {@code done <steps>} at the
+ * end, and with a fourth argument {@code timing} a line {@code t <step> <nanos>} per step (the time
+ * of {@code trainBatch} plus {@code step}). The agent ITs run it in a JVM of its own.
  */
 public final class PlainTrainer {
 
@@ -66,6 +68,8 @@ public final class PlainTrainer {
   public static void main(String[] args) throws Exception {
     long maxSteps = Long.parseLong(args[0]);
     Path stop = Path.of(args[1]);
+    long pause = args.length > 2 ? Long.parseLong(args[2]) : 3;
+    boolean timing = args.length > 3 && args[3].equals("timing");
     int b = 8;
     int t = 16;
     try (Model model = Model.newInstance("plain", "PyTorch")) {
@@ -92,8 +96,12 @@ public final class PlainTrainer {
                     Batchifier.STACK,
                     step,
                     maxSteps)) {
+              long t0 = System.nanoTime();
               EasyTrain.trainBatch(trainer, batch);
               trainer.step();
+              if (timing) {
+                System.out.println("t " + (step + 1) + " " + (System.nanoTime() - t0));
+              }
             }
           }
           step++;
@@ -101,7 +109,9 @@ public final class PlainTrainer {
             System.out.println("ready");
             System.out.flush();
           }
-          Thread.sleep(3);
+          if (pause > 0) {
+            Thread.sleep(pause);
+          }
         }
         System.out.println("done " + step);
       }
