@@ -19,6 +19,8 @@ public final class DemoTraining implements AutoCloseable {
    *     probeEvery}
    * @param probeSequences N, the fixed probe set's size (last token of each sequence)
    * @param probeBudget share of the step time the probe may take before its cadence stretches
+   * @param denseProbeUntil probe also every {@code denseProbeEvery} steps up to this step (0: off),
+   *     so the short warmup collapse has enough points on the log-step axis
    */
   public record Settings(
       ModelConfig model,
@@ -26,14 +28,20 @@ public final class DemoTraining implements AutoCloseable {
       List<String> layers,
       int probeEvery,
       int probeSequences,
-      double probeBudget) {
+      double probeBudget,
+      int denseProbeUntil,
+      int denseProbeEvery) {
     public Settings {
       Objects.requireNonNull(model, "demo training: model");
       layers = List.copyOf(layers);
       if (layers.isEmpty()) {
         throw new IllegalArgumentException("demo training: at least one layer to tap");
       }
-      if (probeEvery < 1 || probeSequences < 1 || !(probeBudget > 0)) {
+      if (probeEvery < 1
+          || probeSequences < 1
+          || !(probeBudget > 0)
+          || denseProbeUntil < 0
+          || denseProbeEvery < 1) {
         throw new IllegalArgumentException(
             "demo training: probe every "
                 + probeEvery
@@ -69,6 +77,8 @@ public final class DemoTraining implements AutoCloseable {
       tapList.add(LayerTaps.Tap.probe(glob, settings.probeEvery()));
     }
     LayerTaps taps = LayerTaps.of(sink, config.seed(), tapList);
+    // Taps wrap blocks while the model is built, so only then is it known what they matched.
+    TinyLanguageModel model = TinyLanguageModel.create(config, taps);
     if (taps.tappedLayers().isEmpty()) {
       throw new IllegalArgumentException(
           "demo training: no block matches "
@@ -76,7 +86,6 @@ public final class DemoTraining implements AutoCloseable {
               + "; tappable blocks are "
               + TinyLanguageModel.tappableBlocks(config));
     }
-    TinyLanguageModel model = TinyLanguageModel.create(config, taps);
     // The probe set is held out from the training stream by its own seed, as the study's probe is.
     ProbeSet probe =
         ProbeSet.fromCorpus(
@@ -90,6 +99,7 @@ public final class DemoTraining implements AutoCloseable {
             .taps(taps)
             .probe(model, probe)
             .overheadBudget(settings.probeBudget())
+            .denseProbesUntil(settings.denseProbeUntil(), settings.denseProbeEvery())
             .build();
     return new DemoTraining(LanguageModelTraining.start(model, corpus, listener), listener, taps);
   }
@@ -121,13 +131,18 @@ public final class DemoTraining implements AutoCloseable {
     return listener.probeOverhead();
   }
 
+  /** Measured share of the wall time spent in probe passes, dense early probes included. */
+  public double probeTimeShare() {
+    return listener.probeTimeShare();
+  }
+
   public long probesRun() {
     return listener.probesRun();
   }
 
-  /** Internal failures of taps and listener, each disabled the part that failed. */
+  /** Internal failures of taps and listener (the listener's count includes the taps'). */
   public long failures() {
-    return listener.failures() + taps.failures();
+    return listener.failures();
   }
 
   @Override

@@ -128,6 +128,25 @@ public final class SpoolSidecar implements AutoCloseable {
   public static SpoolSidecar withKafka(SidecarConfig config, MeterRegistry registry)
       throws IOException {
     AgentConfig.Publish p = config.agent().publish();
+    if (!p.enabled()) {
+      // As in the agent: sketched, not sent, and counted.
+      Counter disabled =
+          Counter.builder("phasewatch.agent.snapshots.dropped")
+              .tag("reason", "publish_disabled")
+              .register(registry);
+      return new SpoolSidecar(
+          config,
+          new SnapshotPublisher() {
+            @Override
+            public void publish(SnapshotRecord record) {
+              disabled.increment();
+            }
+
+            @Override
+            public void close(Duration drainTimeout) {}
+          },
+          registry);
+    }
     if (p.spoolDir().isEmpty()) {
       p =
           new AgentConfig.Publish(
@@ -220,6 +239,17 @@ public final class SpoolSidecar implements AutoCloseable {
           pending.add(new Pending(p, name, a.size(), a.lastModifiedTime().toMillis(), step));
         }
       }
+      // Files published before a restart need only their clean-up; their bytes are not backlog.
+      for (var it = pending.iterator(); it.hasNext(); ) {
+        Pending p = it.next();
+        if (journal.contains(key(p))) {
+          alreadyPublished.increment();
+          finish(p.path());
+          journal.forget(key(p));
+          it.remove();
+          handled++;
+        }
+      }
       pending.sort(
           Comparator.comparingLong(Pending::step)
               .thenComparingLong(Pending::mtime)
@@ -228,9 +258,6 @@ public final class SpoolSidecar implements AutoCloseable {
       int first = 0;
       while (total > spool.maxBytes() && first < pending.size()) {
         Pending oldest = pending.get(first++);
-        if (journal.contains(key(oldest))) {
-          continue;
-        }
         Files.deleteIfExists(oldest.path());
         total -= oldest.size();
         handled++;
@@ -268,13 +295,6 @@ public final class SpoolSidecar implements AutoCloseable {
 
   private void handle(Pending p) throws IOException {
     String key = key(p);
-    if (journal.contains(key)) {
-      // Published before a restart; only the clean-up was missing.
-      alreadyPublished.increment();
-      finish(p.path());
-      journal.forget(key);
-      return;
-    }
     SpoolName meta = SpoolName.parse(p.name());
     if (p.size() > spool.maxFileBytes()) {
       reject(

@@ -98,7 +98,7 @@ public final class PhaseExperiment {
         PhasewatchTrainingListener.builder(sink)
             .taps(taps)
             .probe(model, probe)
-            .overheadBudget(1.0)
+            .stretchCadence(false)
             .build();
     System.out.println(
         "# " + config + " zipf=" + zipf + " probe=" + probeN + " window=" + lo + ".." + hi);

@@ -319,6 +319,30 @@ class SpoolSidecarTest {
   }
 
   @Test
+  void aJournaledFileIsNotCountedAsBacklog() throws Exception {
+    byte[] file = npy(16, 8, rows(1, 16, 8));
+    Path first = handOver(spool, "run=r,layer=x,step=0.npy", file);
+    var attrs = Files.readAttributes(first, java.nio.file.attribute.BasicFileAttributes.class);
+    Files.writeString(
+        spool.resolve(SpoolSidecar.JOURNAL),
+        first.getFileName()
+            + "\t"
+            + attrs.size()
+            + "\t"
+            + attrs.lastModifiedTime().toMillis()
+            + "\n");
+    for (int step = 1; step <= 3; step++) {
+      handOver(spool, "run=r,layer=x,step=" + step + ".npy", file);
+    }
+    try (var s = sidecar("spool.max-bytes=" + 3 * file.length)) {
+      s.drainOnce();
+    }
+    assertThat(published.records).extracting(x -> x.metadata().step()).containsExactly(1L, 2L, 3L);
+    assertThat(registry.find("phasewatch.sidecar.files.dropped").counter()).isNull();
+    assertThat(counter("phasewatch.sidecar.files.already.published")).isEqualTo(1);
+  }
+
+  @Test
   void aRewrittenFileOfTheSameNameIsNewData() throws Exception {
     Path p = handOver(spool, "run=r,layer=x,step=1.npy", npy(3, 2, rows(1, 3, 2)));
     Files.writeString(spool.resolve(SpoolSidecar.JOURNAL), p.getFileName() + "\t1\t1\n");
@@ -359,6 +383,24 @@ class SpoolSidecarTest {
       }
     }
     assertThat(published.records).hasSize(1);
+  }
+
+  @Test
+  void publishDisabledSketchesAndCountsWithoutABroker() throws Exception {
+    handOver(spool, "run=r,layer=x,step=1.npy", npy(3, 2, rows(1, 3, 2)));
+    var config =
+        SidecarConfig.load(
+            "publish: {enabled: false}\n", Map.of(), Map.of("spool.dir", spool.toString()));
+    try (var s = SpoolSidecar.withKafka(config, registry)) {
+      assertThat(s.drainOnce()).isEqualTo(1);
+    }
+    var c =
+        registry
+            .find("phasewatch.agent.snapshots.dropped")
+            .tag("reason", "publish_disabled")
+            .counter();
+    assertThat(c.count()).isEqualTo(1);
+    assertThat(spool.resolve(SpoolSidecar.OUTBOX)).doesNotExist();
   }
 
   @Test

@@ -12,6 +12,8 @@ import picocli.CommandLine.Command;
     // One line per command: add new subcommands here.
     subcommands = {
       AnalyzeCommand.class,
+      io.phasewatch.collector.service.ServeCommand.class,
+      io.phasewatch.collector.demo.DemoCommand.class,
       CommandLine.HelpCommand.class,
     })
 public final class Main implements Runnable {
