@@ -12,6 +12,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.StaticHandler;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
@@ -70,6 +71,8 @@ public final class HttpApiVerticle extends VerticleBase {
     router.get("/api/runs").handler(this::runs);
     router.get("/api/runs/:run/layers/:layer/series").handler(this::series);
     router.get("/api/events").handler(this::events);
+    // The live page (index.html, script, style) ships inside the jar; it reads only the API above.
+    router.get("/*").handler(StaticHandler.create("webroot").setCachingEnabled(false));
     return vertx
         .createHttpServer()
         .requestHandler(router)
