@@ -2,8 +2,8 @@
 
 usage: write_checkpoint.py DIR STEP SEED PROBE_TXT EXPECTED_JSON
 
-The module maps tokens (N, T) to (logits, hidden) from forward, and to a dict of both layers'
-states from the exported method hidden_states. The checkpoint is written under a hidden temporary
+The module maps tokens (N, T) to (logits, hidden) from forward, to a dict of both layers' states
+from the exported method hidden_states, and to (logits, [h0, h1]) from the exported method nested. The checkpoint is written under a hidden temporary
 name in DIR and renamed to step=STEP.pt. EXPECTED_JSON gets, per output name, the mean of the
 last-token rows of the probe sequences in PROBE_TXT (one line of token ids per sequence), computed
 here with torch alone: the reference the watcher's snapshots are checked against.
@@ -11,7 +11,7 @@ here with torch alone: the reference the watcher's snapshots are checked against
 import json
 import os
 import sys
-from typing import Dict, Tuple
+from typing import Dict, List, Tuple
 
 import torch
 
@@ -37,6 +37,11 @@ class Tiny(torch.nn.Module):
     def hidden_states(self, tokens: torch.Tensor) -> Dict[str, torch.Tensor]:
         h0, h1 = self.states(tokens)
         return {"layers.0": h0, "layers.1": h1}
+
+    @torch.jit.export
+    def nested(self, tokens: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+        h0, h1 = self.states(tokens)
+        return self.head(h1), [h0, h1]
 
 
 def main():

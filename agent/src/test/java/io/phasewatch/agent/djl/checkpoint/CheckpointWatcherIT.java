@@ -231,4 +231,36 @@ class CheckpointWatcherIT {
       assertMean(r, expected.get(r.metadata().layer()));
     }
   }
+
+  @Test
+  void nestedOutputsAreNamedByTheirPathAndCheckpointsOnlyCountOnce() throws Exception {
+    String topic = "checkpoints-nested";
+    broker.createTopic(topic);
+    Path dir = Files.createDirectory(tmp.resolve("ckpt"));
+    Path probe = probeFile();
+    Map<String, double[]> expected = checkpoint(dir, 50, 4, probe);
+
+    var registry = new SimpleMeterRegistry();
+    PhasewatchAgent agent = PhasewatchAgent.start(config("ckpt-nested", topic), registry);
+    var watcher =
+        CheckpointWatcher.builder(dir, ProbeTokens.read(probe, 0), agent)
+            .method("nested")
+            .build(registry);
+    try {
+      assertThat(watcher.scanOnce()).isEqualTo(1);
+      assertThat(watcher.scanOnce()).isZero(); // done already
+    } finally {
+      agent.close(Duration.ofSeconds(5));
+    }
+    List<SnapshotRecord> got = broker.read(topic, r -> r.size() >= 3, Duration.ofSeconds(60));
+    assertThat(got)
+        .extracting(r -> r.metadata().layer())
+        .containsExactlyInAnyOrder("0", "1.0", "1.1");
+    for (SnapshotRecord r : got) {
+      String layer = r.metadata().layer();
+      assertMean(
+          r, expected.get(layer.equals("0") ? "0" : layer.equals("1.0") ? "layers.0" : "layers.1"));
+    }
+    assertThat(registry.get("phasewatch.checkpoint.processed").counter().count()).isEqualTo(1);
+  }
 }
