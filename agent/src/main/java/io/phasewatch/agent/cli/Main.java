@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "Feeds a training job's hidden-state geometry to phasewatch.",
-    subcommands = {WatchCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {WatchCommand.class, AttachCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
   // JUL keeps loggers weakly: without this reference the level set below could be forgotten.

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -24,16 +25,16 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = {
       "Drains a spool folder of hidden-state files into sketches published to Kafka.",
-      "Reads .npy, .npz and .safetensors files named as docs/spool.md says."
+      "Reads .npy, .npz and .safetensors files named as docs/spool.md says.",
+      "With --checkpoints DIR --probe FILE instead: runs a fixed probe set through each new"
+          + " TorchScript checkpoint in DIR (docs/attach.md)."
     })
 final class WatchCommand implements Callable<Integer> {
 
-  @Option(
-      names = "--spool",
-      paramLabel = "DIR",
-      description = "the spool folder (spool.dir)",
-      required = true)
+  @Option(names = "--spool", paramLabel = "DIR", description = "the spool folder (spool.dir)")
   Path spool;
+
+  @Mixin CheckpointOptions checkpoints = new CheckpointOptions();
 
   @Option(
       names = "--config",
@@ -66,6 +67,22 @@ final class WatchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (checkpoints.requested() == (spool != null)) {
+      System.err.println("phasewatch-agent watch: give one of --spool DIR or --checkpoints DIR");
+      return 2;
+    }
+    if (checkpoints.requested()) {
+      Map<String, String> agentFlags = new LinkedHashMap<>(set);
+      if (bootstrapServers != null) {
+        agentFlags.put("kafka.bootstrap.servers", bootstrapServers);
+      }
+      return checkpoints.run(
+          CheckpointOptions.readYaml(config),
+          agentFlags,
+          once,
+          Duration.ofSeconds(drainSeconds),
+          System.err);
+    }
     Map<String, String> flags = new LinkedHashMap<>(set);
     flags.put("spool.dir", spool.toString());
     if (bootstrapServers != null) {

@@ -94,13 +94,14 @@ class AgentJarIT {
   }
 
   @Test
-  void helpListsTheWatchCommand() throws Exception {
+  void helpListsTheWatchAndAttachCommands() throws Exception {
     assertThat(JAR).as("built by mvn package").exists();
     Result r = run(Duration.ofSeconds(60), java(), "-jar", JAR.toString(), "--help");
     assertThat(r.exit()).as(r.output()).isZero();
-    assertThat(r.output()).contains("watch").doesNotContain("attach");
+    assertThat(r.output()).contains("watch", "attach");
     Result w = run(Duration.ofSeconds(60), java(), "-jar", JAR.toString(), "watch", "--help");
-    assertThat(w.output()).contains("--spool=DIR", "--bootstrap-servers", "--config=FILE");
+    assertThat(w.output())
+        .contains("--spool=DIR", "--bootstrap-servers", "--config=FILE", "--checkpoints=DIR");
   }
 
   @Test

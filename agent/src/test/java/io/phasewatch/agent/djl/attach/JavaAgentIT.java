@@ -1,0 +1,154 @@
+package io.phasewatch.agent.djl.attach;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.phasewatch.agent.wire.SnapshotRecord;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The shaded agent jar against a DJL training program in a JVM of its own that knows nothing of
+ * phasewatch ({@link PlainTrainer}), publishing to a real KRaft broker: attached by PID while it
+ * trains, detached again, and loaded with {@code -javaagent} at start.
+ */
+class JavaAgentIT {
+
+  private static TestBroker broker;
+
+  @TempDir Path dir;
+
+  @BeforeAll
+  static void startBroker() throws Exception {
+    broker = TestBroker.start();
+  }
+
+  @AfterAll
+  static void stopBroker() throws Exception {
+    if (broker != null) {
+      broker.close();
+    }
+  }
+
+  /** Agent YAML: sample every 2nd step, 16 rows, windows of 10 steps. */
+  private Path config(String run, String topic) throws Exception {
+    Path file = dir.resolve(run + ".yaml");
+    Files.writeString(
+        file,
+        "run: "
+            + run
+            + "\nsampling: {mode: live, every-steps: 2, rows-per-step: 16}\n"
+            + "window: {steps: 10}\n"
+            + "publish: {topic: "
+            + topic
+            + ", retry-backoff: 100ms, retry-backoff-max: 500ms}\n"
+            + "kafka: {bootstrap.servers: '"
+            + broker.bootstrapServers()
+            + "', linger.ms: 0}\n",
+        StandardCharsets.UTF_8);
+    return file;
+  }
+
+  private static Set<String> layers(List<SnapshotRecord> records) {
+    return records.stream().map(r -> r.metadata().layer()).collect(Collectors.toSet());
+  }
+
+  @Test
+  void attachedByPidTheAgentTapsTheNamedBlocksAndTheTrainerFinishesNormally() throws Exception {
+    String topic = "attach";
+    broker.createTopic(topic);
+    Path stop = dir.resolve("stop");
+    try (var trainer =
+        ChildJvm.start(List.of(), PlainTrainer.class.getName(), "1000000", stop.toString())) {
+      trainer.awaitLine("ready", Duration.ofSeconds(120));
+
+      var attach =
+          ChildJvm.runJar(
+              ChildJvm.agentJar(),
+              "attach",
+              Long.toString(trainer.pid()),
+              "--config",
+              config("attached", topic).toString(),
+              "--layers",
+              "embed,hidden");
+      assertThat(attach.exitCode(Duration.ofSeconds(60))).as(attach.transcript()).isZero();
+      assertThat(String.join("\n", attach.out())).contains("attached: run attached");
+
+      List<SnapshotRecord> got =
+          broker.read(
+              topic,
+              r -> r.stream().filter(s -> s.snapshot().count() == 80).count() >= 4,
+              Duration.ofSeconds(90));
+      assertThat(layers(got)).as(trainer.transcript()).containsExactlyInAnyOrder("embed", "hidden");
+      for (SnapshotRecord r : got) {
+        assertThat(r.metadata().runId()).isEqualTo("attached");
+        assertThat(r.snapshot().dimension())
+            .isEqualTo(r.metadata().layer().equals("embed") ? 32 : 24);
+        // Windows of 10 steps close at steps 9, 19, …; 5 sampled steps × 16 rows each at most.
+        assertThat((r.metadata().step() + 1) % 10).isZero();
+        assertThat(r.snapshot().count()).isPositive().isLessThanOrEqualTo(80);
+        assertThat(r.snapshot().count() % 16).isZero();
+      }
+      assertThat(String.join("\n", trainer.err())).contains("phasewatch: tapping [embed, hidden]");
+
+      // Detach: pending snapshots are delivered before the command returns, then nothing more.
+      var detach =
+          ChildJvm.runJar(ChildJvm.agentJar(), "attach", Long.toString(trainer.pid()), "--detach");
+      assertThat(detach.exitCode(Duration.ofSeconds(60))).as(detach.transcript()).isZero();
+      assertThat(String.join("\n", detach.out())).contains("detached");
+      int afterDetach = broker.read(topic, r -> false, Duration.ofSeconds(2)).size();
+      Thread.sleep(2_000);
+      assertThat(broker.read(topic, r -> false, Duration.ofSeconds(2))).hasSize(afterDetach);
+
+      Files.createFile(stop);
+      assertThat(trainer.exitCode(Duration.ofSeconds(60))).as(trainer.transcript()).isZero();
+      assertThat(trainer.out()).anyMatch(l -> l.startsWith("done "));
+      assertThat(String.join("\n", trainer.err())).doesNotContain("SEVERE");
+    }
+  }
+
+  @Test
+  void loadedWithJavaagentTheAgentTapsFromTheFirstStepsAndDeliversAtExit() throws Exception {
+    String topic = "premain";
+    broker.createTopic(topic);
+    String agent =
+        "-javaagent:"
+            + ChildJvm.agentJar()
+            + "="
+            + config("premain", topic)
+            + ";sampling.taps=hid*";
+    try (var trainer =
+        ChildJvm.start(
+            List.of(agent), PlainTrainer.class.getName(), "100", dir.resolve("never").toString())) {
+      assertThat(trainer.exitCode(Duration.ofSeconds(180))).as(trainer.transcript()).isZero();
+      assertThat(trainer.out()).contains("done 100");
+      List<SnapshotRecord> got =
+          broker.read(
+              topic,
+              r -> r.stream().map(s -> s.metadata().step()).distinct().count() >= 11,
+              Duration.ofSeconds(30));
+      assertThat(layers(got)).as(trainer.transcript()).containsExactly("hidden");
+      Set<Long> steps =
+          got.stream().map(r -> r.metadata().step()).collect(Collectors.toCollection(TreeSet::new));
+      // Every window from the first (steps count from the trainer's first forward pass), and the
+      // open one at exit: step 100 was sampled, and closing the agent flushes it.
+      assertThat(steps).containsExactly(9L, 19L, 29L, 39L, 49L, 59L, 69L, 79L, 89L, 99L, 100L);
+      for (SnapshotRecord r : got) {
+        // Sampled steps are the even ones: 2, 4, 6, 8 in the first window (steps 1 to 9), five in
+        // each later one, step 100 alone in the last.
+        long step = r.metadata().step();
+        assertThat(r.snapshot().count()).isEqualTo(step == 9 ? 64 : step == 100 ? 16 : 80);
+        assertThat(r.snapshot().dimension()).isEqualTo(24);
+      }
+    }
+  }
+}
