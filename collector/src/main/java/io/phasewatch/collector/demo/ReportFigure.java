@@ -150,7 +150,8 @@ final class ReportFigure {
       plot.addDomainMarker(marker, Layer.FOREGROUND);
     }
     // The first stage is where the run starts, not a boundary; the title and legend cover it.
-    for (DemoReport.StageBoundary s : report.stages().subList(Math.min(1, report.stages().size()), report.stages().size())) {
+    for (DemoReport.StageBoundary s :
+        report.stages().subList(Math.min(1, report.stages().size()), report.stages().size())) {
       ValueMarker marker = new ValueMarker(Math.max(1, s.step()));
       marker.setPaint(Color.BLACK);
       marker.setStroke(new BasicStroke(2f));
