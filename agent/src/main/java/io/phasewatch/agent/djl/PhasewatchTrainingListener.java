@@ -1,0 +1,304 @@
+package io.phasewatch.agent.djl;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.Trainer;
+import ai.djl.training.listener.TrainingListenerAdapter;
+import io.phasewatch.agent.capture.CaptureSink;
+import java.util.Map;
+import java.util.Objects;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * A DJL {@code TrainingListener} that tells the agent where the run is and drives the taps: it
+ * counts steps, epochs and tokens, reads the batch loss, calls {@link CaptureSink#stepEnded}, arms
+ * the {@code live} taps for the steps their cadence hits, and runs the probe pass for the {@code
+ * probe} taps.
+ *
+ * <p>The probe pass is compute the trainer pays for, so it is measured against the step time (the
+ * time between two batches, outside this listener). When the probe's share exceeds the overhead
+ * budget (default 2 %), the probe cadence is stretched to fit it, once logged.
+ *
+ * <p>Nothing here throws into the trainer: a failing part logs once, is disabled, and counted.
+ */
+public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
+
+  private static final Logger LOG = Logger.getLogger(PhasewatchTrainingListener.class.getName());
+
+  /** Step-time samples before the overhead is judged; the first steps are slow (JIT, allocator). */
+  private static final int WARM_STEPS = 3;
+
+  private final CaptureSink sink;
+  private final LayerTaps taps;
+  private final Block model;
+  private final ProbeSet probe;
+  private final int probeBatch;
+  private final double overheadBudget;
+
+  private long step;
+  private int epoch;
+  private long tokensSeen;
+  private double lastLoss = Double.NaN;
+  private long lastExit;
+  private double stepNanos;
+  private int stepSamples;
+  private long lastProbeNanos;
+  private long stretch = 1;
+  private boolean sinkDisabled;
+  private boolean lossDisabled;
+  private boolean probeDisabled;
+  private boolean armDisabled;
+  private long failures;
+  private long probesRun;
+
+  private PhasewatchTrainingListener(Builder b) {
+    this.sink = b.sink;
+    this.taps = b.taps;
+    this.model = b.model;
+    this.probe = b.probe;
+    this.probeBatch = b.probeBatch;
+    this.overheadBudget = b.overheadBudget;
+    this.step = b.startStep;
+  }
+
+  public static Builder builder(CaptureSink sink) {
+    return new Builder(sink);
+  }
+
+  /** Settings of the listener; only the sink is required. */
+  public static final class Builder {
+    private final CaptureSink sink;
+    private LayerTaps taps = LayerTaps.none();
+    private Block model;
+    private ProbeSet probe;
+    private int probeBatch = 64;
+    private double overheadBudget = 0.02;
+    private long startStep;
+
+    private Builder(CaptureSink sink) {
+      this.sink = Objects.requireNonNull(sink, "listener: sink");
+    }
+
+    /** The taps the model was built with. */
+    public Builder taps(LayerTaps taps) {
+      this.taps = Objects.requireNonNull(taps, "listener: taps");
+      return this;
+    }
+
+    /** The model the probe runs through and this rank's probe set. */
+    public Builder probe(Block model, ProbeSet probe) {
+      this.model = Objects.requireNonNull(model, "listener: model");
+      this.probe = Objects.requireNonNull(probe, "listener: probe set");
+      return this;
+    }
+
+    /** Sequences per forward pass of the probe; bounds its memory. */
+    public Builder probeBatch(int n) {
+      if (n < 1 || n > 4_096) {
+        throw new IllegalArgumentException("listener: probeBatch " + n + " outside [1, 4096]");
+      }
+      this.probeBatch = n;
+      return this;
+    }
+
+    /** Largest share of the training time the probe may take before its cadence stretches. */
+    public Builder overheadBudget(double share) {
+      if (!(share > 0 && share <= 1)) {
+        throw new IllegalArgumentException("listener: overheadBudget " + share + " outside (0, 1]");
+      }
+      this.overheadBudget = share;
+      return this;
+    }
+
+    /** Step count already done (a resumed run). */
+    public Builder startStep(long s) {
+      if (s < 0) {
+        throw new IllegalArgumentException("listener: startStep " + s + " < 0");
+      }
+      this.startStep = s;
+      return this;
+    }
+
+    public PhasewatchTrainingListener build() {
+      if (taps.hasProbeTaps() && probe == null) {
+        throw new IllegalArgumentException("listener: probe taps need probe(model, probeSet)");
+      }
+      return new PhasewatchTrainingListener(this);
+    }
+  }
+
+  @Override
+  public void onTrainingBegin(Trainer trainer) {
+    arm(step + 1);
+  }
+
+  @Override
+  public void onEpoch(Trainer trainer) {
+    epoch++;
+  }
+
+  @Override
+  public void onTrainingBatch(Trainer trainer, BatchData batchData) {
+    long entered = System.nanoTime();
+    if (lastExit != 0) {
+      double sample = entered - lastExit;
+      stepNanos = stepSamples == 0 ? sample : 0.9 * stepNanos + 0.1 * sample;
+      stepSamples++;
+    }
+    step++;
+    readBatch(trainer, batchData);
+    if (!sinkDisabled) {
+      try {
+        sink.stepEnded(step, tokensSeen, lastLoss);
+      } catch (RuntimeException | LinkageError e) {
+        sinkDisabled = true;
+        fail("the sink's stepEnded", e);
+      }
+    }
+    if (!probeDisabled && probe != null && taps.probeDue(step, stretch)) {
+      long t0 = System.nanoTime();
+      runProbe(trainer.getManager());
+      lastProbeNanos = System.nanoTime() - t0;
+      probesRun++;
+      keepWithinBudget();
+    }
+    arm(step + 1);
+    lastExit = System.nanoTime();
+  }
+
+  private void readBatch(Trainer trainer, BatchData batchData) {
+    if (lossDisabled) {
+      return;
+    }
+    try {
+      Map.Entry<ai.djl.Device, NDList> labels = batchData.getLabels().entrySet().iterator().next();
+      NDList predictions = batchData.getPredictions().get(labels.getKey());
+      Shape shape = labels.getValue().head().getShape();
+      tokensSeen += shape.size();
+      NDArray loss = trainer.getLoss().evaluate(labels.getValue(), predictions);
+      lastLoss = loss.getFloat();
+    } catch (RuntimeException e) {
+      lossDisabled = true;
+      fail("reading tokens and loss of the batch", e);
+    }
+  }
+
+  private void arm(long nextStep) {
+    if (armDisabled) {
+      return;
+    }
+    try {
+      taps.armLive(nextStep);
+    } catch (RuntimeException e) {
+      armDisabled = true;
+      fail("arming live taps", e);
+    }
+  }
+
+  private void runProbe(NDManager parent) {
+    try (NDManager m = parent.newSubManager()) {
+      taps.beginProbe(step, stretch);
+      ParameterStore ps = new ParameterStore(m, false);
+      for (int from = 0; from < probe.size(); from += probeBatch) {
+        int to = Math.min(probe.size(), from + probeBatch);
+        try (NDManager chunk = m.newSubManager()) {
+          NDArray x = chunk.create(probe.flatten(from, to), new Shape(to - from, probe.length()));
+          taps.probeChunk(probe.lastIndices(from, to));
+          model.forward(ps, new NDList(x), false);
+        }
+      }
+      taps.endProbe();
+    } catch (RuntimeException e) {
+      taps.abortProbe();
+      probeDisabled = true;
+      fail("the probe pass", e);
+    }
+  }
+
+  /**
+   * Stretches the probe cadence so that {@code probe time / (cadence × step time)} stays within the
+   * budget. Only ever stretches: a cadence that shrank back would flap with the noise of step
+   * times.
+   */
+  private void keepWithinBudget() {
+    if (stepSamples < WARM_STEPS || stepNanos <= 0) {
+      return;
+    }
+    long every = taps.probeEverySteps();
+    double overhead = lastProbeNanos / (every * stretch * stepNanos);
+    if (overhead > overheadBudget) {
+      long needed = (long) Math.ceil(lastProbeNanos / (overheadBudget * every * stepNanos));
+      if (needed > stretch) {
+        boolean first = stretch == 1;
+        stretch = needed;
+        Level level = first ? Level.INFO : Level.FINE;
+        LOG.log(
+            level,
+            String.format(
+                java.util.Locale.ROOT,
+                "phasewatch: probe pass takes %.1f %% of training time (%.1f ms per probe, %.1f ms"
+                    + " per step), over the %.1f %% budget; probing every %d steps instead of %d",
+                100 * overhead,
+                lastProbeNanos / 1e6,
+                stepNanos / 1e6,
+                100 * overheadBudget,
+                every * stretch,
+                every));
+      }
+    }
+  }
+
+  private void fail(String what, Throwable e) {
+    failures++;
+    LOG.log(Level.WARNING, "phasewatch: disabled " + what + " after a failure: " + e, e);
+  }
+
+  public long step() {
+    return step;
+  }
+
+  public int epoch() {
+    return epoch;
+  }
+
+  public long tokensSeen() {
+    return tokensSeen;
+  }
+
+  public double lastLoss() {
+    return lastLoss;
+  }
+
+  /**
+   * Current probe cadence in steps (the configured one, stretched to the budget); 0 without probe.
+   */
+  public long probeEverySteps() {
+    return taps.probeEverySteps() * stretch;
+  }
+
+  /** Probe passes run so far. */
+  public long probesRun() {
+    return probesRun;
+  }
+
+  /**
+   * Share of the training time the last probe took at the current cadence; NaN before it is known.
+   */
+  public double probeOverhead() {
+    long every = probeEverySteps();
+    if (every == 0 || stepSamples == 0 || lastProbeNanos == 0) {
+      return Double.NaN;
+    }
+    return lastProbeNanos / (every * stepNanos);
+  }
+
+  /** Parts disabled after a failure, here and in the taps. */
+  public long failures() {
+    return failures + taps.failures();
+  }
+}
