@@ -1,7 +1,6 @@
 package io.phasewatch.agent.djl;
 
 import ai.djl.Device;
-import ai.djl.MalformedModelException;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -11,21 +10,16 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.Pair;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.List;
 
 /**
  * A frozen copy of the policy, {@code π_ref} of DPO and of RLVR's KL penalty. Its parameters are
- * copied through DJL's own serialisation into a second, untapped model under its own manager, and
- * only ever read: no trainer sees them, every forward runs in inference mode outside any gradient
- * collector. {@link #digest()} lets a stage check at its end that the copy stayed bit-identical.
+ * copied value by value into a second, untapped model under its own manager, and only ever read: no
+ * trainer sees them, every forward runs in inference mode outside any gradient collector. {@link
+ * #digest()} lets a stage check at its end that the copy stayed bit-identical.
  */
 final class ReferenceModel implements AutoCloseable {
 
@@ -39,16 +33,29 @@ final class ReferenceModel implements AutoCloseable {
     this.model = Model.newInstance("phasewatch-reference", Device.cpu(), "PyTorch");
     model.setBlock(block);
     block.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, config.contextLength()));
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    try (DataOutputStream out = new DataOutputStream(bytes)) {
-      policy.saveParameters(out);
-    } catch (IOException e) {
-      throw new UncheckedIOException("reference model: copying the policy's parameters", e);
+    // Parameter by parameter, in the blocks' common order: the policy may carry tap wrappers
+    // that the reference (untapped) lacks, so the blocks' serialised structures differ.
+    List<Parameter> from = policy.getParameters().values();
+    List<Parameter> to = block.getParameters().values();
+    if (from.size() != to.size()) {
+      throw new IllegalStateException(
+          "reference model: policy has " + from.size() + " parameters, copy " + to.size());
     }
-    try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
-      block.loadParameters(model.getNDManager(), in);
-    } catch (IOException | MalformedModelException e) {
-      throw new IllegalStateException("reference model: loading the copied parameters", e);
+    for (int i = 0; i < from.size(); i++) {
+      NDArray src = from.get(i).getArray();
+      NDArray dst = to.get(i).getArray();
+      if (!src.getShape().equals(dst.getShape()) || src.getDataType() != DataType.FLOAT32) {
+        throw new IllegalStateException(
+            "reference model: parameter "
+                + i
+                + " is "
+                + src.getShape()
+                + " "
+                + src.getDataType()
+                + ", copy "
+                + dst.getShape());
+      }
+      dst.set(src.toFloatArray());
     }
     for (Pair<String, Parameter> p : block.getParameters()) {
       p.getValue().getArray().setRequiresGradient(false);

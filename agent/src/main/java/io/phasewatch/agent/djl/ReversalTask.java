@@ -9,6 +9,8 @@ import java.util.Random;
  * exact match, so the same task gives SFT its demonstrations, DPO its preference pairs (a correct
  * answer against a wrong one) and RLVR its verifiable reward.
  *
+ * <p>SFT and DPO draw spans from the corpus, RLVR uniformly (see {@link #uniformExample}).
+ *
  * <p>The three markers are the top three ids of the model's vocabulary; spans are drawn from the
  * pretraining corpus (a narrow slice of its structure: short runs of its bigram and trigram chains)
  * with marker ids redrawn, so a marker means only one thing.
@@ -82,6 +84,23 @@ final class ReversalTask {
     }
     throw new IllegalStateException(
         "reversal task: corpus keeps drawing marker ids; use a model vocabulary above the corpus's");
+  }
+
+  /**
+   * An example whose span is drawn uniformly from the corpus's non-marker ids: RLVR's prompts, so
+   * that an answer ignoring the prompt (say, always the most frequent token) earns only chance
+   * reward and the policy cannot climb by exploiting the unigram skew.
+   */
+  Example uniformExample(Random rng, int k) {
+    int[] span = new int[k];
+    for (int i = 0; i < k; i++) {
+      int t;
+      do {
+        t = rng.nextInt(corpus.vocabSize());
+      } while (isMarker(t));
+      span[i] = t;
+    }
+    return new Example(span);
   }
 
   /** {@code PROMPT span RESPOND}: what the model is conditioned on. */

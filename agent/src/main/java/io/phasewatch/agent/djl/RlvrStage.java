@@ -47,7 +47,7 @@ final class RlvrStage extends StageTrainer {
     ReversalTask.Example[] examples = new ReversalTask.Example[prompts];
     int[][] starts = new int[n][];
     for (int p = 0; p < prompts; p++) {
-      examples[p] = task.example(rng, k);
+      examples[p] = task.uniformExample(rng, k);
       int[] prompt = task.prompt(examples[p]);
       for (int j = 0; j < g; j++) {
         starts[p * g + j] = prompt;
