@@ -63,7 +63,10 @@ final class Evaluation {
     pairs = DpoStage.pairs(task, config, rng, n);
     rlvrPrompts = new ReversalTask.Example[n];
     for (int i = 0; i < n; i++) {
-      rlvrPrompts[i] = task.uniformExample(rng, config.rlvrSpan());
+      rlvrPrompts[i] =
+          config.rlvrUniformSpans()
+              ? task.uniformExample(rng, config.rlvrSpan())
+              : task.example(rng, config.rlvrSpan());
     }
   }
 

@@ -14,6 +14,8 @@ package io.phasewatch.agent.djl;
  * @param minSpan shortest span of the instruction task (SFT and DPO)
  * @param maxSpan longest span of the instruction task (SFT and DPO)
  * @param rlvrSpan span length of the RLVR prompts (fixed, so sampled responses align)
+ * @param rlvrUniformSpans RLVR spans uniform over the corpus's ids instead of drawn from the corpus
+ *     (no reward for always answering frequent tokens; for one-token spans)
  * @param dpoBeta β of the DPO loss
  * @param groupSize G, sampled responses per RLVR prompt
  * @param temperature sampling temperature of RLVR (training and evaluation)
@@ -33,6 +35,7 @@ public record PostTrainingConfig(
     int minSpan,
     int maxSpan,
     int rlvrSpan,
+    boolean rlvrUniformSpans,
     float dpoBeta,
     int groupSize,
     float temperature,
@@ -86,7 +89,7 @@ public record PostTrainingConfig(
   /** The demo's settings: the three stages together take about a minute on one core. */
   public static PostTrainingConfig demoDefaults() {
     return new PostTrainingConfig(
-        300, 200, 200, 16, 1e-3f, 5e-4f, 5e-4f, 3, 8, 3, 0.1f, 8, 1.0f, 0.04f, 128, 16, 7L);
+        300, 200, 200, 16, 1e-3f, 1e-4f, 5e-4f, 3, 8, 3, false, 0.1f, 8, 1.0f, 0.04f, 128, 16, 7L);
   }
 
   /** This configuration with other stage lengths. */
@@ -102,6 +105,7 @@ public record PostTrainingConfig(
         minSpan,
         maxSpan,
         rlvrSpan,
+        rlvrUniformSpans,
         dpoBeta,
         groupSize,
         temperature,

@@ -7,14 +7,15 @@ import java.util.Random;
 
 /**
  * Reinforcement learning with a verifiable reward, GRPO-style (Shao et al. 2024, DeepSeekMath
- * §4.1): for each of {@code batchSize} prompts of the {@link ReversalTask} the policy samples
- * {@code G} responses of {@code rlvrSpan} tokens autoregressively at the configured temperature;
- * the reward is 1 for an exact reversal and 0 otherwise; each response's advantage is its reward
- * normalised within its group, {@code A = (r − mean) / (std + 1e-4)} (0 when the group agrees). One
- * on-policy update per batch, so GRPO's clipped ratio is 1 and its objective is the policy gradient
- * {@code −mean_i A_i · mean_t log π(o_{i,t})}, plus {@code klBeta} times GRPO's KL estimator {@code
- * π_ref/π − log(π_ref/π) − 1} per sampled token against a frozen copy of the policy taken when the
- * stage starts.
+ * §4.1): for each of {@code batchSize} prompts of the {@link ReversalTask} (spans from the corpus,
+ * or uniform over its ids with {@code rlvrUniformSpans}) the policy samples {@code G} responses of
+ * {@code rlvrSpan} tokens autoregressively at the configured temperature; the reward is 1 for an
+ * exact reversal and 0 otherwise; each response's advantage is its reward normalised within its
+ * group, {@code A = (r − mean) / (std + 1e-4)} (0 when the group agrees). One on-policy update per
+ * batch, so GRPO's clipped ratio is 1 and its objective is the policy gradient {@code −mean_i A_i ·
+ * mean_t log π(o_{i,t})}, plus {@code klBeta} times GRPO's KL estimator {@code π_ref/π −
+ * log(π_ref/π) − 1} per sampled token against a frozen copy of the policy taken when the stage
+ * starts.
  */
 final class RlvrStage extends StageTrainer {
 
@@ -47,7 +48,7 @@ final class RlvrStage extends StageTrainer {
     ReversalTask.Example[] examples = new ReversalTask.Example[prompts];
     int[][] starts = new int[n][];
     for (int p = 0; p < prompts; p++) {
-      examples[p] = task.uniformExample(rng, k);
+      examples[p] = config.rlvrUniformSpans() ? task.uniformExample(rng, k) : task.example(rng, k);
       int[] prompt = task.prompt(examples[p]);
       for (int j = 0; j < g; j++) {
         starts[p * g + j] = prompt;
@@ -81,6 +82,13 @@ final class RlvrStage extends StageTrainer {
       NDArray refLogp = reference == null ? null : tokenLogProbs(reference.logits(inputs), targets);
       float tokensInBatch = (float) n * k;
       float beta = config.klBeta();
+      boolean anySignal = false;
+      for (float x : advantage) {
+        anySignal |= x != 0f;
+      }
+      // Every group agreed (all right or all wrong): the policy gradient is zero, and so is the
+      // KL term's while the policy still equals the reference. The step counts, no update is made.
+      boolean update = anySignal || (reference != null && updates() > 0);
       return optimise(
           m,
           inputs,
@@ -93,7 +101,8 @@ final class RlvrStage extends StageTrainer {
             NDArray delta = refLogp.sub(logp);
             NDArray kl = delta.exp().sub(delta).sub(1f).mul(weights).sum().div(tokensInBatch);
             return pg.add(kl.mul(beta));
-          });
+          },
+          update);
     }
   }
 

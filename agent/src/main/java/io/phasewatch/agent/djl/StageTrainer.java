@@ -38,6 +38,7 @@ abstract class StageTrainer implements AutoCloseable {
   private final Device device = Device.cpu();
   final TinyLanguageModel block;
   private long steps;
+  private long updates;
 
   StageTrainer(
       String name, TinyLanguageModel block, float learningRate, TrainingListener... listeners) {
@@ -62,6 +63,16 @@ abstract class StageTrainer implements AutoCloseable {
    * inputs} {@code (B, T, V)} to a scalar loss; returns that loss.
    */
   final float optimise(NDManager m, NDArray inputs, Function<NDArray, NDArray> objective) {
+    return optimise(m, inputs, objective, true);
+  }
+
+  /**
+   * As {@link #optimise(NDManager, NDArray, Function)}; with {@code update = false} the step is
+   * counted and reported but the optimizer is not stepped (a batch without any learning signal,
+   * whose gradients are all zero, which DJL's {@code Trainer.step} rejects).
+   */
+  final float optimise(
+      NDManager m, NDArray inputs, Function<NDArray, NDArray> objective, boolean update) {
     float value;
     NDArray loss;
     try (GradientCollector collector = trainer.newGradientCollector()) {
@@ -83,7 +94,10 @@ abstract class StageTrainer implements AutoCloseable {
           new TrainingListener.BatchData(batch, Map.of(device, y), Map.of(device, p));
       trainer.notifyListeners(l -> l.onTrainingBatch(trainer, data));
     }
-    trainer.step();
+    if (update) {
+      trainer.step();
+      updates++;
+    }
     return value;
   }
 
@@ -93,6 +107,11 @@ abstract class StageTrainer implements AutoCloseable {
 
   long steps() {
     return steps;
+  }
+
+  /** Optimizer updates made (steps without a learning signal make none). */
+  long updates() {
+    return updates;
   }
 
   /** Tokens {@code (rows, width)} as an int array on {@code m}. */

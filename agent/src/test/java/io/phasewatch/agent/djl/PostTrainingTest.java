@@ -20,7 +20,7 @@ class PostTrainingTest {
   /** Spans of 1–3 tokens, RLVR copies single tokens; learning rates for a model this small. */
   static final PostTrainingConfig TASK =
       new PostTrainingConfig(
-          60, 40, 80, 16, 5e-3f, 2e-3f, 3e-3f, 1, 3, 1, 0.5f, 8, 1.0f, 0f, 64, 8, 5L);
+          60, 40, 80, 16, 5e-3f, 2e-3f, 3e-3f, 1, 3, 1, true, 0.5f, 8, 1.0f, 0f, 64, 8, 5L);
 
   /** Corpus ids 0…28: the three marker ids 29, 30, 31 never occur in a span. */
   static final SyntheticCorpus CORPUS = SyntheticCorpus.skewed(29, 11L);
@@ -191,12 +191,12 @@ class PostTrainingTest {
     assertThatThrownBy(
             () ->
                 new PostTrainingConfig(
-                    1, 1, 1, 1024, 1e-3f, 1e-3f, 1e-3f, 1, 2, 1, 0.1f, 32, 1f, 0f, 8, 8, 1L))
+                    1, 1, 1, 1024, 1e-3f, 1e-3f, 1e-3f, 1, 2, 1, false, 0.1f, 32, 1f, 0f, 8, 8, 1L))
         .hasMessageContaining("batchSize × groupSize 32768 exceeds 16384");
     assertThatThrownBy(
             () ->
                 new PostTrainingConfig(
-                    1, 1, 1, 8, 1e-3f, 1e-3f, 1e-3f, 4, 2, 1, 0.1f, 8, 1f, 0f, 8, 8, 1L))
+                    1, 1, 1, 8, 1e-3f, 1e-3f, 1e-3f, 4, 2, 1, false, 0.1f, 8, 1f, 0f, 8, 8, 1L))
         .hasMessage("post-training config: maxSpan 2 outside [4, 4096]");
   }
 

@@ -1,0 +1,174 @@
+package io.phasewatch.agent.djl;
+
+import io.phasewatch.agent.capture.CaptureSink;
+import io.phasewatch.agent.wire.Stage;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The measurement behind docs/post-training.md: pretrains the demo model with probe taps on the
+ * middle layer and the final norm, runs the post-training stages, and prints one CSV line per probe
+ * (step, stage, layer, loss, RankMe, α over the study's window and over 2…50) and the stage
+ * reports. Arguments {@code key=value}: steps (pretraining), stages, sft, dpo, rlvr (stage
+ * lengths), every (probe cadence), probe (probe sequences), save / load (a pretrained checkpoint,
+ * to rerun post-training variants without pretraining again), klBeta, csv.
+ */
+public final class PostTrainingExperiment {
+
+  private PostTrainingExperiment() {}
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> a = new HashMap<>();
+    for (String arg : args) {
+      int eq = arg.indexOf('=');
+      a.put(arg.substring(0, eq), arg.substring(eq + 1));
+    }
+    ModelConfig config = ModelConfig.demoDefaults();
+    int steps = Integer.parseInt(a.getOrDefault("steps", String.valueOf(config.totalSteps())));
+    int every = Integer.parseInt(a.getOrDefault("every", "25"));
+    int probeN = Integer.parseInt(a.getOrDefault("probe", "512"));
+    PostTrainingConfig base = PostTrainingConfig.demoDefaults();
+    PostTrainingConfig pt =
+        base.withSteps(
+            Integer.parseInt(a.getOrDefault("sft", String.valueOf(base.sftSteps()))),
+            Integer.parseInt(a.getOrDefault("dpo", String.valueOf(base.dpoSteps()))),
+            Integer.parseInt(a.getOrDefault("rlvr", String.valueOf(base.rlvrSteps()))));
+    if (a.containsKey("klBeta")) {
+      pt =
+          new PostTrainingConfig(
+              pt.sftSteps(),
+              pt.dpoSteps(),
+              pt.rlvrSteps(),
+              pt.batchSize(),
+              pt.sftLearningRate(),
+              pt.dpoLearningRate(),
+              pt.rlvrLearningRate(),
+              pt.minSpan(),
+              pt.maxSpan(),
+              pt.rlvrSpan(),
+              pt.rlvrUniformSpans(),
+              pt.dpoBeta(),
+              pt.groupSize(),
+              pt.temperature(),
+              Float.parseFloat(a.get("klBeta")),
+              pt.evalPrompts(),
+              pt.evalSamples(),
+              pt.seed());
+    }
+    List<Stage> stages = PostTraining.parseStages(a.getOrDefault("stages", "sft,dpo,rlvr"));
+    SyntheticCorpus corpus = SyntheticCorpus.skewed(config.vocabSize(), config.seed());
+    String middle = "layers." + (config.layers() - 1) / 2 + ".out";
+    List<String> out = new ArrayList<>();
+    out.add("step,stage,layer,loss,effective_rank,alpha,alpha_2_50,seconds");
+    long start = System.nanoTime();
+    double[] loss = {Double.NaN};
+    Stage[] stage = {Stage.PRETRAIN};
+    CaptureSink sink =
+        new CaptureSink() {
+          @Override
+          public void rows(String layer, long step, float[] rows, int rowCount, int dim) {
+            double[] ev = Spectra.covarianceEigenvalues(rows, rowCount, dim);
+            String line =
+                String.format(
+                    Locale.ROOT,
+                    "%d,%s,%s,%.4f,%.3f,%.4f,%.4f,%.1f",
+                    step,
+                    stage[0].label(),
+                    layer,
+                    loss[0],
+                    Spectra.rankMe(ev),
+                    Spectra.alpha(ev, 12, Math.min(100, dim))[0],
+                    Spectra.alpha(ev, 2, Math.min(50, dim - 1))[0],
+                    (System.nanoTime() - start) / 1e9);
+            out.add(line);
+            System.out.println(line);
+          }
+
+          @Override
+          public void stepEnded(long step, long tokensSeen, double l) {
+            loss[0] = l;
+          }
+
+          @Override
+          public void stageChanged(Stage s, long step) {
+            stage[0] = s;
+            System.out.println("# stage " + s.label() + " from step " + step);
+          }
+        };
+    LayerTaps taps =
+        LayerTaps.of(
+            sink,
+            config.seed(),
+            List.of(LayerTaps.Tap.probe(middle, every), LayerTaps.Tap.probe("final_norm", every)));
+    ProbeSet probe = ProbeSet.fromCorpus(corpus, probeN, 64, 64, config.seed() + 1_000_003L);
+    TinyLanguageModel model = TinyLanguageModel.create(config, taps);
+    PhasewatchTrainingListener listener =
+        PhasewatchTrainingListener.builder(sink)
+            .startStep(a.containsKey("load") ? steps - 1 : 0)
+            .taps(taps)
+            .probe(model, probe)
+            .overheadBudget(1.0)
+            .build();
+    try (LanguageModelTraining training = LanguageModelTraining.start(model, corpus, listener)) {
+      if (a.containsKey("load")) {
+        try (DataInputStream in =
+            new DataInputStream(Files.newInputStream(Path.of(a.get("load"))))) {
+          model.loadParameters(training.trainer().getManager(), in);
+        }
+        // One step at the warmup's first learning rate (lr/100) with the listener's count at the
+        // checkpoint's: the probe at its end, the baseline of the first stage.
+        training.train(1);
+      } else {
+        training.train(steps);
+      }
+      double pretrainSeconds = (System.nanoTime() - start) / 1e9;
+      System.out.printf(Locale.ROOT, "# pretraining %d steps: %.1f s%n", steps, pretrainSeconds);
+      if (a.containsKey("save")) {
+        try (DataOutputStream o =
+            new DataOutputStream(Files.newOutputStream(Path.of(a.get("save"))))) {
+          model.saveParameters(o);
+        }
+      }
+      List<PostTraining.StageReport> reports =
+          PostTraining.run(
+              training,
+              corpus,
+              stages,
+              pt,
+              sink,
+              r ->
+                  System.out.printf(
+                      Locale.ROOT,
+                      "# %s steps %d-%d %.1f s loss %.4f -> %.4f stage metric %.3f%n#   before %s%n#   after  %s%n",
+                      r.stage().label(),
+                      r.firstStep(),
+                      r.lastStep(),
+                      r.seconds(),
+                      r.firstLoss(),
+                      r.lastLoss(),
+                      r.lastStageMetric(),
+                      new LinkedHashMap<>(new java.util.TreeMap<>(r.before())),
+                      new LinkedHashMap<>(new java.util.TreeMap<>(r.after()))),
+              listener);
+      System.out.printf(
+          Locale.ROOT,
+          "# total %.1f s, %d stages%n",
+          (System.nanoTime() - start) / 1e9,
+          reports.size());
+    }
+    if (a.containsKey("csv")) {
+      try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(Path.of(a.get("csv"))))) {
+        out.forEach(w::println);
+      }
+    }
+  }
+}
