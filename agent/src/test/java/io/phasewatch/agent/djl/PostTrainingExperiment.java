@@ -19,8 +19,9 @@ import java.util.Map;
  * middle layer and the final norm, runs the post-training stages, and prints one CSV line per probe
  * (step, stage, layer, loss, RankMe, α over the study's window and over 2…50) and the stage
  * reports. Arguments {@code key=value}: steps (pretraining), stages, sft, dpo, rlvr (stage
- * lengths), every (probe cadence), probe (probe sequences), save / load (a pretrained checkpoint,
- * to rerun post-training variants without pretraining again), klBeta, csv.
+ * lengths), every (probe cadence), probe (probe sequences), probeOn (corpus, default, or task: the
+ * task prompts), save / load (a pretrained checkpoint, to rerun post-training variants without
+ * pretraining again), klBeta, csv.
  */
 public final class PostTrainingExperiment {
 
@@ -110,6 +111,18 @@ public final class PostTrainingExperiment {
             config.seed(),
             List.of(LayerTaps.Tap.probe(middle, every), LayerTaps.Tap.probe("final_norm", every)));
     ProbeSet probe = ProbeSet.fromCorpus(corpus, probeN, 64, 64, config.seed() + 1_000_003L);
+    if ("task".equals(a.get("probeOn"))) {
+      // Prompts of the post-training task, kept at their RESPOND marker: the state the answer is
+      // generated from.
+      ReversalTask task = new ReversalTask(corpus, config.vocabSize());
+      java.util.Random r = new java.util.Random(config.seed() + 2_000_003L);
+      int[][] prompts = new int[probeN][];
+      for (int i = 0; i < probeN; i++) {
+        prompts[i] =
+            task.prompt(task.example(r, pt.minSpan() + r.nextInt(pt.maxSpan() - pt.minSpan() + 1)));
+      }
+      probe = ProbeSet.of(prompts, 0);
+    }
     TinyLanguageModel model = TinyLanguageModel.create(config, taps);
     PhasewatchTrainingListener listener =
         PhasewatchTrainingListener.builder(sink)
@@ -124,6 +137,8 @@ public final class PostTrainingExperiment {
             new DataInputStream(Files.newInputStream(Path.of(a.get("load"))))) {
           model.loadParameters(training.trainer().getManager(), in);
         }
+        // Loaded arrays are fresh tensors: mark them trainable as initialisation would have.
+        model.getParameters().values().forEach(p -> p.getArray().setRequiresGradient(true));
         // One step at the warmup's first learning rate (lr/100) with the listener's count at the
         // checkpoint's: the probe at its end, the baseline of the first stage.
         training.train(1);
@@ -165,10 +180,78 @@ public final class PostTrainingExperiment {
           (System.nanoTime() - start) / 1e9,
           reports.size());
     }
+    summarise(out);
     if (a.containsKey("csv")) {
       try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(Path.of(a.get("csv"))))) {
         out.forEach(w::println);
       }
     }
+  }
+
+  /**
+   * Per stage and layer: RankMe and α (study window) at the probe before the stage's first step and
+   * at its last probe, and the least-squares slope per 100 steps over those probes.
+   */
+  static void summarise(List<String> csv) {
+    record Row(long step, String stage, String layer, double rankMe, double alpha) {}
+    List<Row> rows = new ArrayList<>();
+    for (String line : csv.subList(1, csv.size())) {
+      String[] f = line.split(",");
+      rows.add(
+          new Row(
+              Long.parseLong(f[0]),
+              f[1],
+              f[2],
+              Double.parseDouble(f[4]),
+              Double.parseDouble(f[5])));
+    }
+    System.out.println(
+        "# stage,layer,steps,rankme_start,rankme_end,rankme_slope100,alpha_start,alpha_end,alpha_slope100");
+    for (String stage : List.of("sft", "dpo", "rlvr")) {
+      for (String layer : rows.stream().map(Row::layer).distinct().toList()) {
+        List<Row> in =
+            rows.stream().filter(r -> r.layer().equals(layer) && r.stage().equals(stage)).toList();
+        if (in.isEmpty()) {
+          continue;
+        }
+        long first = in.get(0).step();
+        List<Row> span = new ArrayList<>();
+        rows.stream()
+            .filter(r -> r.layer().equals(layer) && r.step() < first)
+            .reduce((x, y) -> y)
+            .ifPresent(span::add);
+        span.addAll(in);
+        Row s0 = span.get(0);
+        Row s1 = span.get(span.size() - 1);
+        System.out.printf(
+            Locale.ROOT,
+            "# %s,%s,%d-%d,%.2f,%.2f,%.2f,%.3f,%.3f,%.3f%n",
+            stage,
+            layer,
+            s0.step(),
+            s1.step(),
+            s0.rankMe(),
+            s1.rankMe(),
+            100 * slope(span, Row::step, Row::rankMe),
+            s0.alpha(),
+            s1.alpha(),
+            100 * slope(span, Row::step, Row::alpha));
+      }
+    }
+  }
+
+  private static <T> double slope(
+      List<T> rows,
+      java.util.function.ToLongFunction<T> x,
+      java.util.function.ToDoubleFunction<T> y) {
+    double mx = rows.stream().mapToLong(x).average().orElse(0);
+    double my = rows.stream().mapToDouble(y).average().orElse(0);
+    double sxy = 0;
+    double sxx = 0;
+    for (T r : rows) {
+      sxy += (x.applyAsLong(r) - mx) * (y.applyAsDouble(r) - my);
+      sxx += (x.applyAsLong(r) - mx) * (x.applyAsLong(r) - mx);
+    }
+    return sxx == 0 ? Double.NaN : sxy / sxx;
   }
 }
