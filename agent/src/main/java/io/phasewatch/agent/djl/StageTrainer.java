@@ -144,6 +144,8 @@ abstract class StageTrainer implements AutoCloseable {
   public void close() {
     trainer.notifyListeners(l -> l.onTrainingEnd(trainer));
     trainer.close();
-    // Not model.close(): it would close the block's parameters, which the pretraining model owns.
+    // The block's parameter arrays live under the pretraining model's manager, not this one's, so
+    // closing this model frees only what the stage allocated.
+    model.close();
   }
 }
