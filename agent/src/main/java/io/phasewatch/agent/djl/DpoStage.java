@@ -35,7 +35,29 @@ final class DpoStage extends StageTrainer {
   }
 
   /** Preference pairs of the task: chosen and rejected sequences, padded to {@code width}. */
-  record Pairs(int[][] chosen, int[][] rejected, float[][] mask) {}
+  record Pairs(int[][] chosen, int[][] rejected, float[][] mask) {
+    Pairs {
+      if (chosen.length != rejected.length || chosen.length != mask.length || chosen.length == 0) {
+        throw new IllegalArgumentException(
+            "dpo: "
+                + chosen.length
+                + " chosen, "
+                + rejected.length
+                + " rejected, "
+                + mask.length
+                + " masks; need equal, non-zero counts");
+      }
+      for (int i = 0; i < chosen.length; i++) {
+        if (chosen[i].length != rejected[i].length) {
+          throw new IllegalArgumentException(
+              "dpo: pair " + i + " has responses of unequal length; the mask is shared");
+        }
+      }
+      chosen = chosen.clone();
+      rejected = rejected.clone();
+      mask = mask.clone();
+    }
+  }
 
   static Pairs pairs(ReversalTask task, PostTrainingConfig config, Random rng, int n) {
     int width = 2 * config.maxSpan() + 3;
