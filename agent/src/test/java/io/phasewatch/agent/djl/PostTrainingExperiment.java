@@ -43,7 +43,7 @@ public final class PostTrainingExperiment {
             Integer.parseInt(a.getOrDefault("sft", String.valueOf(base.sftSteps()))),
             Integer.parseInt(a.getOrDefault("dpo", String.valueOf(base.dpoSteps()))),
             Integer.parseInt(a.getOrDefault("rlvr", String.valueOf(base.rlvrSteps()))));
-    if (a.containsKey("klBeta")) {
+    if (a.containsKey("klBeta") || a.containsKey("ptSeed")) {
       pt =
           new PostTrainingConfig(
               pt.sftSteps(),
@@ -60,10 +60,10 @@ public final class PostTrainingExperiment {
               pt.dpoBeta(),
               pt.groupSize(),
               pt.temperature(),
-              Float.parseFloat(a.get("klBeta")),
+              Float.parseFloat(a.getOrDefault("klBeta", String.valueOf(pt.klBeta()))),
               pt.evalPrompts(),
               pt.evalSamples(),
-              pt.seed());
+              Long.parseLong(a.getOrDefault("ptSeed", String.valueOf(pt.seed()))));
     }
     List<Stage> stages = PostTraining.parseStages(a.getOrDefault("stages", "sft,dpo,rlvr"));
     SyntheticCorpus corpus = SyntheticCorpus.skewed(config.vocabSize(), config.seed());
