@@ -146,7 +146,9 @@ class PostTrainingTest {
               pre,
               CORPUS,
               List.of(Stage.SFT, Stage.DPO, Stage.RLVR),
-              TASK.withSteps(3, 2, 2),
+              // With the KL penalty on, RLVR too runs against a frozen reference.
+              new PostTrainingConfig(
+                  3, 2, 2, 8, 5e-3f, 2e-3f, 3e-3f, 1, 3, 2, false, 0.5f, 4, 1.0f, 0.04f, 16, 4, 5L),
               sink,
               null,
               listener);
@@ -235,6 +237,51 @@ class PostTrainingTest {
         assertThat(policy.get(0).getArray().toFloatArray()).isNotEqualTo(copied[0]);
         assertThat(ref.unchanged()).isTrue();
       }
+    }
+  }
+
+  @Test
+  void samplingFollowsTheTemperedSoftmaxOfTheLastPosition() {
+    try (LanguageModelTraining pre =
+        LanguageModelTraining.start(TinyLanguageModel.create(SMALL), CORPUS)) {
+      pre.train(20);
+      int[] prompt = {3, 1, 4, 1, 5};
+      float[] logits = pre.logits(new int[][] {prompt});
+      int v = SMALL.vocabSize();
+      double[] p = new double[v];
+      double max = Double.NEGATIVE_INFINITY;
+      int argmax = 0;
+      for (int j = 0; j < v; j++) {
+        double l = logits[(prompt.length - 1) * v + j];
+        if (l > max) {
+          max = l;
+          argmax = j;
+        }
+      }
+      double z = 0;
+      for (int j = 0; j < v; j++) {
+        p[j] = Math.exp(logits[(prompt.length - 1) * v + j] - max);
+        z += p[j];
+      }
+      int n = 4_000;
+      int[][] prompts = new int[n][];
+      java.util.Arrays.fill(prompts, prompt);
+      int[][] drawn = Sampler.sample(pre.model(), prompts, 1, 1.0f, new Random(1));
+      int[] count = new int[v];
+      for (int[] s : drawn) {
+        assertThat(java.util.Arrays.copyOf(s, prompt.length)).isEqualTo(prompt);
+        count[s[prompt.length]]++;
+      }
+      for (int j = 0; j < v; j++) {
+        double q = p[j] / z;
+        double sd = Math.sqrt(q * (1 - q) / n);
+        assertThat((double) count[j] / n).as("token %d", j).isCloseTo(q, within(4 * sd + 1e-3));
+      }
+      // Near-zero temperature: always the most likely token.
+      int[][] cold =
+          Sampler.sample(pre.model(), new int[][] {prompt, prompt}, 1, 1e-3f, new Random(2));
+      assertThat(cold[0][prompt.length]).isEqualTo(argmax);
+      assertThat(cold[1][prompt.length]).isEqualTo(argmax);
     }
   }
 
