@@ -2,14 +2,15 @@
 
 Usage (see docs/pytorch.md):
 
-    spool = SpoolWriter("/spool", run="exp7", stage="pretrain", rank=0, world=1)
-    hooks = spool.hook(model, {"final_norm": model.norm, "layers.5": model.layers[5]}, rows=64)
-    ... train; call spool.step = step each step (or spool.set_step(step)) ...
+    spool = SpoolWriter("/spool", run="exp7", stage="pretrain")   # rank/world from torch.distributed
+    hooks = spool.hook({"final_norm": model.norm, "layers.5": model.layers[5]}, rows=64)
+    ... train; call spool.set_step(step) each step ...
     spool.flush()   # writes the rows gathered since the last flush, one .npy per layer
 
-Rows are the hidden state of the last position of each sequence (or `positions="random"` for random
-token positions), copied to the CPU as float32. Files are written under a name starting with "." and
-renamed, so the sidecar only ever sees complete files. numpy and torch only.
+Rows are the hidden state of the last position of each sequence (the last non-pad one when an
+attention mask is given, see `last_token_rows`), or of random token positions
+(`positions="random"`), copied to the CPU as float32. Files are written under a name starting
+with "." and renamed, so the sidecar only ever sees complete files. numpy and torch only.
 """
 
 import os
@@ -19,26 +20,71 @@ import numpy as np
 import torch
 
 
-def spool_name(run, stage, rank, world, layer, step):
+def spool_name(run, stage, rank, world, layer, step, tokens=0):
+    """The file name docs/spool.md specifies; values percent-encoded (RFC 3986)."""
     q = lambda v: urllib.parse.quote(str(v), safe="-._~")
-    return f"run={q(run)},stage={q(stage)},rank={rank},world={world},layer={q(layer)},step={int(step)}.npy"
+    name = f"run={q(run)},stage={q(stage)},rank={int(rank)},world={int(world)},layer={q(layer)},step={int(step)}"
+    if tokens:
+        name += f",tokens={int(tokens)}"
+    return name + ".npy"
+
+
+def last_token_rows(hidden, attention_mask=None):
+    """(batch, time, d) -> (batch, d): each sequence's last position, or its last non-pad
+    position when attention_mask (batch, time; 1 = token) is given. Works for right padding;
+    with left padding the last position is already the last token."""
+    if attention_mask is None:
+        return hidden[:, -1, :]
+    mask = attention_mask.to(hidden.device).long()
+    # index of the last 1 in each row (right padding: sum - 1; robust to left padding too)
+    positions = torch.arange(mask.shape[1], device=mask.device).expand_as(mask)
+    last = torch.where(mask > 0, positions, torch.full_like(positions, -1)).max(dim=1).values
+    last = last.clamp(min=0)
+    return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+
+
+def distributed_rank_world():
+    """(rank, world) of torch.distributed when it is initialised, else (0, 1)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
 
 
 class SpoolWriter:
-    def __init__(self, folder, run, stage="pretrain", rank=0, world=1, max_bytes=1 << 30, seed=0):
+    def __init__(self, folder, run, stage="pretrain", rank=None, world=None, max_bytes=1 << 30, seed=0):
+        if rank is None or world is None:
+            r, w = distributed_rank_world()
+            rank = r if rank is None else rank
+            world = w if world is None else world
+        if not (0 <= rank < world):
+            raise ValueError(f"rank {rank} outside world {world}")
         self.folder, self.run, self.stage, self.rank, self.world = folder, run, stage, rank, world
         self.max_bytes = max_bytes
         self.step = 0
-        self.skipped = 0  # writes skipped because the spool was over max_bytes
+        self.tokens = 0  # training tokens seen by this rank; optional, travels as tokens=
+        self.skipped = 0  # writes skipped because the spool held more than max_bytes
+        self.written = 0
         self._rows = {}
+        self._mask = None
         self._rng = torch.Generator().manual_seed(seed)
         os.makedirs(folder, exist_ok=True)
 
-    def set_step(self, step):
+    def set_step(self, step, tokens=None):
         self.step = int(step)
+        if tokens is not None:
+            self.tokens = int(tokens)
 
-    def hook(self, model, modules, rows=64, positions="last", enabled=lambda: True):
-        """Registers forward hooks on named modules; returns the handles (call .remove() to detach)."""
+    def set_attention_mask(self, attention_mask):
+        """The (batch, time) mask of the batch about to run; hooks then take each sequence's last
+        non-pad position. Pass None to go back to the last position."""
+        self._mask = attention_mask
+
+    def hook(self, modules, rows=64, positions="last", enabled=lambda: True):
+        """Registers forward hooks on named modules ({"name": module}); returns the handles
+        (call .remove() on each to detach). `enabled()` is asked on every forward pass, so
+        sampling costs nothing on the steps it returns False."""
+        if isinstance(modules, torch.nn.Module):  # older signature: hook(model, modules, ...)
+            raise TypeError("hook(modules, ...) takes a {name: module} dict")
         handles = []
         for name, module in modules.items():
             handles.append(module.register_forward_hook(self._make_hook(name, rows, positions, enabled)))
@@ -53,13 +99,12 @@ class SpoolWriter:
                 h = h.detach()
                 if h.dim() == 3:  # (batch, time, d)
                     if positions == "last":
-                        h = h[:, -1, :]
+                        h = last_token_rows(h, self._mask)
                     else:
                         h = h.reshape(-1, h.shape[-1])
                         pick = torch.randperm(h.shape[0], generator=self._rng)[:rows]
                         h = h[pick.to(h.device)]
-                h = h[:rows].float().cpu().numpy()
-            self._rows.setdefault(name, []).append(h)
+                self.add(name, h[:rows])
 
         return hook
 
@@ -67,20 +112,29 @@ class SpoolWriter:
         """Adds rows (N x d array or tensor) for a layer by hand, e.g. from output_hidden_states."""
         if isinstance(rows, torch.Tensor):
             rows = rows.detach().float().cpu().numpy()
-        self._rows.setdefault(layer, []).append(np.asarray(rows, dtype=np.float32))
+        rows = np.asarray(rows, dtype=np.float32)
+        if rows.ndim != 2:
+            raise ValueError(f"rows for {layer} must be N x d, got shape {rows.shape}")
+        self._rows.setdefault(layer, []).append(rows)
+
+    def _pending_bytes(self):
+        return sum(e.stat().st_size for e in os.scandir(self.folder) if e.is_file() and not e.name.startswith("."))
 
     def flush(self):
         """Writes one file per layer with the rows gathered since the last flush."""
-        pending = sum(e.stat().st_size for e in os.scandir(self.folder) if e.is_file())
+        pending = self._pending_bytes()
         for layer, chunks in self._rows.items():
             matrix = np.ascontiguousarray(np.concatenate(chunks, axis=0), dtype="<f4")
             if pending + matrix.nbytes > self.max_bytes:
                 self.skipped += 1
                 continue
-            name = spool_name(self.run, self.stage, self.rank, self.world, layer, self.step)
+            name = spool_name(self.run, self.stage, self.rank, self.world, layer, self.step, self.tokens)
             tmp = os.path.join(self.folder, "." + name + ".tmp")
             with open(tmp, "wb") as f:
                 np.save(f, matrix)
+                f.flush()
+                os.fsync(f.fileno())
             os.replace(tmp, os.path.join(self.folder, name))
             pending += matrix.nbytes
+            self.written += 1
         self._rows = {}

@@ -56,7 +56,8 @@ function draw(svg, series, key, bands, events, stages) {
     return;
   }
   const steps = all.map((p) => Math.max(1, p.step));
-  const x0 = Math.log10(Math.min(...steps)), x1 = Math.log10(Math.max(...steps)) + 1e-9;
+  let x0 = Math.log10(Math.min(...steps)), x1 = Math.log10(Math.max(...steps));
+  if (x1 - x0 < 0.1) { x0 -= 0.05; x1 += 0.05; } // a single step still gets an axis
   let y0 = Math.min(...all.map((p) => p[key])), y1 = Math.max(...all.map((p) => p[key]));
   const pad = (y1 - y0) * 0.08 || 1;
   y0 -= pad; y1 += pad;
@@ -92,6 +93,9 @@ function draw(svg, series, key, bands, events, stages) {
     const d = pts.map((p, j) => (j ? "L" : "M") + sx(p.step).toFixed(1) + "," + sy(p[key]).toFixed(1)).join("");
     const path = el("path", { d, class: "line", stroke: COLORS[i % COLORS.length], "data-layer": s.layer, "data-points": pts.length }, svg);
     el("title", {}, path).textContent = s.layer;
+    for (const p of pts) {
+      el("circle", { cx: sx(p.step).toFixed(1), cy: sy(p[key]).toFixed(1), r: 2.5, fill: COLORS[i % COLORS.length] }, svg);
+    }
     const last = pts[pts.length - 1];
     el("text", { x: sx(last.step) - 4, y: sy(last[key]) - 6, "text-anchor": "end", class: "tick", fill: COLORS[i % COLORS.length] }, svg).textContent = s.layer;
   });

@@ -109,7 +109,7 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
       Gauge.builder(M + "queue.bytes", queue, SampleQueue::bytes)
           .baseUnit("bytes")
           .register(registry);
-      this.thread = new Thread(this::run, "phasewatch-sketch");
+      this.thread = new Thread(this::run, "phasewatch-sketch-" + config.runId());
       thread.setDaemon(true);
       this.active = true;
       this.nextSummaryNanos = System.nanoTime() + config.summaryInterval().toNanos();
@@ -222,6 +222,7 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
     }
     try {
       if (layer == null
+          || layer.isEmpty()
           || rows == null
           || rowCount < 1
           || dim < 1

@@ -100,6 +100,8 @@ public final class LayerTaps {
   private final List<Tap> taps;
   private final Random rng;
   private final List<TapBlock> wrapped = new ArrayList<>();
+  private long denseUntil;
+  private long denseEvery = 1;
   private long failures;
 
   private LayerTaps(CaptureSink sink, List<Tap> taps, long seed) {
@@ -163,11 +165,33 @@ public final class LayerTaps {
    */
   boolean probeDue(long step, long stretch) {
     for (TapBlock t : wrapped) {
-      if (t.tap.mode() == Mode.PROBE && !t.disabled && step % (t.tap.everySteps() * stretch) == 0) {
+      if (probeHits(t, step, stretch)) {
         return true;
       }
     }
     return false;
+  }
+
+  /**
+   * Probes every {@code every} steps up to {@code untilStep}, on top of each tap's own cadence. The
+   * phases are read on a log-step axis, so the warmup collapse, over within a few hundred steps,
+   * needs denser measurements early than the later phases do.
+   */
+  void denseProbes(long untilStep, long every) {
+    if (untilStep < 0 || every < 1) {
+      throw new IllegalArgumentException(
+          "taps: dense probes until step " + untilStep + " every " + every + " steps");
+    }
+    this.denseUntil = untilStep;
+    this.denseEvery = every;
+  }
+
+  private boolean probeHits(TapBlock t, long step, long stretch) {
+    if (t.tap.mode() != Mode.PROBE || t.disabled) {
+      return false;
+    }
+    return step % (t.tap.everySteps() * stretch) == 0
+        || (step <= denseUntil && step % denseEvery == 0);
   }
 
   /** Smallest probe cadence, in steps, before stretching. */
@@ -181,7 +205,7 @@ public final class LayerTaps {
 
   void beginProbe(long step, long stretch) {
     for (TapBlock t : wrapped) {
-      if (t.tap.mode() == Mode.PROBE && !t.disabled && step % (t.tap.everySteps() * stretch) == 0) {
+      if (probeHits(t, step, stretch)) {
         t.probeStep = step;
         t.probeRows = 0;
       }

@@ -39,6 +39,7 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
   private final ProbeSet probe;
   private final int probeBatch;
   private final double overheadBudget;
+  private final boolean stretchEnabled;
 
   private long step;
   private int epoch;
@@ -48,6 +49,8 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
   private double stepNanos;
   private int stepSamples;
   private long lastProbeNanos;
+  private long totalProbeNanos;
+  private long firstEntered;
   private long stretch = 1;
   private boolean sinkDisabled;
   private boolean lossDisabled;
@@ -63,7 +66,11 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
     this.probe = b.probe;
     this.probeBatch = b.probeBatch;
     this.overheadBudget = b.overheadBudget;
+    this.stretchEnabled = b.stretch;
     this.step = b.startStep;
+    if (b.denseUntil > 0) {
+      taps.denseProbes(b.denseUntil, b.denseEvery);
+    }
   }
 
   public static Builder builder(CaptureSink sink) {
@@ -78,7 +85,10 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
     private ProbeSet probe;
     private int probeBatch = 64;
     private double overheadBudget = 0.02;
+    private boolean stretch = true;
     private long startStep;
+    private long denseUntil;
+    private long denseEvery = 1;
 
     private Builder(CaptureSink sink) {
       this.sink = Objects.requireNonNull(sink, "listener: sink");
@@ -115,6 +125,29 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
       return this;
     }
 
+    /**
+     * Also probes every {@code every} steps up to step {@code untilStep}: the early phases are
+     * short in steps, and the detector reads them on a log-step axis. Not subject to the budget.
+     */
+    public Builder denseProbesUntil(long untilStep, int every) {
+      if (untilStep < 0 || every < 1) {
+        throw new IllegalArgumentException(
+            "listener: dense probes until step " + untilStep + " every " + every + " steps");
+      }
+      this.denseUntil = untilStep;
+      this.denseEvery = every;
+      return this;
+    }
+
+    /**
+     * Whether the probe cadence stretches past the budget (default). Off, the probe runs at its
+     * configured cadence whatever it costs: for experiments and tests that need exact probe steps.
+     */
+    public Builder stretchCadence(boolean on) {
+      this.stretch = on;
+      return this;
+    }
+
     /** Step count already done (a resumed run). */
     public Builder startStep(long s) {
       if (s < 0) {
@@ -145,6 +178,9 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
   @Override
   public void onTrainingBatch(Trainer trainer, BatchData batchData) {
     long entered = System.nanoTime();
+    if (firstEntered == 0) {
+      firstEntered = entered;
+    }
     if (lastExit != 0) {
       double sample = entered - lastExit;
       stepNanos = stepSamples == 0 ? sample : 0.9 * stepNanos + 0.1 * sample;
@@ -164,6 +200,7 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
       long t0 = System.nanoTime();
       runProbe(trainer.getManager());
       lastProbeNanos = System.nanoTime() - t0;
+      totalProbeNanos += lastProbeNanos;
       probesRun++;
       keepWithinBudget();
     }
@@ -226,7 +263,7 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
    * times.
    */
   private void keepWithinBudget() {
-    if (stepSamples < WARM_STEPS || stepNanos <= 0) {
+    if (!stretchEnabled || stepSamples < WARM_STEPS || stepNanos <= 0) {
       return;
     }
     long every = taps.probeEverySteps();
@@ -295,6 +332,15 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
       return Double.NaN;
     }
     return lastProbeNanos / (every * stepNanos);
+  }
+
+  /**
+   * Share of the wall time since the first batch spent in probe passes, dense early probes
+   * included: what the trainer actually paid. NaN before the first batch ends.
+   */
+  public double probeTimeShare() {
+    long elapsed = lastExit - firstEntered;
+    return firstEntered == 0 || elapsed <= 0 ? Double.NaN : (double) totalProbeNanos / elapsed;
   }
 
   /** Parts disabled after a failure, here and in the taps. */

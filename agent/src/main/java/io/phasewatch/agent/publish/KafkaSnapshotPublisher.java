@@ -86,7 +86,10 @@ public final class KafkaSnapshotPublisher implements SnapshotPublisher {
         .register(registry);
     Gauge.builder(METRIC_PREFIX + "publish.pending.bytes", this, p -> p.pendingBytes())
         .register(registry);
-    this.sender = new Thread(this::sendLoop, "phasewatch-publisher");
+    this.sender =
+        new Thread(
+            this::sendLoop,
+            "phasewatch-publisher-" + producerConfig.get(ProducerConfig.CLIENT_ID_CONFIG));
     sender.setDaemon(true);
   }
 

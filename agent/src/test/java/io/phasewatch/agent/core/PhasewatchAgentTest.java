@@ -235,7 +235,7 @@ class PhasewatchAgentTest {
 
   private static long sketchThreads() {
     return Thread.getAllStackTraces().keySet().stream()
-        .filter(t -> t.getName().equals("phasewatch-sketch") && t.isAlive())
+        .filter(t -> t.getName().startsWith("phasewatch-sketch") && t.isAlive())
         .count();
   }
 

@@ -59,29 +59,24 @@ public final class PhaseExperiment {
     out.add("step,layer,loss,effective_rank,alpha,alpha_r2,alpha_2_50,seconds");
     long start = System.nanoTime();
     double[] loss = {Double.NaN};
+    List<Captured> captured = new ArrayList<>();
     int lo = d > 100 ? 12 : 2;
     int hi = d > 100 ? 100 : Math.min(50, d - 1);
     CaptureSink sink =
         new CaptureSink() {
           @Override
           public void rows(String layer, long step, float[] rows, int rowCount, int dim) {
-            double[] ev = Spectra.covarianceEigenvalues(rows, rowCount, dim);
-            double[] fit = Spectra.alpha(ev, lo, hi);
-            double[] small = Spectra.alpha(ev, 2, Math.min(50, dim - 1));
-            String line =
-                String.format(
-                    Locale.ROOT,
-                    "%d,%s,%.4f,%.3f,%.4f,%.4f,%.4f,%.1f",
+            // Copy and return, as the agent does; the spectra are computed after training so that
+            // the measured probe overhead is the probe pass alone.
+            captured.add(
+                new Captured(
                     step,
                     layer,
                     loss[0],
-                    Spectra.rankMe(ev),
-                    fit[0],
-                    fit[1],
-                    small[0],
-                    (System.nanoTime() - start) / 1e9);
-            out.add(line);
-            System.out.println(line);
+                    java.util.Arrays.copyOf(rows, rowCount * dim),
+                    rowCount,
+                    dim,
+                    (System.nanoTime() - start) / 1e9));
           }
 
           @Override
@@ -103,12 +98,37 @@ public final class PhaseExperiment {
         PhasewatchTrainingListener.builder(sink)
             .taps(taps)
             .probe(model, probe)
-            .overheadBudget(1.0)
+            .stretchCadence(false)
             .build();
     System.out.println(
         "# " + config + " zipf=" + zipf + " probe=" + probeN + " window=" + lo + ".." + hi);
     try (LanguageModelTraining training = LanguageModelTraining.start(model, corpus, listener)) {
       training.train(steps);
+      System.out.printf(
+          Locale.ROOT,
+          "# probe overhead %.3f of training time at every=%d (%d probes)%n",
+          listener.probeOverhead(),
+          listener.probeEverySteps(),
+          listener.probesRun());
+    }
+    for (Captured c : captured) {
+      double[] ev = Spectra.covarianceEigenvalues(c.rows(), c.rowCount(), c.dim());
+      double[] fit = Spectra.alpha(ev, lo, hi);
+      double[] small = Spectra.alpha(ev, 2, Math.min(50, c.dim() - 1));
+      String line =
+          String.format(
+              Locale.ROOT,
+              "%d,%s,%.4f,%.3f,%.4f,%.4f,%.4f,%.1f",
+              c.step(),
+              c.layer(),
+              c.loss(),
+              Spectra.rankMe(ev),
+              fit[0],
+              fit[1],
+              small[0],
+              c.seconds());
+      out.add(line);
+      System.out.println(line);
     }
     if (a.containsKey("csv")) {
       Path p = Path.of(a.get("csv"));
@@ -117,4 +137,7 @@ public final class PhaseExperiment {
       }
     }
   }
+
+  private record Captured(
+      long step, String layer, double loss, float[] rows, int rowCount, int dim, double seconds) {}
 }

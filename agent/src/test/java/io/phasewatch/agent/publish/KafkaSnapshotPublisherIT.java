@@ -132,7 +132,12 @@ class KafkaSnapshotPublisherIT {
       consumer.assign(List.of(tp));
       consumer.seekToBeginning(List.of(tp));
       long deadline = System.nanoTime() + timeout.toNanos();
-      while (out.size() < n && System.nanoTime() < deadline) {
+      while (out.stream()
+                  .map(r -> r.metadata().layer() + "#" + r.metadata().windowId())
+                  .distinct()
+                  .count()
+              < n
+          && System.nanoTime() < deadline) {
         for (ConsumerRecord<String, byte[]> rec : consumer.poll(Duration.ofMillis(200))) {
           assertThat(
                   new String(
@@ -214,6 +219,7 @@ class KafkaSnapshotPublisherIT {
     }
     agent.close(Duration.ofSeconds(20));
 
+    // Without an outage nothing is re-sent: exactly one record per window.
     List<SnapshotRecord> got = consume(topic, 8, Duration.ofSeconds(30));
     assertThat(got).hasSize(8);
     for (String layer : dims.keySet()) {
@@ -265,26 +271,32 @@ class KafkaSnapshotPublisherIT {
 
     BrokerServer broker = cluster.brokers().values().iterator().next();
     broker.shutdown();
-    long slowest = 0;
-    for (; step < 15; step++) {
-      long t0 = System.nanoTime();
-      agent.rows("h", step, row(step, 0, 4), 1, 4);
-      agent.stepEnded(step, step, 1.0);
-      slowest = Math.max(slowest, System.nanoTime() - t0);
-      Thread.sleep(100); // let the sender pick up the first outage window and fail on it
+    try {
+      long slowest = 0;
+      for (; step < 15; step++) {
+        long t0 = System.nanoTime();
+        agent.rows("h", step, row(step, 0, 4), 1, 4);
+        agent.stepEnded(step, step, 1.0);
+        slowest = Math.max(slowest, System.nanoTime() - t0);
+        Thread.sleep(100); // let the sender pick up the first outage window and fail on it
+      }
+      await(() -> dropped(registry, "buffer_full") == 7, Duration.ofSeconds(10));
+      // The producer gives up on a send after its delivery timeout (3 s here).
+      await(() -> count(registry, "phasewatch.agent.publish.failures") > 0, Duration.ofSeconds(30));
+      assertThat(slowest).isLessThan(TimeUnit.MILLISECONDS.toNanos(200)); // max.block.ms is 1000
+    } finally {
+      broker.startup(); // also when an assertion failed: the other tests share this broker
+      cluster.waitForReadyBrokers();
     }
-    await(() -> dropped(registry, "buffer_full") == 7, Duration.ofSeconds(10));
-    assertThat(count(registry, "phasewatch.agent.publish.failures")).isPositive();
-    assertThat(slowest).isLessThan(TimeUnit.MILLISECONDS.toNanos(50));
-
-    broker.startup();
-    cluster.waitForReadyBrokers();
     await(() -> count(registry, "phasewatch.agent.windows.published") == 8, Duration.ofSeconds(60));
     agent.close(Duration.ofSeconds(20));
 
+    // Distinct in order of arrival: a snapshot re-sent after a timed-out acknowledgement may
+    // arrive twice, which the collector counts as a duplicate.
     List<Long> windows =
         consume(topic, 8, Duration.ofSeconds(30)).stream()
             .map(s -> s.metadata().windowId())
+            .distinct()
             .toList();
     // Before the outage: 0–2. Of the twelve outage windows 3–14, the buffer of five kept the one
     // the sender was holding (3) and the four newest (11–14); the seven in between are counted.

@@ -79,8 +79,8 @@ final class ReportFigure {
     stepAxis.setAllowNegativesFlag(false);
     stepAxis.setStrictValuesFlag(false);
     CombinedDomainXYPlot combined = new CombinedDomainXYPlot(stepAxis);
-    XYPlot rankPlot = subplot(rank, "effective rank (RankMe)");
-    XYPlot alphaPlot = subplot(alpha, "α (power-law decay)");
+    XYPlot rankPlot = subplot(rank, "effective rank (RankMe)", true);
+    XYPlot alphaPlot = subplot(alpha, "α (power-law decay)", false);
     combined.add(rankPlot, 1);
     combined.add(alphaPlot, 1);
     for (XYPlot plot : List.of(rankPlot, alphaPlot)) {
@@ -101,12 +101,24 @@ final class ReportFigure {
     return chart;
   }
 
-  private static XYPlot subplot(XYSeriesCollection data, String label) {
+  /** One colour per layer in both subplots, so the legend (shown once) names both lines. */
+  private static final Color[] LAYER_COLORS = {
+    new Color(0xD6, 0x27, 0x28),
+    new Color(0x1F, 0x77, 0xB4),
+    new Color(0x2C, 0xA0, 0x2C),
+    new Color(0x94, 0x67, 0xBD),
+    new Color(0xFF, 0x7F, 0x0E),
+    new Color(0x8C, 0x56, 0x4B),
+  };
+
+  private static XYPlot subplot(XYSeriesCollection data, String label, boolean inLegend) {
     NumberAxis axis = new NumberAxis(label);
     axis.setAutoRangeIncludesZero(false);
     XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, false);
     for (int i = 0; i < data.getSeriesCount(); i++) {
       renderer.setSeriesStroke(i, new BasicStroke(2f));
+      renderer.setSeriesPaint(i, LAYER_COLORS[i % LAYER_COLORS.length]);
+      renderer.setSeriesVisibleInLegend(i, inLegend);
     }
     XYPlot plot = new XYPlot(data, null, axis, renderer);
     plot.setBackgroundPaint(Color.WHITE);

@@ -1,0 +1,523 @@
+package io.phasewatch.agent.spool;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.phasewatch.agent.arrays.ArrayFormatException;
+import io.phasewatch.agent.arrays.MatrixFiles;
+import io.phasewatch.agent.config.AgentConfig;
+import io.phasewatch.agent.publish.KafkaSnapshotPublisher;
+import io.phasewatch.agent.publish.SnapshotEncoder;
+import io.phasewatch.agent.publish.SnapshotPublisher;
+import io.phasewatch.agent.sketch.CovarianceSketch;
+import io.phasewatch.agent.sketch.CovarianceSnapshot;
+import io.phasewatch.agent.sketch.ExactSummary;
+import io.phasewatch.agent.sketch.FrequentDirections;
+import io.phasewatch.agent.wire.SnapshotMetadata;
+import io.phasewatch.agent.wire.SnapshotRecord;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.ClosedWatchServiceException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchService;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Drains a spool folder ({@code docs/spool.md}): each complete file, oldest first, is read with
+ * {@link MatrixFiles}, every matrix in it folded into a fresh sketch (one file = one window of its
+ * (run, stage, rank, layer, step)), and the snapshots handed to the publisher; then the file's key
+ * is journaled and the file deleted or moved to {@code done/}. Bad files go to {@code rejected/}
+ * with a reason file. All work happens on one thread: {@link #drainOnce()} is the whole algorithm,
+ * {@link #start} runs it on a file-system watch plus a periodic scan.
+ */
+public final class SpoolSidecar implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(SpoolSidecar.class.getName());
+  private static final String M = "phasewatch.sidecar.";
+
+  /** The journal's file name inside the spool; a dot-name, so it is never read as data. */
+  public static final String JOURNAL = ".phasewatch-journal";
+
+  /** Where pending snapshots wait for the broker unless {@code publish.spool-dir} is set. */
+  public static final String OUTBOX = ".phasewatch-outbox";
+
+  public static final String DONE = "done";
+  public static final String REJECTED = "rejected";
+
+  /**
+   * Files one scan considers; a folder holding more is worked through over several scans, so a
+   * flood of tiny files cannot make the sidecar's memory grow without bound.
+   */
+  public static final int MAX_FILES_PER_SCAN = 65_536;
+
+  // Rows per block handed to the sketch: a few MiB of floats at most, whatever d is.
+  private static final int BLOCK_FLOATS = 1 << 20;
+
+  private final SidecarConfig.Spool spool;
+  private final AgentConfig agent;
+  private final SnapshotPublisher publisher;
+  private final MeterRegistry registry;
+  private final SpoolJournal journal;
+  private final Counter filesPublished;
+  private final Counter windowsHanded;
+  private final Counter rowsFolded;
+  private final Counter rowsNonFinite;
+  private final Counter alreadyPublished;
+  private final AtomicLong pendingFiles = new AtomicLong();
+  private final AtomicLong pendingBytes = new AtomicLong();
+  private final Object lock = new Object();
+  private Thread thread;
+  private WatchService watch;
+  private volatile boolean stopping;
+  private long nextSummaryNanos;
+
+  private SpoolSidecar(SidecarConfig config, SnapshotPublisher publisher, MeterRegistry registry)
+      throws IOException {
+    this.spool = config.spool();
+    this.agent = config.agent();
+    this.publisher = publisher;
+    this.registry = registry;
+    Files.createDirectories(spool.dir());
+    this.journal =
+        SpoolJournal.open(spool.dir().resolve(JOURNAL), key -> Files.exists(fileOf(key)));
+    this.filesPublished =
+        Counter.builder(M + "files.done")
+            .description("files whose snapshots were handed to the publisher and journaled")
+            .register(registry);
+    this.windowsHanded = Counter.builder(M + "windows.handed").register(registry);
+    this.rowsFolded = Counter.builder(M + "rows.folded").baseUnit("rows").register(registry);
+    this.rowsNonFinite =
+        Counter.builder(M + "rows.nonfinite")
+            .description("rows holding NaN or ±Inf, left out of the sketch")
+            .baseUnit("rows")
+            .register(registry);
+    this.alreadyPublished =
+        Counter.builder(M + "files.already.published")
+            .description("files found in the journal after a restart: cleaned up, not re-sent")
+            .register(registry);
+    Gauge.builder(M + "pending.files", pendingFiles, AtomicLong::get).register(registry);
+    Gauge.builder(M + "pending.bytes", pendingBytes, AtomicLong::get)
+        .baseUnit("bytes")
+        .register(registry);
+    this.nextSummaryNanos = System.nanoTime() + agent.summaryInterval().toNanos();
+  }
+
+  /**
+   * A sidecar handing snapshots to {@code publisher} (which it closes on {@link #close}); no thread
+   * is started until {@link #start()}.
+   */
+  public static SpoolSidecar withPublisher(
+      SidecarConfig config, SnapshotPublisher publisher, MeterRegistry registry)
+      throws IOException {
+    return new SpoolSidecar(config, publisher, registry);
+  }
+
+  /**
+   * A sidecar publishing to Kafka with wire format v1. Pending snapshots wait on disk in {@code
+   * publish.spool-dir}, by default {@value #OUTBOX} inside the spool, so a snapshot journaled as
+   * handed over survives a restart of the sidecar.
+   */
+  public static SpoolSidecar withKafka(SidecarConfig config, MeterRegistry registry)
+      throws IOException {
+    AgentConfig.Publish p = config.agent().publish();
+    if (!p.enabled()) {
+      // As in the agent: sketched, not sent, and counted.
+      Counter disabled =
+          Counter.builder("phasewatch.agent.snapshots.dropped")
+              .tag("reason", "publish_disabled")
+              .register(registry);
+      return new SpoolSidecar(
+          config,
+          new SnapshotPublisher() {
+            @Override
+            public void publish(SnapshotRecord record) {
+              disabled.increment();
+            }
+
+            @Override
+            public void close(Duration drainTimeout) {}
+          },
+          registry);
+    }
+    if (p.spoolDir().isEmpty()) {
+      p =
+          new AgentConfig.Publish(
+              p.enabled(),
+              p.topic(),
+              p.maxRecordBytes(),
+              p.bufferSnapshots(),
+              p.bufferBytes(),
+              Optional.of(config.spool().dir().resolve(OUTBOX)),
+              p.spoolMaxBytes(),
+              p.retryBackoff(),
+              p.retryBackoffMax(),
+              p.kafka());
+    }
+    var publisher = KafkaSnapshotPublisher.start(p, SnapshotEncoder.v1(), registry);
+    return new SpoolSidecar(config, publisher, registry);
+  }
+
+  /** Starts the drain thread: a watch on the folder, and a full scan every scan-interval. */
+  public SpoolSidecar start() throws IOException {
+    watch = FileSystems.getDefault().newWatchService();
+    spool
+        .dir()
+        .register(
+            watch, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY);
+    thread = new Thread(this::loop, "phasewatch-spool");
+    thread.setDaemon(true);
+    thread.start();
+    return this;
+  }
+
+  private void loop() {
+    while (!stopping) {
+      try {
+        drainOnce();
+        summaryIfDue();
+        var key = watch.poll(spool.scanInterval().toMillis(), TimeUnit.MILLISECONDS);
+        if (key != null) {
+          key.pollEvents();
+          key.reset();
+        }
+      } catch (InterruptedException | ClosedWatchServiceException e) {
+        break;
+      } catch (IOException | RuntimeException e) {
+        // A failing scan (folder gone, permissions) must not end the sidecar; try again later.
+        Counter.builder(M + "failures").tag("part", "scan").register(registry).increment();
+        LOG.log(Level.WARNING, "phasewatch sidecar: scan of " + spool.dir() + " failed: " + e);
+        try {
+          Thread.sleep(spool.scanInterval().toMillis());
+        } catch (InterruptedException ie) {
+          break;
+        }
+      }
+    }
+  }
+
+  private record Pending(Path path, String name, long size, long mtime, long step) {}
+
+  /**
+   * One pass: lists the complete files, drops the oldest beyond {@code spool.max-bytes}, then
+   * publishes or rejects each, oldest first. Returns the number of files taken off the spool.
+   */
+  public int drainOnce() throws IOException {
+    synchronized (lock) {
+      List<Pending> pending = new ArrayList<>();
+      int handled = 0;
+      try (DirectoryStream<Path> dir = Files.newDirectoryStream(spool.dir())) {
+        for (Path p : dir) {
+          if (pending.size() >= MAX_FILES_PER_SCAN) {
+            break;
+          }
+          String name = p.getFileName().toString();
+          if (name.startsWith(".")) {
+            continue;
+          }
+          BasicFileAttributes a;
+          try {
+            a = Files.readAttributes(p, BasicFileAttributes.class);
+          } catch (NoSuchFileException e) {
+            continue;
+          }
+          if (!a.isRegularFile()) {
+            continue;
+          }
+          long step;
+          try {
+            step = SpoolName.parse(name).step();
+          } catch (IllegalArgumentException e) {
+            reject(p, "name", e.getMessage());
+            handled++;
+            continue;
+          }
+          pending.add(new Pending(p, name, a.size(), a.lastModifiedTime().toMillis(), step));
+        }
+      }
+      // Files published before a restart need only their clean-up; their bytes are not backlog.
+      for (var it = pending.iterator(); it.hasNext(); ) {
+        Pending p = it.next();
+        if (journal.contains(key(p))) {
+          alreadyPublished.increment();
+          finish(p.path());
+          journal.forget(key(p));
+          it.remove();
+          handled++;
+        }
+      }
+      pending.sort(
+          Comparator.comparingLong(Pending::step)
+              .thenComparingLong(Pending::mtime)
+              .thenComparing(Pending::name));
+      long total = pending.stream().mapToLong(Pending::size).sum();
+      int first = 0;
+      while (total > spool.maxBytes() && first < pending.size()) {
+        Pending oldest = pending.get(first++);
+        Files.deleteIfExists(oldest.path());
+        total -= oldest.size();
+        handled++;
+        Counter.builder(M + "files.dropped")
+            .tag("reason", "dropped_backlog")
+            .register(registry)
+            .increment();
+        LOG.warning(
+            "phasewatch sidecar: dropped "
+                + oldest.name()
+                + " unread: spool holds more than spool.max-bytes="
+                + spool.maxBytes());
+      }
+      pendingFiles.set(pending.size() - first);
+      pendingBytes.set(total);
+      for (int i = first; i < pending.size() && !stopping; i++) {
+        Pending p = pending.get(i);
+        handle(p);
+        handled++;
+        pendingFiles.decrementAndGet();
+        pendingBytes.addAndGet(-p.size());
+      }
+      return handled;
+    }
+  }
+
+  private static String key(Pending p) {
+    return p.name() + "\t" + p.size() + "\t" + p.mtime();
+  }
+
+  private Path fileOf(String journalKey) {
+    int tab = journalKey.indexOf('\t');
+    return spool.dir().resolve(tab < 0 ? journalKey : journalKey.substring(0, tab));
+  }
+
+  private void handle(Pending p) throws IOException {
+    String key = key(p);
+    SpoolName meta = SpoolName.parse(p.name());
+    if (p.size() > spool.maxFileBytes()) {
+      reject(
+          p.path(),
+          "too_large",
+          "file of " + p.size() + " bytes exceeds spool.max-file-bytes=" + spool.maxFileBytes());
+      return;
+    }
+    List<SnapshotRecord> records = new ArrayList<>();
+    try {
+      MatrixFiles.read(
+          p.path(),
+          (info, rows) -> {
+            if (records.size() >= spool.maxArrays()) {
+              throw new ArrayFormatException(
+                  "more than " + spool.maxArrays() + " arrays, limit spool.max-arrays");
+            }
+            String layer = meta.layer().orElse(info.name());
+            String where = meta.layer().isPresent() ? "" : "array '" + layer + "': ";
+            if (layer.isEmpty()) {
+              throw new ArrayFormatException("an array has an empty name (the layer name)");
+            }
+            if (info.cols() < 1) {
+              throw new ArrayFormatException(where + "d = 0 columns");
+            }
+            if (info.cols() > spool.maxColumns()) {
+              throw new ArrayFormatException(
+                  where
+                      + "d = "
+                      + info.cols()
+                      + " columns exceeds spool.max-columns="
+                      + spool.maxColumns());
+            }
+            CovarianceSketch sketch = sketchFor(layer, info.cols(), where);
+            int blockRows = Math.max(1, Math.min(4096, BLOCK_FLOATS / info.cols()));
+            float[] block = new float[blockRows * info.cols()];
+            int got;
+            while ((got = rows.read(block, blockRows)) > 0) {
+              sketch.update(block, got);
+            }
+            records.add(new SnapshotRecord(metadata(meta, layer, p), sketch.snapshot()));
+          });
+    } catch (NoSuchFileException e) {
+      Counter.builder(M + "files.vanished").register(registry).increment();
+      return;
+    } catch (ArrayFormatException e) {
+      reject(p.path(), "array", e.getMessage());
+      return;
+    } catch (IOException e) {
+      reject(p.path(), "io", "cannot read: " + e);
+      return;
+    }
+    if (records.isEmpty()) {
+      reject(p.path(), "array", "holds no arrays");
+      return;
+    }
+    for (SnapshotRecord r : records) {
+      CovarianceSnapshot s = r.snapshot();
+      rowsFolded.increment(s.count());
+      rowsNonFinite.increment(s.nonFiniteRows());
+      publisher.publish(r);
+      windowsHanded.increment();
+    }
+    journal.add(key, k -> Files.exists(fileOf(k)));
+    finish(p.path());
+    journal.forget(key);
+    filesPublished.increment();
+  }
+
+  private CovarianceSketch sketchFor(String layer, int d, String where)
+      throws ArrayFormatException {
+    var choice = agent.sketch().choose(layer, d);
+    try {
+      return switch (choice.kind()) {
+        case EXACT -> ExactSummary.ofDimension(d);
+        case FD -> FrequentDirections.withRows(choice.fdRows(), d);
+      };
+    } catch (IllegalArgumentException e) {
+      throw new ArrayFormatException(where + "no sketch for d = " + d + ": " + e.getMessage());
+    }
+  }
+
+  private static SnapshotMetadata metadata(SpoolName meta, String layer, Pending p) {
+    // One file is one window; its step is the window's id, so ranks writing the same step
+    // produce the same window id and the collector merges them.
+    return new SnapshotMetadata(
+        meta.run(),
+        meta.stage(),
+        meta.rank(),
+        meta.world(),
+        layer,
+        meta.step(),
+        meta.step(),
+        meta.tokens(),
+        p.mtime(),
+        0);
+  }
+
+  /** Deletes a published file or moves it to done/. */
+  private void finish(Path file) throws IOException {
+    if (spool.keepDone()) {
+      Path done = spool.dir().resolve(DONE);
+      Files.createDirectories(done);
+      Files.move(file, done.resolve(file.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+      trim(done);
+    } else {
+      Files.deleteIfExists(file);
+    }
+  }
+
+  private void reject(Path file, String reason, String message) throws IOException {
+    String name = file.getFileName().toString();
+    String line = message.replace('\n', ' ').replace('\r', ' ');
+    Counter.builder(M + "files.rejected").tag("reason", reason).register(registry).increment();
+    LOG.warning("phasewatch sidecar: rejected " + name + ": " + line);
+    Path dir = spool.dir().resolve(REJECTED);
+    Files.createDirectories(dir);
+    try {
+      Files.move(file, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+    } catch (NoSuchFileException e) {
+      return;
+    }
+    Files.writeString(dir.resolve(name + ".reason"), line + "\n", StandardCharsets.UTF_8);
+    trim(dir);
+  }
+
+  /** Keeps at most spool.keep-max-files data files in a done/ or rejected/ folder, newest kept. */
+  private void trim(Path dir) throws IOException {
+    List<Path> files = new ArrayList<>();
+    try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
+      for (Path p : s) {
+        if (!p.getFileName().toString().endsWith(".reason")) {
+          files.add(p);
+        }
+      }
+    }
+    if (files.size() <= spool.keepMaxFiles()) {
+      return;
+    }
+    files.sort(Comparator.comparingLong(SpoolSidecar::mtime));
+    for (int i = 0; i < files.size() - spool.keepMaxFiles(); i++) {
+      Files.deleteIfExists(files.get(i));
+      Files.deleteIfExists(dir.resolve(files.get(i).getFileName() + ".reason"));
+    }
+  }
+
+  private static long mtime(Path p) {
+    try {
+      return Files.getLastModifiedTime(p).toMillis();
+    } catch (IOException e) {
+      return Long.MIN_VALUE;
+    }
+  }
+
+  private void summaryIfDue() {
+    long now = System.nanoTime();
+    if (now - nextSummaryNanos < 0) {
+      return;
+    }
+    nextSummaryNanos = now + agent.summaryInterval().toNanos();
+    LOG.info(summary());
+  }
+
+  /** The one-line summary logged every {@code summary-interval}. */
+  public String summary() {
+    double rejected =
+        registry.find(M + "files.rejected").counters().stream().mapToDouble(Counter::count).sum();
+    double dropped =
+        registry.find(M + "files.dropped").counters().stream().mapToDouble(Counter::count).sum();
+    return String.format(
+        java.util.Locale.ROOT,
+        "phasewatch sidecar: %s: done %.0f files (%.0f windows, %.0f rows, %.0f non-finite),"
+            + " rejected %.0f, dropped %.0f, pending %d files / %d bytes",
+        spool.dir(),
+        filesPublished.count(),
+        windowsHanded.count(),
+        rowsFolded.count(),
+        rowsNonFinite.count(),
+        rejected,
+        dropped,
+        pendingFiles.get(),
+        pendingBytes.get());
+  }
+
+  /** Stops the thread, then gives the publisher up to {@code drainTimeout} to deliver. */
+  public void close(Duration drainTimeout) {
+    stopping = true;
+    if (watch != null) {
+      try {
+        watch.close();
+      } catch (IOException e) {
+        LOG.log(Level.FINE, "phasewatch sidecar: closing the watch failed", e);
+      }
+    }
+    if (thread != null) {
+      try {
+        thread.join(30_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    synchronized (lock) {
+      publisher.close(drainTimeout);
+      try {
+        journal.close();
+      } catch (IOException e) {
+        LOG.log(Level.FINE, "phasewatch sidecar: closing the journal failed", e);
+      }
+    }
+    LOG.info(summary());
+  }
+
+  @Override
+  public void close() {
+    close(Duration.ofSeconds(10));
+  }
+}

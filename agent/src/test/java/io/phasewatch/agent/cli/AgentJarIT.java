@@ -1,0 +1,336 @@
+package io.phasewatch.agent.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+import io.phasewatch.agent.sketch.ExactSnapshot;
+import io.phasewatch.agent.wire.ChunkAssembler;
+import io.phasewatch.agent.wire.DecodeLimits;
+import io.phasewatch.agent.wire.SnapshotCodec;
+import io.phasewatch.agent.wire.SnapshotRecord;
+import io.phasewatch.agent.wire.Stage;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.jar.JarFile;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.test.KafkaClusterTestKit;
+import org.apache.kafka.common.test.TestKitNodes;
+import org.ejml.data.DMatrixRMaj;
+import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The shaded {@code target/phasewatch-agent.jar} as a user runs it: its command line, its contents,
+ * and end to end with a real PyTorch trainer (Debian's python3-torch) writing into the spool while
+ * the jar, in its own JVM, publishes to a real KRaft broker.
+ */
+class AgentJarIT {
+  private static final Path JAR = Path.of("target", "phasewatch-agent.jar");
+  private static final Path TRAIN = Path.of("..", "python", "examples", "train_tiny.py");
+  private static final String PYTHON = "/usr/bin/python3.11";
+  private static KafkaClusterTestKit cluster;
+
+  @TempDir Path tmp;
+
+  @BeforeAll
+  static void startBroker() throws Exception {
+    cluster =
+        new KafkaClusterTestKit.Builder(
+                new TestKitNodes.Builder()
+                    .setCombined(true)
+                    .setNumBrokerNodes(1)
+                    .setNumControllerNodes(1)
+                    .build())
+            .build();
+    cluster.format();
+    cluster.startup();
+    cluster.waitForReadyBrokers();
+  }
+
+  @AfterAll
+  static void stopBroker() throws Exception {
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  private static String java() {
+    return ProcessHandle.current().info().command().orElse("java");
+  }
+
+  private record Result(int exit, String output) {}
+
+  private Result run(Duration timeout, String... command) throws Exception {
+    Path log = Files.createTempFile(tmp, "out", ".log");
+    Process p =
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+      p.destroyForcibly();
+      fail(
+          "timed out after "
+              + timeout
+              + ": "
+              + String.join(" ", command)
+              + "\n"
+              + Files.readString(log));
+    }
+    return new Result(p.exitValue(), Files.readString(log));
+  }
+
+  @Test
+  void helpListsTheWatchCommand() throws Exception {
+    assertThat(JAR).as("built by mvn package").exists();
+    Result r = run(Duration.ofSeconds(60), java(), "-jar", JAR.toString(), "--help");
+    assertThat(r.exit()).as(r.output()).isZero();
+    assertThat(r.output()).contains("watch").doesNotContain("attach");
+    Result w = run(Duration.ofSeconds(60), java(), "-jar", JAR.toString(), "watch", "--help");
+    assertThat(w.output()).contains("--spool=DIR", "--bootstrap-servers", "--config=FILE");
+  }
+
+  @Test
+  void configurationErrorsExitWithOneLineNamingTheKey() throws Exception {
+    String spool = tmp.resolve("s").toString();
+    Result zstd =
+        run(
+            Duration.ofSeconds(60),
+            java(),
+            "-jar",
+            JAR.toString(),
+            "watch",
+            "--once",
+            "--spool",
+            spool,
+            "--set",
+            "kafka.compression.type=zstd");
+    assertThat(zstd.exit()).isEqualTo(2);
+    assertThat(zstd.output()).contains("kafka.compression.type=zstd is not available in this jar");
+    Result unknown =
+        run(
+            Duration.ofSeconds(60),
+            java(),
+            "-jar",
+            JAR.toString(),
+            "watch",
+            "--once",
+            "--spool",
+            spool,
+            "--set",
+            "spool.colour=red");
+    assertThat(unknown.exit()).isEqualTo(2);
+    assertThat(unknown.output()).contains("unknown flag 'spool.colour'");
+  }
+
+  @Test
+  void everyDependencyIsRelocatedUnderIoPhasewatch() throws IOException {
+    try (var jar = new JarFile(JAR.toFile())) {
+      var outside = new TreeSet<String>();
+      var services = new TreeSet<String>();
+      jar.stream()
+          .forEach(
+              e -> {
+                String n = e.getName();
+                if (n.endsWith(".class") && !n.startsWith("io/phasewatch/")) {
+                  outside.add(n);
+                }
+                if (n.startsWith("META-INF/services/") && !n.endsWith("/")) {
+                  services.add(n.substring("META-INF/services/".length()));
+                }
+              });
+      assertThat(outside).isEmpty();
+      assertThat(services).allMatch(s -> s.startsWith("io.phasewatch."));
+      assertThat(services).contains("io.phasewatch.shaded.org.slf4j.spi.SLF4JServiceProvider");
+      assertThat(jar.getManifest().getMainAttributes().getValue("Main-Class"))
+          .isEqualTo(Main.class.getName());
+      assertThat(jar.stream().map(e -> e.getName())).noneMatch(n -> n.startsWith("ai/djl/"));
+    }
+  }
+
+  /** RankMe as DESIGN.md defines it, on the eigenvalues of the sample covariance. */
+  private static double rankMe(ExactSnapshot s) {
+    int d = s.dimension();
+    var c = new DMatrixRMaj(d, d, true, s.comoment());
+    var eig = DecompositionFactory_DDRM.eig(d, false, true);
+    assertThat(eig.decompose(c)).isTrue();
+    double sum = 0;
+    for (int i = 0; i < d; i++) {
+      sum += Math.abs(eig.getEigenvalue(i).getReal());
+    }
+    double h = 0;
+    for (int i = 0; i < d; i++) {
+      double p = eig.getEigenvalue(i).getReal() / sum + 1e-7;
+      h -= p * Math.log(p);
+    }
+    return Math.exp(h);
+  }
+
+  private void requireTorch() throws Exception {
+    Result probe =
+        run(Duration.ofSeconds(120), "sh", "-c", PYTHON + " -c 'import numpy, torch' 2>&1 || true");
+    if (!Files.isExecutable(Path.of(PYTHON)) || !probe.output().isBlank()) {
+      fail(
+          PYTHON
+              + " with numpy and torch is needed for this test; .ci/run installs Debian's"
+              + " python3-torch. Probe said: "
+              + probe.output());
+    }
+  }
+
+  @Test
+  void thePythonHelpersOwnTestsPass() throws Exception {
+    requireTorch();
+    Result r =
+        run(
+            Duration.ofSeconds(300),
+            "sh",
+            "-c",
+            "cd ../python && OMP_NUM_THREADS=1 "
+                + PYTHON
+                + " -m unittest test_phasewatch_spool.py");
+    assertThat(r.exit()).as(r.output()).isZero();
+    assertThat(r.output()).contains("OK");
+  }
+
+  @Test
+  void aPyTorchTrainerWritingIntoTheSpoolIsPublishedByTheJar() throws Exception {
+    requireTorch();
+    String topic = "pytorch";
+    try (var admin = cluster.admin()) {
+      admin
+          .createTopics(List.of(new NewTopic(topic, 1, (short) 1)))
+          .all()
+          .get(30, TimeUnit.SECONDS);
+    }
+    Path spool = tmp.resolve("spool");
+    Path sidecarLog = tmp.resolve("sidecar.log");
+    Process sidecar =
+        new ProcessBuilder(
+                java(),
+                "-jar",
+                JAR.toString(),
+                "watch",
+                "--spool",
+                spool.toString(),
+                "--bootstrap-servers",
+                cluster.bootstrapServers(),
+                "--set",
+                "publish.topic=" + topic,
+                "--set",
+                "spool.scan-interval=200ms")
+            .redirectErrorStream(true)
+            .redirectOutput(sidecarLog.toFile())
+            .start();
+    try {
+      var pb =
+          new ProcessBuilder(
+                  PYTHON,
+                  TRAIN.toString(),
+                  "--spool",
+                  spool.toString(),
+                  "--run",
+                  "tiny",
+                  "--steps",
+                  "40",
+                  "--every",
+                  "5",
+                  "--rows",
+                  "32",
+                  "--d",
+                  "32")
+              .redirectErrorStream(true)
+              .redirectOutput(tmp.resolve("train.log").toFile());
+      pb.environment().put("OMP_NUM_THREADS", "1");
+      Process train = pb.start();
+      assertThat(train.waitFor(300, TimeUnit.SECONDS)).as("training finished").isTrue();
+      assertThat(train.exitValue()).as(Files.readString(tmp.resolve("train.log"))).isZero();
+      assertThat(Files.readString(tmp.resolve("train.log"))).contains("done: 24 files written");
+
+      // 8 flushes (steps 5, 10, …, 40) × 3 hooked modules.
+      List<SnapshotRecord> got = consume(topic, 24, Duration.ofSeconds(120));
+      assertThat(got).as(Files.readString(sidecarLog)).hasSize(24);
+      var layers = new TreeSet<String>();
+      var steps = new TreeSet<Long>();
+      for (SnapshotRecord r : got) {
+        layers.add(r.metadata().layer());
+        steps.add(r.metadata().step());
+        assertThat(r.metadata().runId()).isEqualTo("tiny");
+        assertThat(r.metadata().stage()).isEqualTo(Stage.PRETRAIN);
+        assertThat(r.metadata().tokensSeen()).isEqualTo(r.metadata().step() * 32 * 16);
+        assertThat(r.snapshot()).isInstanceOf(ExactSnapshot.class);
+        var s = (ExactSnapshot) r.snapshot();
+        assertThat(s.dimension()).isEqualTo(32);
+        assertThat(s.count()).isEqualTo(32);
+        assertThat(s.nonFiniteRows()).isZero();
+        double rm = rankMe(s);
+        assertThat(rm)
+            .as("RankMe of %s at step %d", r.metadata().layer(), r.metadata().step())
+            .isGreaterThan(1.0)
+            .isLessThanOrEqualTo(32.0);
+      }
+      assertThat(layers).containsExactly("layers.0", "layers.1", "norm");
+      assertThat(steps).containsExactly(5L, 10L, 15L, 20L, 25L, 30L, 35L, 40L);
+      try (var left = Files.list(spool)) {
+        assertThat(left.map(p -> p.getFileName().toString()))
+            .as("nothing left behind or rejected")
+            .allMatch(n -> n.startsWith("."));
+      }
+    } finally {
+      sidecar.destroy();
+      if (!sidecar.waitFor(60, TimeUnit.SECONDS)) {
+        sidecar.destroyForcibly();
+        fail("the sidecar did not stop on SIGTERM:\n" + Files.readString(sidecarLog));
+      }
+    }
+    assertThat(Files.readString(sidecarLog)).contains("done 24 files");
+  }
+
+  private static List<SnapshotRecord> consume(String topic, int n, Duration timeout) {
+    var props = new Properties();
+    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers());
+    props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    props.put(
+        ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    List<SnapshotRecord> out = new ArrayList<>();
+    ChunkAssembler assembler = ChunkAssembler.withDefaults();
+    try (var consumer = new KafkaConsumer<String, byte[]>(props)) {
+      var tp = new TopicPartition(topic, 0);
+      consumer.assign(List.of(tp));
+      consumer.seekToBeginning(List.of(tp));
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (out.size() < n && System.nanoTime() < deadline) {
+        for (var rec : consumer.poll(Duration.ofMillis(200))) {
+          assertThat(
+                  new String(
+                      rec.headers().lastHeader(SnapshotCodec.CONTENT_TYPE_HEADER).value(),
+                      StandardCharsets.UTF_8))
+              .isEqualTo(SnapshotCodec.CONTENT_TYPE);
+          try {
+            assembler
+                .accept(
+                    SnapshotCodec.decode(rec.value(), DecodeLimits.defaults()),
+                    System.currentTimeMillis())
+                .ifPresent(out::add);
+          } catch (Exception e) {
+            throw new AssertionError("record at offset " + rec.offset() + " does not decode", e);
+          }
+        }
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,151 @@
+package io.phasewatch.agent.spool;
+
+import static io.phasewatch.agent.spool.SpoolFiles.handOver;
+import static io.phasewatch.agent.spool.SpoolFiles.npy;
+import static io.phasewatch.agent.spool.SpoolFiles.rows;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.phasewatch.agent.sketch.CovarianceSnapshot;
+import io.phasewatch.agent.sketch.ExactSummary;
+import io.phasewatch.agent.sketch.FrequentDirections;
+import io.phasewatch.agent.wire.SnapshotRecord;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.common.test.KafkaClusterTestKit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The sidecar in-process against a real single-node KRaft broker. */
+class SpoolSidecarIT {
+  private static KafkaClusterTestKit cluster;
+
+  @TempDir Path spool;
+
+  @BeforeAll
+  static void startBroker() throws Exception {
+    cluster = KafkaTopics.start();
+  }
+
+  @AfterAll
+  static void stopBroker() throws Exception {
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  private SidecarConfig config(String topic) {
+    Map<String, String> flags = new HashMap<>();
+    flags.put("spool.dir", spool.toString());
+    flags.put("spool.scan-interval", "200ms");
+    flags.put("kafka.bootstrap.servers", cluster.bootstrapServers());
+    flags.put("kafka.linger.ms", "0");
+    flags.put("publish.topic", topic);
+    // Small records make the 24 × 24 FD state travel in chunks.
+    flags.put("publish.max-record-bytes", "2KiB");
+    flags.put("sketch.exact-max-dim", "16");
+    flags.put("sketch.fd-rows", "6");
+    return SidecarConfig.load("", Map.of(), flags);
+  }
+
+  private static CovarianceSnapshot direct(float[] r, int n, int d) {
+    if (d <= 16) {
+      ExactSummary s = ExactSummary.ofDimension(d);
+      s.update(r, n);
+      return s.snapshot();
+    }
+    FrequentDirections fd = FrequentDirections.withRows(6, d);
+    fd.update(r, n);
+    return fd.snapshot();
+  }
+
+  private static String keyOf(SnapshotRecord r) {
+    return r.metadata().layer() + "@" + r.metadata().step() + "#" + r.metadata().rank();
+  }
+
+  @Test
+  void spooledFilesArriveAsTheSketchesOfTheirRowsAndARestartSendsNothingTwice() throws Exception {
+    String topic = "spooled";
+    KafkaTopics.create(cluster, topic);
+    Map<String, CovarianceSnapshot> expected = new LinkedHashMap<>();
+    for (int step = 10; step <= 30; step += 10) {
+      for (int rank = 0; rank < 2; rank++) {
+        float[] small = rows(step + rank, 20, 4);
+        handOver(
+            spool,
+            "run=r1,stage=sft,rank=" + rank + ",world=2,layer=layers.0,step=" + step + ".npy",
+            npy(20, 4, small));
+        expected.put("layers.0@" + step + "#" + rank, direct(small, 20, 4));
+        float[] wide = rows(100 + step + rank, 40, 24);
+        handOver(
+            spool,
+            "run=r1,stage=sft,rank=" + rank + ",world=2,layer=final_norm,step=" + step + ".npy",
+            npy(40, 24, wide));
+        expected.put("final_norm@" + step + "#" + rank, direct(wide, 40, 24));
+      }
+    }
+    var registry = new SimpleMeterRegistry();
+    try (var sidecar = SpoolSidecar.withKafka(config(topic), registry).start()) {
+      List<SnapshotRecord> got =
+          KafkaTopics.consume(
+              cluster, topic, expected.size(), Duration.ofSeconds(60), Duration.ZERO);
+      assertThat(got).hasSize(expected.size());
+      Map<String, CovarianceSnapshot> byKey = new LinkedHashMap<>();
+      for (SnapshotRecord r : got) {
+        assertThat(r.metadata().runId()).isEqualTo("r1");
+        assertThat(r.metadata().worldSize()).isEqualTo(2);
+        assertThat(r.metadata().windowId()).isEqualTo(r.metadata().step());
+        byKey.put(keyOf(r), r.snapshot());
+      }
+      assertThat(byKey).isEqualTo(expected);
+      assertThat(sidecar.summary()).contains("done 12 files");
+    }
+
+    // A second sidecar over the same spool: one new file arrives, nothing old is sent again.
+    float[] later = rows(40, 20, 4);
+    handOver(
+        spool, "run=r1,stage=sft,rank=0,world=2,layer=layers.0,step=40.npy", npy(20, 4, later));
+    try (var again = SpoolSidecar.withKafka(config(topic), new SimpleMeterRegistry()).start()) {
+      List<SnapshotRecord> all =
+          KafkaTopics.consume(
+              cluster, topic, expected.size() + 1, Duration.ofSeconds(60), Duration.ofSeconds(3));
+      assertThat(all).hasSize(expected.size() + 1);
+      assertThat(all.get(all.size() - 1).snapshot()).isEqualTo(direct(later, 20, 4));
+      assertThat(again.summary()).contains("done 1 files");
+    }
+  }
+
+  @Test
+  void snapshotsHandedOverWhileTheBrokerIsUnreachableWaitInTheOutboxAcrossARestart()
+      throws Exception {
+    String topic = "outbox";
+    KafkaTopics.create(cluster, topic);
+    float[] r = rows(5, 10, 3);
+    handOver(spool, "run=r2,layer=x,step=5.npy", npy(10, 3, r));
+    // First run: a broker address nobody listens on; the file is journaled into the outbox.
+    Map<String, String> flags = new HashMap<>();
+    flags.put("spool.dir", spool.toString());
+    flags.put("kafka.bootstrap.servers", "127.0.0.1:1");
+    flags.put("publish.topic", topic);
+    var offline =
+        SpoolSidecar.withKafka(SidecarConfig.load("", Map.of(), flags), new SimpleMeterRegistry());
+    assertThat(offline.drainOnce()).isEqualTo(1);
+    offline.close(Duration.ofMillis(200));
+    assertThat(spool.resolve("run=r2,layer=x,step=5.npy")).doesNotExist();
+
+    // Second run with the broker: the outbox delivers it, exactly once.
+    try (var online = SpoolSidecar.withKafka(config(topic), new SimpleMeterRegistry()).start()) {
+      List<SnapshotRecord> got =
+          KafkaTopics.consume(cluster, topic, 1, Duration.ofSeconds(60), Duration.ofSeconds(2));
+      assertThat(got).hasSize(1);
+      assertThat(got.get(0).snapshot()).isEqualTo(direct(r, 10, 3));
+      assertThat(online.summary()).contains("done 0 files");
+    }
+  }
+}

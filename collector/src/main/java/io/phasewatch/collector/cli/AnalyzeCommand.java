@@ -1,0 +1,301 @@
+package io.phasewatch.collector.cli;
+
+import io.phasewatch.agent.arrays.MatrixFiles;
+import io.phasewatch.agent.arrays.MatrixInfo;
+import io.phasewatch.agent.arrays.RowReader;
+import io.phasewatch.agent.sketch.CovarianceSketch;
+import io.phasewatch.agent.sketch.CovarianceSnapshot;
+import io.phasewatch.agent.sketch.ExactSummary;
+import io.phasewatch.agent.sketch.FrequentDirections;
+import io.phasewatch.collector.spectrum.FitRange;
+import io.phasewatch.collector.spectrum.SpectralMeasures;
+import io.phasewatch.collector.spectrum.Spectrum;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * Prints the study's measures of each 2-D matrix in the given files. Rows are streamed in blocks
+ * into the chosen summary, so memory is the summary's size (d² doubles for exact, ℓ·d for fd), not
+ * the file's.
+ */
+@Command(
+    name = "analyze",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Spectral measures of saved hidden states (.npy, .npz, .safetensors).",
+      "Per N x d matrix, one row per sample: RankMe, alpha and its R²,",
+      "participation ratio, top-1 share, total variance; with --sketch fd",
+      "also the error bounds."
+    })
+final class AnalyzeCommand implements Callable<Integer> {
+
+  /** The largest d summarised exactly (a d × d matrix of doubles: 128 MiB at 4096). */
+  static final int MAX_EXACT_DIMENSION = 4096;
+
+  static final int MAX_FD_ROWS = 4096;
+
+  /** Floats per streamed block (16 MiB). */
+  private static final int BLOCK_FLOATS = 1 << 22;
+
+  enum SketchKind {
+    exact,
+    fd
+  }
+
+  @Spec private CommandSpec spec;
+
+  @Option(names = "--json", description = "One JSON object per matrix and line.")
+  private boolean json;
+
+  @Option(
+      names = "--fit-range",
+      defaultValue = "12:100",
+      paramLabel = "FIRST:LAST",
+      converter = FitRangeConverter.class,
+      description = "1-based ranks of the alpha fit (default ${DEFAULT-VALUE}).")
+  private FitRange fitRange;
+
+  @Option(
+      names = "--sketch",
+      defaultValue = "exact",
+      paramLabel = "KIND",
+      description = "Summary: ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE}).")
+  private SketchKind sketch;
+
+  @Option(
+      names = "--rows",
+      defaultValue = "256",
+      paramLabel = "ELL",
+      description = "Frequent Directions sketch rows ℓ for --sketch fd (default ${DEFAULT-VALUE}).")
+  private int rows;
+
+  @Parameters(arity = "1..*", paramLabel = "FILE", description = ".npy, .npz or .safetensors")
+  private List<Path> files;
+
+  static final class FitRangeConverter implements picocli.CommandLine.ITypeConverter<FitRange> {
+    @Override
+    public FitRange convert(String value) {
+      return FitRange.parse(value);
+    }
+  }
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    if (sketch == SketchKind.fd && (rows < 2 || rows > MAX_FD_ROWS)) {
+      err.println("analyze: --rows " + rows + " outside 2.." + MAX_FD_ROWS);
+      err.flush();
+      return 2;
+    }
+    int failed = 0;
+    for (Path file : files) {
+      try {
+        MatrixFiles.read(file, (info, reader) -> analyze(file, info, reader, out));
+      } catch (NoSuchFileException e) {
+        failed++;
+        err.println("analyze: " + file + ": no such file");
+      } catch (AccessDeniedException e) {
+        failed++;
+        err.println("analyze: " + file + ": permission denied");
+      } catch (IOException | RuntimeException e) {
+        failed++;
+        err.println("analyze: " + file + ": " + describe(e));
+      } catch (OutOfMemoryError e) {
+        failed++;
+        err.println("analyze: " + file + ": out of memory (try --sketch fd or a larger -Xmx)");
+      }
+      out.flush();
+      err.flush();
+    }
+    return failed == 0 ? 0 : 1;
+  }
+
+  private static String describe(Exception e) {
+    String m = e.getMessage();
+    if (e instanceof IOException
+        && !(e instanceof io.phasewatch.agent.arrays.ArrayFormatException)) {
+      return "read error: " + (m == null ? e.getClass().getSimpleName() : m);
+    }
+    return m == null ? e.getClass().getSimpleName() : m;
+  }
+
+  private void analyze(Path file, MatrixInfo info, RowReader reader, PrintWriter out)
+      throws IOException {
+    String where = info.name().isEmpty() ? "" : "array '" + info.name() + "': ";
+    int d = info.cols();
+    if (d == 0 || info.rows() == 0) {
+      throw new IOException(where + "empty matrix (" + info.rows() + " x " + d + ")");
+    }
+    CovarianceSketch summary = newSummary(d, where);
+    int blockRows = Math.max(1, Math.min(4096, BLOCK_FLOATS / d));
+    float[] block = new float[blockRows * d];
+    int got;
+    while ((got = reader.read(block, blockRows)) > 0) {
+      summary.update(block, got);
+    }
+    CovarianceSnapshot snapshot = summary.snapshot();
+    if (snapshot.count() == 0) {
+      throw new IOException(
+          where + "no finite rows (" + snapshot.nonFiniteRows() + " rows hold NaN or Inf)");
+    }
+    Spectrum spectrum = Spectrum.of(snapshot);
+    SpectralMeasures m = SpectralMeasures.of(spectrum, fitRange);
+    out.println(
+        json
+            ? toJson(file, info, snapshot, spectrum, m)
+            : toText(file, info, snapshot, spectrum, m));
+  }
+
+  private CovarianceSketch newSummary(int d, String where) throws IOException {
+    if (sketch == SketchKind.fd) {
+      if (d > FrequentDirections.MAX_DIMENSION) {
+        throw new IOException(
+            where + "d = " + d + " exceeds the sketch limit " + FrequentDirections.MAX_DIMENSION);
+      }
+      return FrequentDirections.withRows(rows, d);
+    }
+    if (d > MAX_EXACT_DIMENSION) {
+      throw new IOException(
+          where
+              + "d = "
+              + d
+              + " exceeds the exact limit "
+              + MAX_EXACT_DIMENSION
+              + "; use --sketch fd --rows ELL");
+    }
+    return ExactSummary.ofDimension(d);
+  }
+
+  private String toText(
+      Path file, MatrixInfo info, CovarianceSnapshot s, Spectrum spectrum, SpectralMeasures m) {
+    StringBuilder b = new StringBuilder();
+    b.append(file).append(':').append(info.name());
+    kv(b, "n", Long.toString(m.count()));
+    kv(b, "d", Integer.toString(m.dimension()));
+    kv(b, "effective_rank", num(m.effectiveRank()));
+    kv(b, "alpha", num(m.alpha()));
+    kv(b, "alpha_r2", num(m.alphaR2()));
+    kv(b, "participation_ratio", num(m.participationRatio()));
+    kv(b, "top1_share", num(m.top1Share()));
+    kv(b, "total_variance", num(m.totalVariance()));
+    kv(b, "fit_range", m.fitRange() == null ? "none" : m.fitRange().toString());
+    if (m.fallbackWindow()) {
+      kv(b, "fallback", "true");
+    }
+    kv(b, "nonfinite_rows", Long.toString(s.nonFiniteRows()));
+    if (spectrum.kind() == Spectrum.Kind.FREQUENT_DIRECTIONS) {
+      kv(
+          b,
+          "effective_rank_bounds",
+          "[" + num(m.effectiveRankLow()) + "," + num(m.effectiveRankHigh()) + "]");
+      kv(b, "alpha_bounds", "[" + num(m.alphaLow()) + "," + num(m.alphaHigh()) + "]");
+      kv(b, "dropped_variance", num(spectrum.droppedVariance()));
+      kv(b, "effective_rank_sketch", num(m.sketchEffectiveRank()));
+      kv(b, "alpha_sketch", num(m.sketchAlpha()));
+    }
+    if (!m.alphaNote().isEmpty()) {
+      b.append("  # ").append(m.alphaNote());
+    }
+    return b.toString();
+  }
+
+  private static void kv(StringBuilder b, String k, String v) {
+    b.append("  ").append(k).append('=').append(v);
+  }
+
+  private static String num(double v) {
+    return Double.isNaN(v) ? "nan" : String.format(Locale.ROOT, "%.6g", v);
+  }
+
+  private String toJson(
+      Path file, MatrixInfo info, CovarianceSnapshot s, Spectrum spectrum, SpectralMeasures m) {
+    Json j = new Json();
+    j.str("file", file.toString());
+    j.str("name", info.name());
+    j.raw("n", Long.toString(m.count()));
+    j.raw("d", Integer.toString(m.dimension()));
+    j.num("effective_rank", m.effectiveRank());
+    j.num("alpha", m.alpha());
+    j.num("alpha_r2", m.alphaR2());
+    j.num("participation_ratio", m.participationRatio());
+    j.num("top1_share", m.top1Share());
+    j.num("top10_share", m.top10Share());
+    j.num("total_variance", m.totalVariance());
+    j.raw("fit_first", m.fitRange() == null ? "null" : Integer.toString(m.fitRange().first()));
+    j.raw("fit_last", m.fitRange() == null ? "null" : Integer.toString(m.fitRange().last()));
+    j.raw("fallback", Boolean.toString(m.fallbackWindow()));
+    j.str("alpha_note", m.alphaNote());
+    j.raw("nonfinite_rows", Long.toString(s.nonFiniteRows()));
+    j.str("sketch", spectrum.kind() == Spectrum.Kind.FREQUENT_DIRECTIONS ? "fd" : "exact");
+    j.num("effective_rank_low", m.effectiveRankLow());
+    j.num("effective_rank_high", m.effectiveRankHigh());
+    j.num("effective_rank_error_bound", m.effectiveRankErrorBound());
+    j.num("alpha_low", m.alphaLow());
+    j.num("alpha_high", m.alphaHigh());
+    j.num("alpha_error_bound", m.alphaErrorBound());
+    j.num("dropped_variance", spectrum.droppedVariance());
+    j.num("effective_rank_sketch", m.sketchEffectiveRank());
+    j.num("alpha_sketch", m.sketchAlpha());
+    return j.close();
+  }
+
+  /** A flat JSON object written by hand: strings escaped, non-finite numbers as null. */
+  private static final class Json {
+    private final StringBuilder b = new StringBuilder("{");
+
+    void raw(String key, String value) {
+      if (b.length() > 1) {
+        b.append(',');
+      }
+      quote(key);
+      b.append(':').append(value);
+    }
+
+    void num(String key, double v) {
+      raw(key, Double.isFinite(v) ? Double.toString(v) : "null");
+    }
+
+    void str(String key, String value) {
+      raw(key, "");
+      quote(value);
+    }
+
+    private void quote(String s) {
+      b.append('"');
+      for (int i = 0; i < s.length(); i++) {
+        char c = s.charAt(i);
+        switch (c) {
+          case '"' -> b.append("\\\"");
+          case '\\' -> b.append("\\\\");
+          case '\n' -> b.append("\\n");
+          case '\r' -> b.append("\\r");
+          case '\t' -> b.append("\\t");
+          default -> {
+            if (c < 0x20) {
+              b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+            } else {
+              b.append(c);
+            }
+          }
+        }
+      }
+      b.append('"');
+    }
+
+    String close() {
+      return b.append('}').toString();
+    }
+  }
+}

@@ -1,0 +1,129 @@
+package io.phasewatch.collector.config;
+
+import java.util.Objects;
+
+/**
+ * Everything the collector reads at start, one record. Built by {@link ConfigLoader}; the keys and
+ * defaults are the table in docs/configuration.md ("## Collector").
+ */
+public record CollectorConfig(
+    Kafka kafka, Http http, Limits limits, Chunks chunks, Merge merge, Analysis analysis, Api api) {
+
+  public CollectorConfig {
+    Objects.requireNonNull(kafka, "kafka");
+    Objects.requireNonNull(http, "http");
+    Objects.requireNonNull(limits, "limits");
+    Objects.requireNonNull(chunks, "chunks");
+    Objects.requireNonNull(merge, "merge");
+    Objects.requireNonNull(analysis, "analysis");
+    Objects.requireNonNull(api, "api");
+    if (limits.runIdleTimeoutMillis() <= merge.timeoutMillis()) {
+      throw new IllegalArgumentException(
+          "collector config: limits.run-idle-timeout-ms "
+              + limits.runIdleTimeoutMillis()
+              + " must exceed merge.timeout-ms "
+              + merge.timeoutMillis());
+    }
+  }
+
+  /** The defaults of docs/configuration.md. */
+  public static CollectorConfig defaults() {
+    return ConfigLoader.load(null, java.util.Map.of(), java.util.Map.of());
+  }
+
+  public record Kafka(
+      String bootstrapServers,
+      String topic,
+      String dlqTopic,
+      String groupId,
+      long pollTimeoutMillis) {
+    public Kafka {
+      nonBlank("kafka.bootstrap-servers", bootstrapServers);
+      nonBlank("kafka.topic", topic);
+      nonBlank("kafka.dlq-topic", dlqTopic);
+      nonBlank("kafka.group-id", groupId);
+      if (topic.equals(dlqTopic)) {
+        throw new IllegalArgumentException(
+            "collector config: kafka.dlq-topic must differ from kafka.topic '" + topic + "'");
+      }
+      positive("kafka.poll-timeout-ms", pollTimeoutMillis);
+    }
+  }
+
+  public record Http(String host, int port) {
+    public Http {
+      nonBlank("http.host", host);
+      if (port < 0 || port > 65_535) {
+        throw new IllegalArgumentException(
+            "collector config: http.port " + port + " outside 0..65535 (0 picks a free port)");
+      }
+    }
+  }
+
+  public record Limits(
+      int maxRuns,
+      int maxLayersPerRun,
+      long runIdleTimeoutMillis,
+      int maxDimension,
+      int maxEll,
+      int maxRecordBytes,
+      int maxSnapshotBytes) {
+    public Limits {
+      positive("limits.max-runs", maxRuns);
+      positive("limits.max-layers-per-run", maxLayersPerRun);
+      positive("limits.run-idle-timeout-ms", runIdleTimeoutMillis);
+      positive("limits.max-dimension", maxDimension);
+      positive("limits.max-ell", maxEll);
+      positive("limits.max-record-bytes", maxRecordBytes);
+      positive("limits.max-snapshot-bytes", maxSnapshotBytes);
+    }
+  }
+
+  public record Chunks(long timeoutMillis, int maxPendingSnapshots, long maxPendingBytes) {
+    public Chunks {
+      positive("chunks.timeout-ms", timeoutMillis);
+      positive("chunks.max-pending-snapshots", maxPendingSnapshots);
+      positive("chunks.max-pending-bytes", maxPendingBytes);
+    }
+  }
+
+  public record Merge(
+      long timeoutMillis,
+      int maxPendingWindowsPerLayer,
+      long maxPendingBytes,
+      int rememberedWindows) {
+    public Merge {
+      positive("merge.timeout-ms", timeoutMillis);
+      positive("merge.max-pending-windows-per-layer", maxPendingWindowsPerLayer);
+      positive("merge.max-pending-bytes", maxPendingBytes);
+      positive("merge.remembered-windows", rememberedWindows);
+    }
+  }
+
+  public record Analysis(int workerThreads, int maxQueuedWindows, String fitRange) {
+    public Analysis {
+      positive("analysis.worker-threads", workerThreads);
+      positive("analysis.max-queued-windows", maxQueuedWindows);
+      nonBlank("analysis.fit-range", fitRange);
+    }
+  }
+
+  public record Api(int maxPointsPerLayer, int maxEvents) {
+    public Api {
+      positive("api.max-points-per-layer", maxPointsPerLayer);
+      positive("api.max-events", maxEvents);
+    }
+  }
+
+  private static void nonBlank(String key, String value) {
+    if (value == null || value.isBlank()) {
+      throw new IllegalArgumentException("collector config: " + key + " must not be empty");
+    }
+  }
+
+  private static void positive(String key, long value) {
+    if (value < 1) {
+      throw new IllegalArgumentException("collector config: " + key + " must be ≥ 1, got " + value);
+    }
+  }
+}

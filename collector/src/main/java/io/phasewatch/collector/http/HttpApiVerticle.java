@@ -1,0 +1,179 @@
+package io.phasewatch.collector.http;
+
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.phasewatch.collector.metrics.LayerState;
+import io.phasewatch.collector.phase.PhaseTransition;
+import io.phasewatch.collector.service.CollectorState;
+import io.phasewatch.collector.spectrum.SpectralMeasures;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.StaticHandler;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+/**
+ * {@code GET /metrics} (Prometheus text format 0.0.4), {@code /health/live}, {@code /health/ready}
+ * (ready while the consumer is assigned and polling), {@code /api/runs}, {@code
+ * /api/runs/{run}/layers/{layer}/series} and {@code /api/events}. Every handler only reads
+ * immutable state, so all run on the event loop.
+ */
+public final class HttpApiVerticle extends VerticleBase {
+
+  /** The Prometheus text exposition format the scrape answers in. */
+  public static final String PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+  private static final String JSON = "application/json";
+
+  private final String host;
+  private final int port;
+  private final PrometheusMeterRegistry registry;
+  private final CollectorState state;
+  private final BooleanSupplier ready;
+  private HttpServer server;
+
+  public HttpApiVerticle(
+      String host,
+      int port,
+      PrometheusMeterRegistry registry,
+      CollectorState state,
+      BooleanSupplier ready) {
+    this.host = host;
+    this.port = port;
+    this.registry = registry;
+    this.state = state;
+    this.ready = ready;
+  }
+
+  @Override
+  public Future<?> start() {
+    Router router = Router.router(vertx);
+    router
+        .get("/metrics")
+        .handler(
+            rc ->
+                rc.response()
+                    .putHeader("content-type", PROMETHEUS_CONTENT_TYPE)
+                    .end(registry.scrape()));
+    router.get("/health/live").handler(rc -> json(rc, 200, new JsonObject().put("status", "up")));
+    router
+        .get("/health/ready")
+        .handler(
+            rc -> {
+              boolean ok = ready.getAsBoolean();
+              json(rc, ok ? 200 : 503, new JsonObject().put("status", ok ? "ready" : "not_ready"));
+            });
+    router.get("/api/runs").handler(this::runs);
+    router.get("/api/runs/:run/layers/:layer/series").handler(this::series);
+    router.get("/api/events").handler(this::events);
+    // The live page (index.html, script, style) ships inside the jar; it reads only the API above.
+    router.get("/*").handler(StaticHandler.create("webroot").setCachingEnabled(false));
+    return vertx
+        .createHttpServer()
+        .requestHandler(router)
+        .listen(port, host)
+        .onSuccess(s -> server = s);
+  }
+
+  /** The bound port (useful with {@code http.port: 0}). */
+  public int actualPort() {
+    return server.actualPort();
+  }
+
+  private void runs(RoutingContext rc) {
+    JsonArray runs = new JsonArray();
+    for (Map.Entry<String, Map<String, LayerState>> run : state.latest().entrySet()) {
+      JsonArray layers = new JsonArray();
+      run.getValue().values().forEach(s -> layers.add(point(s).put("layer", s.layer())));
+      runs.add(new JsonObject().put("run", run.getKey()).put("layers", layers));
+    }
+    json(rc, 200, new JsonObject().put("runs", runs));
+  }
+
+  private void series(RoutingContext rc) {
+    String run = rc.pathParam("run");
+    String layer = rc.pathParam("layer");
+    state
+        .series(run, layer)
+        .ifPresentOrElse(
+            points -> {
+              JsonArray arr = new JsonArray();
+              points.forEach(p -> arr.add(point(p)));
+              json(
+                  rc, 200, new JsonObject().put("run", run).put("layer", layer).put("points", arr));
+            },
+            () ->
+                json(
+                    rc,
+                    404,
+                    new JsonObject()
+                        .put("error", "no layer '" + layer + "' in run '" + run + "'")));
+  }
+
+  private void events(RoutingContext rc) {
+    String run = rc.queryParams().get("run");
+    List<PhaseTransition> events = state.events();
+    JsonArray arr = new JsonArray();
+    for (PhaseTransition t : events) {
+      if (run != null && !run.equals(t.run())) {
+        continue;
+      }
+      arr.add(
+          new JsonObject()
+              .put("run", t.run())
+              .put("layer", t.layer())
+              .put("stage", t.stage().label())
+              .put("from", t.from().label())
+              .put("to", t.to().label())
+              .put("step", t.step())
+              .put("rankTrend", finite(t.rankTrend()))
+              .put("alphaTrend", finite(t.alphaTrend()))
+              .put("effectiveRank", finite(t.effectiveRank()))
+              .put("alpha", finite(t.alpha())));
+    }
+    json(rc, 200, new JsonObject().put("events", arr));
+  }
+
+  static JsonObject point(LayerState s) {
+    SpectralMeasures m = s.measures();
+    return new JsonObject()
+        .put("window", s.windowId())
+        .put("step", s.step())
+        .put("stage", s.stage().label())
+        .put("captureTimeMillis", s.captureTimeMillis())
+        .put("ranks", s.ranks())
+        .put("worldSize", s.worldSize())
+        .put("partial", s.partial())
+        .put("samples", m.count())
+        .put("dimension", m.dimension())
+        .put("effectiveRank", finite(m.effectiveRank()))
+        .put("effectiveRankErrorBound", finite(m.effectiveRankErrorBound()))
+        .put("effectiveRankMax", finite(s.effectiveRankMax()))
+        .put("alpha", finite(m.alpha()))
+        .put("alphaErrorBound", finite(m.alphaErrorBound()))
+        .put("alphaFitR2", finite(m.alphaR2()))
+        .put("alphaNote", m.alphaNote())
+        .put("participationRatio", finite(m.participationRatio()))
+        .put("top1VarianceShare", finite(m.top1Share()))
+        .put("top10VarianceShare", finite(m.top10Share()))
+        .put("totalVariance", finite(m.totalVariance()))
+        .put("nonFiniteRows", s.nonFiniteRows())
+        .put("agentSamplesDropped", s.samplesDropped())
+        .put("phase", s.phase().label())
+        .put("phaseSinceStep", s.phaseSinceStep());
+  }
+
+  /** JSON has no NaN or infinities: a measure that does not exist is null. */
+  private static Double finite(double v) {
+    return Double.isFinite(v) ? v : null;
+  }
+
+  private static void json(RoutingContext rc, int status, JsonObject body) {
+    rc.response().setStatusCode(status).putHeader("content-type", JSON).end(body.encode());
+  }
+}

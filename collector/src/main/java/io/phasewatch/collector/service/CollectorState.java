@@ -1,0 +1,85 @@
+package io.phasewatch.collector.service;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.phasewatch.collector.metrics.LayerState;
+import io.phasewatch.collector.phase.PhaseTransition;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The per-run, per-layer state the analysis writes and the HTTP API reads, plus the bounded list of
+ * recent phase transitions. Thread-safe.
+ */
+public final class CollectorState {
+
+  private final MeterRegistry registry;
+  private final int maxPointsPerLayer;
+  private final int maxEvents;
+  private final Map<String, Map<String, LayerHandle>> runs = new ConcurrentHashMap<>();
+  private final ArrayDeque<PhaseTransition> events = new ArrayDeque<>();
+
+  public CollectorState(MeterRegistry registry, int maxPointsPerLayer, int maxEvents) {
+    this.registry = registry;
+    this.maxPointsPerLayer = maxPointsPerLayer;
+    this.maxEvents = maxEvents;
+  }
+
+  LayerHandle layer(String run, String layer) {
+    return runs.computeIfAbsent(run, r -> new ConcurrentHashMap<>())
+        .computeIfAbsent(layer, l -> new LayerHandle(run, l, maxPointsPerLayer, registry));
+  }
+
+  /** Forgets a run and removes its meters; returns whether it was held. */
+  boolean evict(String run) {
+    Map<String, LayerHandle> layers = runs.remove(run);
+    if (layers == null) {
+      return false;
+    }
+    layers.values().forEach(LayerHandle::close);
+    return true;
+  }
+
+  public int liveRuns() {
+    return runs.size();
+  }
+
+  /** The latest state of every layer that has one, by run and layer name. */
+  public Map<String, Map<String, LayerState>> latest() {
+    Map<String, Map<String, LayerState>> out = new TreeMap<>();
+    runs.forEach(
+        (run, layers) -> {
+          Map<String, LayerState> byLayer = new TreeMap<>();
+          layers.forEach((name, h) -> h.latest().ifPresent(s -> byLayer.put(name, s)));
+          out.put(run, byLayer);
+        });
+    return out;
+  }
+
+  /** The held series of one layer, oldest first; empty when the layer is unknown. */
+  public Optional<List<LayerState>> series(String run, String layer) {
+    Map<String, LayerHandle> layers = runs.get(run);
+    LayerHandle h = layers == null ? null : layers.get(layer);
+    return h == null ? Optional.empty() : Optional.of(h.series());
+  }
+
+  void event(PhaseTransition t) {
+    synchronized (events) {
+      events.addLast(t);
+      if (events.size() > maxEvents) {
+        events.removeFirst();
+      }
+    }
+  }
+
+  /** The most recent transitions, oldest first. */
+  public List<PhaseTransition> events() {
+    synchronized (events) {
+      return new ArrayList<>(events);
+    }
+  }
+}

@@ -1,0 +1,144 @@
+package io.phasewatch.collector.service;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.phasewatch.agent.sketch.CovarianceSnapshot;
+import io.phasewatch.agent.sketch.Snapshots;
+import io.phasewatch.agent.wire.SnapshotMetadata;
+import io.phasewatch.agent.wire.SnapshotRecord;
+import io.phasewatch.agent.wire.Stage;
+import io.phasewatch.collector.ingest.MergedWindow;
+import io.phasewatch.collector.metrics.CollectorMetrics;
+import io.phasewatch.collector.metrics.LayerMeters;
+import io.phasewatch.collector.metrics.LayerState;
+import io.phasewatch.collector.phase.PhaseDetector;
+import io.phasewatch.collector.phase.PhaseDetectorConfig;
+import io.phasewatch.collector.phase.PhaseTransition;
+import io.phasewatch.collector.spectrum.FitRange;
+import io.phasewatch.collector.spectrum.SpectralMeasures;
+import io.phasewatch.collector.spectrum.Spectrum;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+
+/**
+ * One (run, layer): its phase detector, its latest {@link LayerState} (swapped in whole), a bounded
+ * series for the API and its meters. {@link #apply} runs on the spectrum worker pool, one window at
+ * a time per layer (the analysis verticle chains them); readers only ever see whole states.
+ */
+final class LayerHandle {
+
+  private final String run;
+  private final String layer;
+  private final PhaseDetector detector;
+  private final AtomicReference<LayerState> latest = new AtomicReference<>();
+  private final ArrayDeque<LayerState> series = new ArrayDeque<>();
+  private final int maxPoints;
+  private final LayerMeters meters;
+  private final Map<Integer, Long> droppedByRank = new HashMap<>();
+  private Stage stage;
+  private double effectiveRankMax = Double.NaN;
+  private boolean closed;
+
+  LayerHandle(String run, String layer, int maxPoints, MeterRegistry registry) {
+    this.run = run;
+    this.layer = layer;
+    this.maxPoints = maxPoints;
+    this.detector = new PhaseDetector(run, layer, PhaseDetectorConfig.defaults());
+    this.meters = new LayerMeters(registry, run, layer, latest);
+  }
+
+  String run() {
+    return run;
+  }
+
+  String layer() {
+    return layer;
+  }
+
+  /**
+   * Merges the window's ranks, computes its spectrum and measures, feeds the phase detector and
+   * publishes the new state. Heavy: call only on a worker thread.
+   */
+  void apply(
+      MergedWindow window,
+      FitRange fit,
+      CollectorMetrics metrics,
+      Consumer<PhaseTransition> events) {
+    List<SnapshotRecord> parts = window.parts();
+    CovarianceSnapshot merged = parts.get(0).snapshot();
+    for (int i = 1; i < parts.size(); i++) {
+      merged = Snapshots.merge(merged, parts.get(i).snapshot());
+    }
+    long t0 = System.nanoTime();
+    Spectrum spectrum = Spectrum.of(merged);
+    SpectralMeasures measures = SpectralMeasures.of(spectrum, fit);
+    metrics.spectrumTime(
+        spectrum.kind() == Spectrum.Kind.EXACT ? "exact" : "fd", System.nanoTime() - t0);
+    SnapshotMetadata meta = window.latestPart().metadata();
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      for (SnapshotRecord p : parts) {
+        droppedByRank.merge(p.metadata().rank(), p.metadata().samplesDropped(), Math::max);
+      }
+      long dropped = droppedByRank.values().stream().mapToLong(Long::longValue).sum();
+      if (meta.stage() != stage) {
+        stage = meta.stage();
+        effectiveRankMax = Double.NaN;
+      }
+      if (Double.isFinite(measures.effectiveRank())
+          && !(measures.effectiveRank() <= effectiveRankMax)) {
+        effectiveRankMax = measures.effectiveRank();
+      }
+      Optional<PhaseTransition> transition =
+          detector.observe(meta.stage(), meta.step(), measures.effectiveRank(), measures.alpha());
+      LayerState state =
+          new LayerState(
+              run,
+              layer,
+              meta.stage(),
+              window.windowId(),
+              meta.step(),
+              meta.captureTimeMillis(),
+              parts.size(),
+              window.worldSize(),
+              !window.complete(),
+              merged.nonFiniteRows(),
+              dropped,
+              measures,
+              effectiveRankMax,
+              detector.current(),
+              detector.phaseSinceStep());
+      latest.set(state);
+      series.addLast(state);
+      if (series.size() > maxPoints) {
+        series.removeFirst();
+      }
+      meters.stage(meta.stage());
+      transition.ifPresent(
+          t -> {
+            meters.transition(t.stage(), t.from(), t.to());
+            events.accept(t);
+          });
+    }
+  }
+
+  Optional<LayerState> latest() {
+    return Optional.ofNullable(latest.get());
+  }
+
+  synchronized List<LayerState> series() {
+    return List.copyOf(series);
+  }
+
+  /** Ends this layer's series in Prometheus; a window still being computed is then dropped. */
+  synchronized void close() {
+    closed = true;
+    meters.remove();
+  }
+}

@@ -1,0 +1,2 @@
+/** Benchmark harnesses of the collector, run by hand; results go to docs/benchmarks.md. */
+package io.phasewatch.collector.bench;

@@ -1,0 +1,97 @@
+package io.phasewatch.collector.metrics;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.phasewatch.agent.wire.Stage;
+import io.phasewatch.collector.phase.Phase;
+import io.phasewatch.collector.spectrum.SpectralMeasures;
+import io.phasewatch.collector.spectrum.Spectrum;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/** The names the registry renders are exactly the names of the contract, docs/metrics.md. */
+class MetricNamesTest {
+
+  private static final Pattern DOC_NAME = Pattern.compile("^\\| `(phasewatch_[a-z0-9_]+)` \\|");
+
+  @Test
+  void everyRenderedFamilyIsDocumentedAndEveryDocumentedFamilyIsRendered() throws IOException {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    CollectorMetrics health = new CollectorMetrics(registry, () -> 1);
+    health.merged(true, 5);
+    health.spectrumTime("exact", 1_000);
+    double[] lambda = new double[200];
+    for (int i = 0; i < lambda.length; i++) {
+      lambda[i] = Math.pow(i + 1, -1.0);
+    }
+    SpectralMeasures m = SpectralMeasures.of(Spectrum.ofEigenvalues(lambda, 1_000));
+    AtomicReference<LayerState> state =
+        new AtomicReference<>(
+            new LayerState(
+                "r",
+                "l",
+                Stage.SFT,
+                3,
+                30,
+                1_000,
+                1,
+                1,
+                false,
+                0,
+                0,
+                m,
+                m.effectiveRank(),
+                Phase.STEADY,
+                0));
+    LayerMeters layer = new LayerMeters(registry, "r", "l", state);
+    layer.stage(Stage.SFT);
+    layer.transition(Stage.SFT, Phase.WARMUP, Phase.STEADY);
+
+    Set<String> rendered = new TreeSet<>();
+    for (String line : registry.scrape().lines().toList()) {
+      if (line.startsWith("# TYPE ")) {
+        rendered.add(line.split(" ")[2]);
+      }
+    }
+    Set<String> documented = new TreeSet<>();
+    for (String line : Files.readAllLines(docs())) {
+      Matcher mt = DOC_NAME.matcher(line);
+      if (mt.find()) {
+        documented.add(mt.group(1));
+      }
+    }
+    assertThat(rendered).isEqualTo(documented);
+  }
+
+  @Test
+  void removingALayerEndsAllItsSeries() {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    SpectralMeasures m = SpectralMeasures.of(Spectrum.ofEigenvalues(new double[] {3, 2, 1}, 10));
+    AtomicReference<LayerState> state =
+        new AtomicReference<>(
+            new LayerState(
+                "r", "l", Stage.SFT, 3, 30, 1_000, 1, 1, false, 0, 0, m, 1, Phase.STEADY, 0));
+    LayerMeters layer = new LayerMeters(registry, "r", "l", state);
+    layer.stage(Stage.SFT);
+    layer.transition(Stage.SFT, Phase.WARMUP, Phase.STEADY);
+    assertThat(registry.scrape()).contains("run=\"r\"");
+    layer.stage(Stage.DPO);
+    assertThat(registry.scrape()).doesNotContain("stage=\"sft\",phase").contains("stage=\"dpo\"");
+    layer.remove();
+    assertThat(registry.scrape()).doesNotContain("run=\"r\"");
+  }
+
+  private static Path docs() {
+    Path p = Path.of("docs/metrics.md");
+    return Files.exists(p) ? p : Path.of("../docs/metrics.md");
+  }
+}

@@ -1,0 +1,102 @@
+package io.phasewatch.collector.phase;
+
+import static io.phasewatch.collector.phase.Phase.COMPRESSION_SEEKING;
+import static io.phasewatch.collector.phase.Phase.ENTROPY_SEEKING;
+import static io.phasewatch.collector.phase.Phase.WARMUP;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.phasewatch.agent.wire.Stage;
+import java.util.List;
+import java.util.Random;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.DoubleRange;
+import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.constraints.LongRange;
+
+/**
+ * The detector under probe noise: PHASES-EXPERIMENT.md measured RankMe s.d. ≈ 0.35 and α s.d. ≈
+ * 0.02 at d = 64; each property runs at that level and at three times it.
+ */
+class PhaseDetectorNoiseTest {
+
+  private static final PhaseDetectorConfig DEFAULTS = PhaseDetectorConfig.defaults();
+
+  @Property(tries = 1000)
+  void aStationaryNoisySeriesNeverChangesPhase(
+      @ForAll long seed,
+      @ForAll @IntRange(min = 1, max = 3) int noiseScale,
+      @ForAll @IntRange(min = 1, max = 10) int cadenceTens,
+      @ForAll @DoubleRange(min = 5, max = 50) double rankLevel,
+      @ForAll @DoubleRange(min = 1, max = 4) double alphaLevel) {
+    // noiseScale 1..3 covers the measured level, twice and three times it.
+    PhaseDetector d = new PhaseDetector("r", "l", DEFAULTS);
+    Random random = new Random(seed);
+    int transitions = 0;
+    for (long step = 0; step <= 20_000; step += 10L * cadenceTens) {
+      double rank = rankLevel + noiseScale * SyntheticSeries.RANK_NOISE * random.nextGaussian();
+      double alpha = alphaLevel + noiseScale * SyntheticSeries.ALPHA_NOISE * random.nextGaussian();
+      if (d.observe(Stage.PRETRAIN, step, rank, alpha).isPresent()) {
+        transitions++;
+      }
+    }
+    assertThat(transitions).isZero();
+  }
+
+  @Property(tries = 100)
+  void aStationarySeriesLateInTrainingNeverChangesPhase(
+      @ForAll long seed,
+      @ForAll @IntRange(min = 1, max = 3) int noiseScale,
+      @ForAll @LongRange(min = 50_000, max = 500_000) long start) {
+    PhaseDetector d = new PhaseDetector("r", "l", DEFAULTS);
+    Random random = new Random(seed);
+    int transitions = 0;
+    for (long step = start; step <= start + 200_000; step += 100) {
+      double rank = 40 + noiseScale * SyntheticSeries.RANK_NOISE * random.nextGaussian();
+      double alpha = 1.2 + noiseScale * SyntheticSeries.ALPHA_NOISE * random.nextGaussian();
+      if (d.observe(Stage.PRETRAIN, step, rank, alpha).isPresent()) {
+        transitions++;
+      }
+    }
+    assertThat(transitions).isZero();
+  }
+
+  @Property(tries = 100)
+  void theCycleIsFoundInOrderWithinTheDelayBoundAtProbeNoise(@ForAll long seed) {
+    SyntheticSeries series = SyntheticSeries.warmupEntropyCompressionEntropy();
+    List<PhaseTransition> ts =
+        series.feed(new PhaseDetector("r", "l", DEFAULTS), Stage.PRETRAIN, 10, 1.0, seed);
+
+    assertThat(SyntheticSeries.phases(ts))
+        .containsExactly(WARMUP, ENTROPY_SEEKING, COMPRESSION_SEEKING, ENTROPY_SEEKING);
+    for (int i = 1; i <= 3; i++) {
+      double delay =
+          SyntheticSeries.logStep(ts.get(i).step()) - SyntheticSeries.logStep(series.knot(i + 1));
+      assertThat(delay).isBetween(0.0, PhaseDetectorTest.DELAY_BOUND);
+    }
+  }
+
+  @Property(tries = 100)
+  void atThreeTimesTheProbeNoiseTheCycleAfterTheCollapseIsStillExact(@ForAll long seed) {
+    SyntheticSeries series = SyntheticSeries.warmupEntropyCompressionEntropy();
+    List<PhaseTransition> ts =
+        series.feed(new PhaseDetector("r", "l", DEFAULTS), Stage.PRETRAIN, 10, 3.0, seed);
+
+    // At this noise the bottom of the collapse (RankMe 8 ± 1.05, 13 %) may be too noisy to call
+    // the warmup, or may read as a short steady between warmup and entropy-seeking; after it,
+    // the cycle must be exact.
+    List<Phase> phases = SyntheticSeries.phases(ts);
+    assertThat(phases.size()).isBetween(3, 5);
+    assertThat(phases.subList(phases.size() - 3, phases.size()))
+        .containsExactly(ENTROPY_SEEKING, COMPRESSION_SEEKING, ENTROPY_SEEKING);
+    List<Phase> before = phases.subList(0, phases.size() - 3);
+    assertThat(before).isIn(List.of(), List.of(WARMUP), List.of(WARMUP, Phase.STEADY));
+    // The compression (knot 3) and the renewed entropy-seeking (knot 4) within the bound.
+    for (int k = 1; k <= 2; k++) {
+      PhaseTransition t = ts.get(ts.size() - 3 + k);
+      double delay =
+          SyntheticSeries.logStep(t.step()) - SyntheticSeries.logStep(series.knot(k + 2));
+      assertThat(delay).isBetween(0.0, PhaseDetectorTest.DELAY_BOUND);
+    }
+  }
+}

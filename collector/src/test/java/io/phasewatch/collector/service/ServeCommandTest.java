@@ -1,0 +1,30 @@
+package io.phasewatch.collector.service;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+class ServeCommandTest {
+
+  @Test
+  void unknownKeyOnTheCommandLineFailsBeforeAnythingStarts() {
+    StringWriter err = new StringWriter();
+    CommandLine cl = new CommandLine(new ServeCommand());
+    cl.setErr(new PrintWriter(err));
+    int code = cl.execute("--set", "http.prot=9000");
+    assertThat(code).isNotZero();
+    assertThat(err.toString()).contains("unknown key 'http.prot'");
+  }
+
+  @Test
+  void helpListsTheConfigurationOptions() {
+    StringWriter out = new StringWriter();
+    CommandLine cl = new CommandLine(new ServeCommand());
+    cl.setOut(new PrintWriter(out));
+    assertThat(cl.execute("--help")).isZero();
+    assertThat(out.toString()).contains("--config", "--set", "--bootstrap-servers", "--http-port");
+  }
+}
