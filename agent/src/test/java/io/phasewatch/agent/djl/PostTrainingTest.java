@@ -137,7 +137,7 @@ class PostTrainingTest {
         PhasewatchTrainingListener.builder(sink)
             .taps(taps)
             .probe(model, probe)
-            .overheadBudget(1.0)
+            .stretchCadence(false)
             .build();
     try (LanguageModelTraining pre = LanguageModelTraining.start(model, CORPUS, listener)) {
       pre.train(5);
@@ -171,6 +171,34 @@ class PostTrainingTest {
     assertThat(sink.of("final_norm"))
         .extracting(RecordingSink.Rows::step)
         .containsExactly(2L, 4L, 6L, 8L, 10L, 12L);
+  }
+
+  @Test
+  void theDemoRunsPostTrainingThroughItsDjlFreeSurface() throws Exception {
+    List<String> stages = new ArrayList<>();
+    RecordingSink sink =
+        new RecordingSink() {
+          @Override
+          public void stageChanged(Stage stage, long step) {
+            stages.add(stage.label() + "@" + step);
+          }
+        };
+    DemoTraining.Settings settings =
+        new DemoTraining.Settings(SMALL, null, List.of("final_norm"), 4, 48, 1.0, 0, 1);
+    List<PostTraining.StageReport> seen = new ArrayList<>();
+    try (DemoTraining demo = DemoTraining.start(settings, sink)) {
+      for (int i = 0; i < 4; i++) {
+        demo.step();
+      }
+      List<PostTraining.StageReport> reports =
+          demo.postTrain(List.of(Stage.SFT, Stage.RLVR), TASK.withSteps(4, 0, 4), seen::add);
+      assertThat(reports).isEqualTo(seen);
+      assertThat(demo.probesRun()).isEqualTo(3);
+    }
+    assertThat(stages).containsExactly("sft@5", "rlvr@9");
+    assertThat(sink.of("final_norm"))
+        .extracting(RecordingSink.Rows::step)
+        .containsExactly(4L, 8L, 12L);
   }
 
   @Test
