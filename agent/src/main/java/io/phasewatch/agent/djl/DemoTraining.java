@@ -1,11 +1,13 @@
 package io.phasewatch.agent.djl;
 
 import io.phasewatch.agent.capture.CaptureSink;
+import io.phasewatch.agent.wire.Stage;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
  * The small model training with probe taps on chosen layers, behind a surface free of DJL types:
@@ -58,11 +60,20 @@ public final class DemoTraining implements AutoCloseable {
   private final PhasewatchTrainingListener listener;
   private final LayerTaps taps;
 
+  private final Corpus corpus;
+  private final CaptureSink sink;
+
   private DemoTraining(
-      LanguageModelTraining training, PhasewatchTrainingListener listener, LayerTaps taps) {
+      LanguageModelTraining training,
+      PhasewatchTrainingListener listener,
+      LayerTaps taps,
+      Corpus corpus,
+      CaptureSink sink) {
     this.training = training;
     this.listener = listener;
     this.taps = taps;
+    this.corpus = corpus;
+    this.sink = sink;
   }
 
   /** Builds the model, its taps, probe set and listener, and initialises the trainer. */
@@ -101,7 +112,8 @@ public final class DemoTraining implements AutoCloseable {
             .overheadBudget(settings.probeBudget())
             .denseProbesUntil(settings.denseProbeUntil(), settings.denseProbeEvery())
             .build();
-    return new DemoTraining(LanguageModelTraining.start(model, corpus, listener), listener, taps);
+    return new DemoTraining(
+        LanguageModelTraining.start(model, corpus, listener), listener, taps, corpus, sink);
   }
 
   /** One optimisation step; returns its training loss. */
@@ -143,6 +155,16 @@ public final class DemoTraining implements AutoCloseable {
   /** Internal failures of taps and listener (the listener's count includes the taps'). */
   public long failures() {
     return listener.failures();
+  }
+
+  /**
+   * Runs the post-training {@code stages} (SFT, DPO, RLVR, any subset in that order) on the model
+   * as trained so far, with the same taps, probe and sink; the step count carries on and each stage
+   * is announced to the sink. See {@link PostTraining#run} and docs/post-training.md.
+   */
+  public List<PostTraining.StageReport> postTrain(
+      List<Stage> stages, PostTrainingConfig config, Consumer<PostTraining.StageReport> progress) {
+    return PostTraining.run(training, corpus, stages, config, sink, progress, listener);
   }
 
   @Override

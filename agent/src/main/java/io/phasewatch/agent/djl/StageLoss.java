@@ -1,0 +1,23 @@
+package io.phasewatch.agent.djl;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.training.loss.Loss;
+
+/**
+ * The loss a post-training {@code Trainer} reports to its listeners. Each stage computes its own
+ * objective (masked cross-entropy, DPO, policy gradient) and hands the scalar to the listeners as
+ * the batch's prediction; this loss returns it, so a {@link PhasewatchTrainingListener} reads the
+ * stage's real loss through {@code trainer.getLoss()} as it does in pretraining.
+ */
+final class StageLoss extends Loss {
+
+  StageLoss(String name) {
+    super(name);
+  }
+
+  @Override
+  public NDArray evaluate(NDList labels, NDList predictions) {
+    return predictions.head();
+  }
+}
