@@ -50,6 +50,7 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
   private int stepSamples;
   private long lastProbeNanos;
   private long totalProbeNanos;
+  private final long denseUntil;
   private long firstEntered;
   private long stretch = 1;
   private boolean sinkDisabled;
@@ -68,6 +69,7 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
     this.overheadBudget = b.overheadBudget;
     this.stretchEnabled = b.stretch;
     this.step = b.startStep;
+    this.denseUntil = b.denseUntil;
     if (b.denseUntil > 0) {
       taps.denseProbes(b.denseUntil, b.denseEvery);
     }
@@ -263,7 +265,10 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
    * times.
    */
   private void keepWithinBudget() {
-    if (!stretchEnabled || stepSamples < WARM_STEPS || stepNanos <= 0) {
+    // The dense early probes are exempt from the budget, and the engine's first passes (JIT,
+    // allocator warm-up) are far slower than the steady ones: judging the cadence on them would
+    // stretch it for the whole run.
+    if (!stretchEnabled || stepSamples < WARM_STEPS || stepNanos <= 0 || step <= denseUntil) {
       return;
     }
     long every = taps.probeEverySteps();

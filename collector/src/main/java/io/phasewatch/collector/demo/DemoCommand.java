@@ -4,12 +4,16 @@ import io.phasewatch.agent.config.AgentConfigLoader;
 import io.phasewatch.agent.core.PhasewatchAgent;
 import io.phasewatch.agent.djl.DemoTraining;
 import io.phasewatch.agent.djl.ModelConfig;
+import io.phasewatch.agent.djl.PostTraining;
+import io.phasewatch.agent.djl.PostTrainingConfig;
+import io.phasewatch.agent.wire.Stage;
 import io.phasewatch.collector.config.CollectorConfig;
 import io.phasewatch.collector.config.ConfigLoader;
 import io.phasewatch.collector.metrics.LayerState;
 import io.phasewatch.collector.phase.PhaseTransition;
 import io.phasewatch.collector.service.CollectorService;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -22,6 +26,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -104,6 +110,14 @@ public final class DemoCommand implements Callable<Integer> {
       description = "Early probe cadence (default: ${DEFAULT-VALUE}).")
   int denseProbeEvery = 5;
 
+  @Option(
+      names = "--post-training",
+      paramLabel = "STAGES",
+      description =
+          "After pretraining, run these post-training stages in order: any of sft,dpo,rlvr"
+              + " (see docs/post-training.md).")
+  String postTraining;
+
   @Option(names = "--run", description = "Run id (default: demo-<time>).")
   String run;
 
@@ -122,6 +136,10 @@ public final class DemoCommand implements Callable<Integer> {
       throw new IllegalArgumentException("demo: --steps must be ≥ 1, got " + steps);
     }
     String runId = run != null ? run : "demo-" + System.currentTimeMillis() / 1000;
+    List<Stage> stages =
+        postTraining == null || postTraining.isBlank()
+            ? List.of()
+            : PostTraining.parseStages(postTraining);
     PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
     EmbeddedKafka kafka = null;
     Vertx vertx = null;
@@ -189,6 +207,10 @@ public final class DemoCommand implements Callable<Integer> {
           }
         }
         trainedNanos = System.nanoTime() - started;
+        JsonArray postReports = new JsonArray();
+        if (!stages.isEmpty()) {
+          postReports = postTrain(trainer, stages, console, collector, runId, out);
+        }
         console.finish();
         training =
             new JsonObject()
@@ -209,7 +231,8 @@ public final class DemoCommand implements Callable<Integer> {
                 .put("corpus", corpus == null ? "synthetic-zipf" : corpus.toString())
                 .put("d_model", model.dModel())
                 .put("vocab_size", model.vocabSize())
-                .put("layers", model.layers());
+                .put("layers", model.layers())
+                .put("post_training", postReports);
         agent.close(Duration.ofSeconds(30));
         training.put("agent", agent.summary());
       }
@@ -235,6 +258,74 @@ public final class DemoCommand implements Callable<Integer> {
         kafka.close();
       }
     }
+  }
+
+  /**
+   * Runs the post-training stages after pretraining; the terminal keeps showing the collector's
+   * view while they run, since each stage trains on this thread.
+   */
+  private static JsonArray postTrain(
+      DemoTraining trainer,
+      List<Stage> stages,
+      DemoConsole console,
+      CollectorService collector,
+      String runId,
+      PrintStream out) {
+    out.println("post-training: " + stages);
+    JsonArray reports = new JsonArray();
+    ScheduledExecutorService ticker =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "phasewatch-demo-ticker");
+              t.setDaemon(true);
+              return t;
+            });
+    try {
+      ticker.scheduleAtFixedRate(
+          () -> {
+            List<DemoConsole.LayerRow> rows = layerRows(collector, runId);
+            synchronized (console) {
+              out.println(
+                  DemoConsole.logLine(new DemoConsole.Progress(0, 0, 0, Double.NaN, 0), rows));
+            }
+          },
+          5,
+          5,
+          TimeUnit.SECONDS);
+      trainer.postTrain(
+          stages,
+          PostTrainingConfig.demoDefaults(),
+          report -> {
+            JsonObject json =
+                new JsonObject()
+                    .put("stage", report.stage().name().toLowerCase(java.util.Locale.ROOT))
+                    .put("first_step", report.firstStep())
+                    .put("last_step", report.lastStep())
+                    .put("seconds", report.seconds())
+                    .put("first_loss", finite(report.firstLoss()))
+                    .put("last_loss", finite(report.lastLoss()))
+                    .put("stage_metric", finite(report.lastStageMetric()));
+            JsonObject before = new JsonObject();
+            report.before().forEach((k, v) -> before.put(k, finite(v)));
+            JsonObject after = new JsonObject();
+            report.after().forEach((k, v) -> after.put(k, finite(v)));
+            reports.add(json.put("before", before).put("after", after));
+            synchronized (console) {
+              out.printf(
+                  java.util.Locale.ROOT,
+                  "post-training %s: steps %d–%d in %.0f s, loss %.3f → %.3f%n",
+                  json.getString("stage"),
+                  report.firstStep(),
+                  report.lastStep(),
+                  report.seconds(),
+                  report.firstLoss(),
+                  report.lastLoss());
+            }
+          });
+    } finally {
+      ticker.shutdownNow();
+    }
+    return reports;
   }
 
   /** The table rows of the terminal view: the latest state of each layer of this run. */

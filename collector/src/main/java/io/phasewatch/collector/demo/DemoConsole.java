@@ -39,7 +39,11 @@ final class DemoConsole {
   }
 
   static String logLine(Progress p, List<LayerRow> layers) {
-    StringBuilder line = new StringBuilder(progressText(p));
+    return progressText(p) + layersText(layers);
+  }
+
+  static String layersText(List<LayerRow> layers) {
+    StringBuilder line = new StringBuilder();
     for (LayerRow l : layers) {
       line.append(
           String.format(

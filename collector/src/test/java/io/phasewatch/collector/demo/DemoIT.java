@@ -164,6 +164,53 @@ class DemoIT {
     }
   }
 
+  @Test
+  void postTrainingStagesReachTheCollectorAndTheReport() throws Exception {
+    Path report = dir.resolve("post");
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    int code =
+        runDemo(
+                console,
+                "demo",
+                "--headless",
+                "--steps",
+                "60",
+                "--post-training",
+                "sft,dpo,rlvr",
+                "--probe-every",
+                "50",
+                "--dense-probe-until",
+                "0",
+                "--probe-sequences",
+                "64",
+                "--probe-budget",
+                "1.0",
+                "--http-port",
+                Integer.toString(freePort()),
+                "--report-dir",
+                report.toString(),
+                "--run",
+                "post-run")
+            .get(8, TimeUnit.MINUTES);
+    String out = console.toString(StandardCharsets.UTF_8);
+    assertThat(code).as(out).isZero();
+    assertThat(out).contains("post-training sft:", "post-training dpo:", "post-training rlvr:");
+    JsonObject summary = new JsonObject(Files.readString(report.resolve("summary.json")));
+    // The collector saw every stage, in order, from the snapshots' own metadata.
+    List<String> stages = new ArrayList<>();
+    JsonArray boundaries = summary.getJsonArray("stages");
+    for (int i = 0; i < boundaries.size(); i++) {
+      stages.add(boundaries.getJsonObject(i).getString("stage"));
+    }
+    assertThat(stages).containsExactly("pretrain", "sft", "dpo", "rlvr");
+    JsonArray reports = summary.getJsonObject("training").getJsonArray("post_training");
+    assertThat(reports).hasSize(3);
+    assertThat(reports.getJsonObject(0).getLong("first_step")).isEqualTo(61);
+    JsonObject rlvr = reports.getJsonObject(2);
+    assertThat(rlvr.getString("stage")).isEqualTo("rlvr");
+    assertThat(rlvr.getJsonObject("after").getDouble("pass@1")).isNotNull();
+  }
+
   /** Headless Chromium runs the page's script against the live collector and draws both charts. */
   private void browserShowsCharts(String base) throws Exception {
     Path chromium = Path.of("/usr/bin/chromium");
