@@ -20,13 +20,14 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -66,7 +67,7 @@ import org.junit.jupiter.api.Test;
  * Both trends are several times the detector's enterTrend of 0.10, so with its defaults the layers
  * must be labelled as above, and compression-seeking must be confirmed no earlier than the knot at
  * step 2,500 and no later than the delay bound of docs/phases.md: 0.9 on the ln(1 + step) axis,
- * that is step (1 + 2,500)·e^0.9 − 1 ≈ 6,151.
+ * that is step (1 + 2,500)·e^0.9 − 1 ≈ 6,150.
  */
 class AlertPipelineIT {
 
@@ -162,21 +163,28 @@ class AlertPipelineIT {
     String target = "127.0.0.1:" + collector.httpPort();
 
     // Prometheus and Alertmanager first, so Prometheus scrapes the run while its windows arrive.
-    CompletableFuture<Tool.Result> pipeline =
-        CompletableFuture.supplyAsync(
-            () ->
-                Tool.run(
-                    Repo.root(),
-                    200,
-                    List.of(
-                        "bash",
-                        "deploy/e2e/alert-pipeline.sh",
-                        "--interval",
-                        "2s",
-                        target,
-                        ALERT,
-                        "170")));
+    Path log = Files.createTempFile("alert-pipeline", ".log");
+    Process pipeline =
+        new ProcessBuilder(
+                "bash", "deploy/e2e/alert-pipeline.sh", "--interval", "2s", target, ALERT, "170")
+            .directory(Repo.root().toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
+    try {
+      streamAndCheck(target, pipeline, log);
+    } finally {
+      // A failure before the alert arrived must not leave the servers running: SIGTERM makes the
+      // script stop both.
+      if (pipeline.isAlive()) {
+        pipeline.destroy();
+        pipeline.waitFor(30, TimeUnit.SECONDS);
+      }
+      Files.deleteIfExists(log);
+    }
+  }
 
+  private void streamAndCheck(String target, Process pipeline, Path log) throws Exception {
     List<Long> steps = steps();
     try (KafkaProducer<byte[], byte[]> producer = producer()) {
       for (int w = 0; w < steps.size(); w++) {
@@ -209,7 +217,9 @@ class AlertPipelineIT {
         .extracting(e -> e.getString("stage") + ":" + e.getString("from") + "→" + e.getString("to"))
         .containsExactly("pretrain:steady→entropy_seeking");
 
-    Tool.Result r = pipeline.get(200, TimeUnit.SECONDS);
+    assertThat(pipeline.waitFor(200, TimeUnit.SECONDS)).as("alert-pipeline.sh finished").isTrue();
+    Tool.Result r =
+        new Tool.Result(pipeline.exitValue(), Files.readString(log, StandardCharsets.UTF_8));
     // Kept in the build log: what each part of the pipeline reported.
     System.out.printf(
         "AlertPipelineIT: %d windows per layer; layer final entropy_seeking at step %d,"
