@@ -64,10 +64,11 @@ import org.junit.jupiter.api.Test;
  *       must never raise the alert.
  * </ul>
  *
- * Both trends are several times the detector's enterTrend of 0.10, so with its defaults the layers
- * must be labelled as above, and compression-seeking must be confirmed no earlier than the knot at
- * step 2,500 and no later than the delay bound of docs/phases.md: 0.9 on the ln(1 + step) axis,
- * that is step (1 + 2,500)·e^0.9 − 1 ≈ 6,150.
+ * The trends of {@code final} are about five times the detector's enterTrend of 0.10 (the
+ * control's, ≈ 0.2, twice it), so with its defaults the layers must be labelled as above, and
+ * compression-seeking must be confirmed no earlier than the knot at step 2,500 and no later than
+ * the delay bound of docs/phases.md: 0.9 on the ln(1 + step) axis, that is step (1 + 2,500)·e^0.9 −
+ * 1 ≈ 6,150.
  */
 class AlertPipelineIT {
 
