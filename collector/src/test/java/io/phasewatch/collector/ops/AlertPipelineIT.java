@@ -1,99 +1,257 @@
 package io.phasewatch.collector.ops;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
-import com.sun.net.httpserver.HttpServer;
-import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
+import io.phasewatch.agent.sketch.CovarianceSnapshot;
+import io.phasewatch.agent.sketch.ExactSummary;
+import io.phasewatch.agent.wire.SnapshotCodec;
+import io.phasewatch.agent.wire.SnapshotMetadata;
+import io.phasewatch.agent.wire.SnapshotRecord;
+import io.phasewatch.agent.wire.Stage;
+import io.phasewatch.collector.config.CollectorConfig;
+import io.phasewatch.collector.config.ConfigLoader;
+import io.phasewatch.collector.service.CollectorService;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.test.KafkaClusterTestKit;
+import org.apache.kafka.common.test.TestKitNodes;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The alerting path for real: deploy/e2e/alert-pipeline.sh starts Debian's Prometheus and
- * Alertmanager on loopback with the shipped rules and routes, Prometheus scrapes an exposition in
- * the collector's metric names (a layer of run e2e in compression_seeking during pretraining since
- * step 4200), and the headline alert must arrive in Alertmanager with its texts filled in. The
- * script must stop both servers afterwards.
+ * The whole alerting path for real: snapshots → a single-node KRaft broker → the collector ({@link
+ * CollectorService}: merge, spectrum, phase detector, /metrics) → Debian's Prometheus scraping it
+ * and evaluating the shipped rules → Debian's Alertmanager with the shipped routes, driven by
+ * deploy/e2e/alert-pipeline.sh, which must stop both servers afterwards.
+ *
+ * <p>The snapshots are SYNTHETIC spectra, not a training run: the small model never reaches
+ * compression-seeking within a CI-sized run (docs/demo-science.md). Each snapshot is the exact
+ * covariance of real Gaussian rows (d = 128) whose variance along coordinate i is i^(−β), so its
+ * RankMe is a known function of β (DESIGN.md: RankMe on covariance eigenvalues; 10.3 at β = 1.6,
+ * 96.6 at β = 0.6, 28.3 at β = 1.2 for d = 128). β moves linearly in ln(1 + step), the axis the
+ * phase detector works on (docs/phases.md):
+ *
+ * <ul>
+ *   <li>layer {@code final}: β 1.6 → 0.6 over steps 50…2,500 (RankMe rising ≈ 0.6 per e-fold of
+ *       steps: entropy-seeking), then 0.6 → 1.2 over steps 2,500…25,000 (RankMe falling ≈ 0.5 per
+ *       e-fold: compression-seeking; after the pretraining warmup of 2,000 steps, so it is not
+ *       warmup);
+ *   <li>layer {@code embed}, the control: β 1.4 → 0.9 over the whole stream, rising RankMe only; it
+ *       must never raise the alert.
+ * </ul>
+ *
+ * The trends of {@code final} are about five times the detector's enterTrend of 0.10 (the
+ * control's, ≈ 0.2, twice it), so with its defaults the layers must be labelled as above, and
+ * compression-seeking must be confirmed no earlier than the knot at step 2,500 and no later than
+ * the delay bound of docs/phases.md: 0.9 on the ln(1 + step) axis, that is step (1 + 2,500)·e^0.9 −
+ * 1 ≈ 6,150.
  */
 class AlertPipelineIT {
 
-  private static final String EXPOSITION =
-      """
-      # TYPE phasewatch_phase gauge
-      phasewatch_phase{run="e2e",layer="final",stage="pretrain",phase="warmup"} 0
-      phasewatch_phase{run="e2e",layer="final",stage="pretrain",phase="entropy_seeking"} 0
-      phasewatch_phase{run="e2e",layer="final",stage="pretrain",phase="compression_seeking"} 1
-      phasewatch_phase{run="e2e",layer="final",stage="pretrain",phase="steady"} 0
-      # TYPE phasewatch_phase_since_step gauge
-      phasewatch_phase_since_step{run="e2e",layer="final",stage="pretrain"} 4200
-      # TYPE phasewatch_last_step gauge
-      phasewatch_last_step{run="e2e",layer="final",stage="pretrain"} 4800
-      # TYPE phasewatch_effective_rank gauge
-      phasewatch_effective_rank{run="e2e",layer="final",stage="pretrain"} 187.5
-      # TYPE phasewatch_effective_rank_max gauge
-      phasewatch_effective_rank_max{run="e2e",layer="final",stage="pretrain"} 240.0
-      # TYPE phasewatch_alpha gauge
-      phasewatch_alpha{run="e2e",layer="final",stage="pretrain"} 0.912
-      """;
+  private static final String ALERT = "PhasewatchCompressionPhaseStarted";
+  private static final String RUN = "synthetic-e2e";
+  private static final int D = 128;
+  private static final int ROWS = 1024;
+  private static final long FIRST_STEP = 50;
+  private static final long KNOT_STEP = 2_500;
+  private static final long LAST_STEP = 25_000;
 
-  private HttpServer server;
+  /** Snapshots every e^0.06 ≈ 6 % of steps: about one per bin of the detector's log-step axis. */
+  private static final double LOG_STEP_SPACING = 0.06;
+
+  /**
+   * docs/phases.md: a sharp change is confirmed within W + minDurationLogSteps = 0.9 of ln(1+s).
+   */
+  private static final double DELAY_BOUND_LOG_STEPS = 0.9;
+
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+  private KafkaClusterTestKit cluster;
+  private Vertx vertx;
+  private CollectorService collector;
 
   @BeforeEach
-  void serveExposition() throws IOException {
-    server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    server.createContext(
-        "/metrics",
-        exchange -> {
-          byte[] body = EXPOSITION.getBytes(StandardCharsets.UTF_8);
-          exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4");
-          exchange.sendResponseHeaders(200, body.length);
-          try (OutputStream out = exchange.getResponseBody()) {
-            out.write(body);
-          }
-        });
-    server.start();
+  void startBrokerAndCollector() throws Exception {
+    cluster =
+        new KafkaClusterTestKit.Builder(
+                new TestKitNodes.Builder()
+                    .setCombined(true)
+                    .setNumBrokerNodes(1)
+                    .setNumControllerNodes(1)
+                    .build())
+            .setConfigProp("group.initial.rebalance.delay.ms", "0")
+            .setConfigProp("offsets.topic.replication.factor", "1")
+            .setConfigProp("offsets.topic.num.partitions", "1")
+            .setConfigProp("transaction.state.log.replication.factor", "1")
+            .setConfigProp("transaction.state.log.min.isr", "1")
+            .build();
+    cluster.format();
+    cluster.startup();
+    cluster.waitForReadyBrokers();
+    String topic = "phasewatch.sketches";
+    try (var admin = cluster.admin()) {
+      admin
+          .createTopics(List.of(new NewTopic(topic, 1, (short) 1)))
+          .all()
+          .get(30, TimeUnit.SECONDS);
+    }
+    CollectorConfig config =
+        ConfigLoader.load(
+            null,
+            Map.of(),
+            Map.of(
+                "kafka.bootstrap-servers",
+                cluster.bootstrapServers(),
+                "kafka.topic",
+                topic,
+                "kafka.dlq-topic",
+                topic + ".dlq",
+                "http.host",
+                "127.0.0.1",
+                "http.port",
+                "0"));
+    vertx = Vertx.vertx();
+    collector = CollectorService.start(vertx, config).await(60, TimeUnit.SECONDS);
   }
 
   @AfterEach
-  void stop() {
-    server.stop(0);
+  void stopCollectorAndBroker() throws Exception {
+    try {
+      if (collector != null) {
+        collector.close().await(30, TimeUnit.SECONDS);
+      }
+      if (vertx != null) {
+        vertx.close().await(30, TimeUnit.SECONDS);
+      }
+    } finally {
+      if (cluster != null) {
+        cluster.close();
+      }
+    }
   }
 
   @Test
-  void compressionPhaseAlertArrivesInAlertmanagerAndTheServersAreStoppedAfterwards() {
-    Tool.promtool();
+  void compressionOfASyntheticSpectrumStreamArrivesInAlertmanagerAndEverythingIsStoppedAfterwards()
+      throws Exception {
     Tool.amtool();
     Tool.require("prometheus", "sudo apt-get install -y prometheus");
     Tool.require("prometheus-alertmanager", "sudo apt-get install -y prometheus-alertmanager");
-    String target = "127.0.0.1:" + server.getAddress().getPort();
+    Tool.require("python3", "sudo apt-get install -y python3");
+    String target = "127.0.0.1:" + collector.httpPort();
 
+    // Prometheus and Alertmanager first, so Prometheus scrapes the run while its windows arrive.
+    Path log = Files.createTempFile("alert-pipeline", ".log");
+    Process pipeline =
+        new ProcessBuilder(
+                "bash", "deploy/e2e/alert-pipeline.sh", "--interval", "2s", target, ALERT, "170")
+            .directory(Repo.root().toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
+    try {
+      streamAndCheck(target, pipeline, log);
+    } finally {
+      // A failure before the alert arrived must not leave the servers running: SIGTERM makes the
+      // script stop both.
+      if (pipeline.isAlive()) {
+        pipeline.destroy();
+        pipeline.waitFor(30, TimeUnit.SECONDS);
+      }
+      Files.deleteIfExists(log);
+    }
+  }
+
+  private void streamAndCheck(String target, Process pipeline, Path log) throws Exception {
+    List<Long> steps = steps();
+    try (KafkaProducer<byte[], byte[]> producer = producer()) {
+      for (int w = 0; w < steps.size(); w++) {
+        long step = steps.get(w);
+        send(producer, record("final", w, step, snapshot(betaOfFinal(step), 1_000L + w)));
+        send(producer, record("embed", w, step, snapshot(betaOfEmbed(step), 5_000L + w)));
+        // A paced stream, as a run's windows arrive: Prometheus sees the phases go by.
+        Thread.sleep(50);
+      }
+    }
+
+    long lastStep = steps.get(steps.size() - 1);
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(500))
+        .until(() -> lastStepOf("final") == lastStep && lastStepOf("embed") == lastStep);
+
+    // The collector's own detector, on these spectra, with its defaults.
+    List<JsonObject> finalEvents = events("final");
+    assertThat(finalEvents)
+        .extracting(e -> e.getString("stage") + ":" + e.getString("from") + "→" + e.getString("to"))
+        .containsExactly(
+            "pretrain:steady→entropy_seeking", "pretrain:entropy_seeking→compression_seeking");
+    long entropyStep = finalEvents.get(0).getLong("step");
+    long compressionStep = finalEvents.get(1).getLong("step");
+    assertThat(entropyStep).isBetween(FIRST_STEP, KNOT_STEP);
+    long bound = Math.round((1 + KNOT_STEP) * Math.exp(DELAY_BOUND_LOG_STEPS) - 1);
+    assertThat(compressionStep).isBetween(KNOT_STEP, bound);
+    assertThat(events("embed"))
+        .extracting(e -> e.getString("stage") + ":" + e.getString("from") + "→" + e.getString("to"))
+        .containsExactly("pretrain:steady→entropy_seeking");
+
+    assertThat(pipeline.waitFor(200, TimeUnit.SECONDS)).as("alert-pipeline.sh finished").isTrue();
     Tool.Result r =
-        Tool.run(
-            Repo.root(),
-            300,
-            List.of(
-                "bash",
-                "deploy/e2e/alert-pipeline.sh",
-                target,
-                "PhasewatchCompressionPhaseStarted",
-                "240"));
-
+        new Tool.Result(pipeline.exitValue(), Files.readString(log, StandardCharsets.UTF_8));
+    // Kept in the build log: what each part of the pipeline reported.
+    System.out.printf(
+        "AlertPipelineIT: %d windows per layer; layer final entropy_seeking at step %d,"
+            + " compression_seeking at step %d (bound %d..%d)%n%s%n",
+        steps.size(), entropyStep, compressionStep, KNOT_STEP, bound, r.output());
     assertThat(r.exitCode()).as(r.output()).isZero();
-    assertThat(r.output())
-        .contains("PhasewatchCompressionPhaseStarted arrived in Alertmanager")
-        .contains("run=\"e2e\"")
+    String arrived = r.output().substring(r.output().indexOf(ALERT + " arrived in Alertmanager"));
+    assertThat(arrived)
+        .as(r.output())
+        .contains("alertname=\"" + ALERT + "\"")
+        .contains("run=\"" + RUN + "\"")
         .contains("layer=\"final\"")
+        .contains("stage=\"pretrain\"")
         .contains("severity=\"info\"")
+        .contains("component=\"training\"")
         .contains("job=\"phasewatch-collector\"")
-        .contains("compression-seeking phase began at step 4200")
-        .contains("effective rank 187.5, α 0.912");
+        .contains("instance=\"" + target + "\"")
+        // The annotations: run, layer and the step the collector's detector confirmed.
+        .contains(
+            "summary=\"Run "
+                + RUN
+                + ", layer final: compression-seeking phase began at step "
+                + compressionStep
+                + "\"")
+        .contains(
+            "Layer final of run "
+                + RUN
+                + " entered the compression-seeking phase in pretraining at step "
+                + compressionStep)
+        .doesNotContain("layer=\"embed\"");
+
     Matcher pids = Pattern.compile("pid (\\d+)").matcher(r.output());
     int started = 0;
     while (pids.find()) {
@@ -104,5 +262,132 @@ class AlertPipelineIT {
           .isFalse();
     }
     assertThat(started).isEqualTo(2);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  /** Steps FIRST_STEP…LAST_STEP, evenly spaced on the ln(1 + step) axis. */
+  private static List<Long> steps() {
+    List<Long> steps = new ArrayList<>();
+    for (double x = Math.log1p(FIRST_STEP);
+        x <= Math.log1p(LAST_STEP) + 1e-9;
+        x += LOG_STEP_SPACING) {
+      long step = Math.round(Math.expm1(x));
+      if (steps.isEmpty() || step > steps.get(steps.size() - 1)) {
+        steps.add(step);
+      }
+    }
+    return steps;
+  }
+
+  /** Linear in ln(1 + step) between (fromStep, fromBeta) and (toStep, toBeta). */
+  private static double interpolate(
+      long step, long fromStep, double fromBeta, long toStep, double toBeta) {
+    double u =
+        (Math.log1p(step) - Math.log1p(fromStep)) / (Math.log1p(toStep) - Math.log1p(fromStep));
+    return fromBeta + (toBeta - fromBeta) * u;
+  }
+
+  /** Λ-shaped RankMe: flattening spectrum up to the knot, steepening after it. */
+  private static double betaOfFinal(long step) {
+    return step <= KNOT_STEP
+        ? interpolate(step, FIRST_STEP, 1.6, KNOT_STEP, 0.6)
+        : interpolate(step, KNOT_STEP, 0.6, LAST_STEP, 1.2);
+  }
+
+  /** Rising RankMe throughout. */
+  private static double betaOfEmbed(long step) {
+    return interpolate(step, FIRST_STEP, 1.4, LAST_STEP, 0.9);
+  }
+
+  /**
+   * The exact covariance summary of ROWS Gaussian rows with variance i^(−β) along coordinate i
+   * (plus a constant mean, which the covariance removes).
+   */
+  private static CovarianceSnapshot snapshot(double beta, long seed) {
+    Random rnd = new Random(seed);
+    float[] rows = new float[ROWS * D];
+    for (int r = 0; r < ROWS; r++) {
+      for (int i = 0; i < D; i++) {
+        rows[r * D + i] = (float) (rnd.nextGaussian() * Math.pow(i + 1, -beta / 2) + 0.5);
+      }
+    }
+    ExactSummary sketch = ExactSummary.ofDimension(D);
+    sketch.update(rows, ROWS);
+    return sketch.snapshot();
+  }
+
+  private static SnapshotRecord record(
+      String layer, long window, long step, CovarianceSnapshot snapshot) {
+    return new SnapshotRecord(
+        new SnapshotMetadata(
+            RUN,
+            Stage.PRETRAIN,
+            0,
+            1,
+            layer,
+            step,
+            window,
+            step * 4096,
+            System.currentTimeMillis(),
+            0),
+        snapshot);
+  }
+
+  private KafkaProducer<byte[], byte[]> producer() {
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers());
+    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 1 << 20);
+    return new KafkaProducer<>(p);
+  }
+
+  private static void send(KafkaProducer<byte[], byte[]> p, SnapshotRecord r) throws Exception {
+    byte[] key = r.metadata().key().getBytes(StandardCharsets.UTF_8);
+    for (byte[] value : SnapshotCodec.encode(r, SnapshotCodec.DEFAULT_MAX_RECORD_BYTES)) {
+      ProducerRecord<byte[], byte[]> rec = new ProducerRecord<>("phasewatch.sketches", key, value);
+      rec.headers()
+          .add(
+              SnapshotCodec.CONTENT_TYPE_HEADER,
+              SnapshotCodec.CONTENT_TYPE.getBytes(StandardCharsets.UTF_8));
+      p.send(rec).get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  private String get(String path) throws Exception {
+    HttpResponse<String> r =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + collector.httpPort() + path))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(path).isEqualTo(200);
+    return r.body();
+  }
+
+  private long lastStepOf(String layer) throws Exception {
+    String path = "/api/runs/" + RUN + "/layers/" + layer + "/series";
+    HttpResponse<String> r =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + collector.httpPort() + path))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() != 200) {
+      return -1;
+    }
+    JsonArray points = new JsonObject(r.body()).getJsonArray("points");
+    return points.isEmpty() ? -1 : points.getJsonObject(points.size() - 1).getLong("step");
+  }
+
+  private List<JsonObject> events(String layer) throws Exception {
+    List<JsonObject> out = new ArrayList<>();
+    JsonArray all = new JsonObject(get("/api/events?run=" + RUN)).getJsonArray("events");
+    for (int i = 0; i < all.size(); i++) {
+      JsonObject e = all.getJsonObject(i);
+      if (layer.equals(e.getString("layer"))) {
+        out.add(e);
+      }
+    }
+    return out;
   }
 }
