@@ -31,12 +31,21 @@ public final class ChildJvm implements AutoCloseable {
   /** {@code java [jvmArgs] -cp <test class path without the agent's own classes> main args}. */
   public static ChildJvm start(List<String> jvmArgs, String main, String... args)
       throws IOException {
+    return start(jvmArgs, List.of(), main, args);
+  }
+
+  /** As {@link #start(List, String, String...)} with {@code extra} in front of the class path. */
+  public static ChildJvm start(List<String> jvmArgs, List<Path> extra, String main, String... args)
+      throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(java());
     cmd.add("-Dai.djl.offline=true");
     cmd.addAll(jvmArgs);
     cmd.add("-cp");
-    cmd.add(hostClassPath());
+    List<String> cp = new ArrayList<>();
+    extra.forEach(p -> cp.add(p.toAbsolutePath().toString()));
+    cp.add(hostClassPath());
+    cmd.add(String.join(File.pathSeparator, cp));
     cmd.add(main);
     cmd.addAll(List.of(args));
     var pb = new ProcessBuilder(cmd);
