@@ -88,6 +88,9 @@ final class CheckpointOptions {
     } catch (IllegalArgumentException e) {
       err.println("phasewatch-agent watch: " + e.getMessage());
       return 2;
+    } catch (java.io.IOException e) {
+      err.println("phasewatch-agent watch: probe file " + probe + ": " + e);
+      return 2;
     }
     var registry = new SimpleMeterRegistry();
     PhasewatchAgent agent = PhasewatchAgent.start(config, registry);

@@ -233,6 +233,55 @@ class CheckpointWatcherIT {
   }
 
   @Test
+  void theShadedJarRunsTheWatcherWithTheDjlFolderBesideIt() throws Exception {
+    Path jar = Path.of("target", "phasewatch-agent.jar").toAbsolutePath();
+    assertThat(jar).as("the package phase builds the shaded jar").exists();
+    String topic = "checkpoints-jar";
+    broker.createTopic(topic);
+    Path dir = Files.createDirectory(tmp.resolve("ckpt-jar"));
+    Path probe = probeFile();
+    Map<String, double[]> expected = checkpoint(dir, 500, 3, probe);
+    Path log = tmp.resolve("watch-jar.log");
+    Process watch =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Dai.djl.offline=true",
+                "-jar",
+                jar.toString(),
+                "watch",
+                "--checkpoints",
+                dir.toString(),
+                "--probe",
+                probe.toString(),
+                "--method",
+                "hidden_states",
+                "--once",
+                "--bootstrap-servers",
+                broker.bootstrapServers(),
+                "--set",
+                "run=ckpt-jar",
+                "--set",
+                "publish.topic=" + topic)
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
+    try {
+      assertThat(watch.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      assertThat(watch.exitValue()).as(Files.readString(log)).isZero();
+    } finally {
+      watch.destroyForcibly();
+    }
+    List<SnapshotRecord> got = broker.read(topic, r -> r.size() >= 2, Duration.ofSeconds(60));
+    assertThat(got)
+        .extracting(r -> r.metadata().layer())
+        .containsExactlyInAnyOrder("layers.0", "layers.1");
+    for (SnapshotRecord r : got) {
+      assertThat(r.metadata().step()).isEqualTo(500);
+      assertMean(r, expected.get(r.metadata().layer()));
+    }
+  }
+
+  @Test
   void nestedOutputsAreNamedByTheirPathAndCheckpointsOnlyCountOnce() throws Exception {
     String topic = "checkpoints-nested";
     broker.createTopic(topic);
