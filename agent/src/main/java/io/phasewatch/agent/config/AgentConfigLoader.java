@@ -84,7 +84,11 @@ public final class AgentConfigLoader {
     return fromMap(parseYaml(yaml), env, flags);
   }
 
-  static Map<String, Object> parseYaml(String yaml) {
+  /**
+   * The YAML document flattened to dotted keys ({@code publish: {topic: t}} → {@code
+   * publish.topic}), for loaders that add their own sections before {@link #fromMap}.
+   */
+  public static Map<String, Object> parseYaml(String yaml) {
     if (yaml.length() > MAX_YAML_CHARS) {
       throw new IllegalArgumentException(
           "agent config: YAML of " + yaml.length() + " chars exceeds limit " + MAX_YAML_CHARS);
@@ -125,7 +129,7 @@ public final class AgentConfigLoader {
   }
 
   /** The typed record from flattened YAML values, environment and flags. */
-  static AgentConfig fromMap(
+  public static AgentConfig fromMap(
       Map<String, Object> yaml, Map<String, String> env, Map<String, String> flags) {
     var values = new LinkedHashMap<String, Object>(DEFAULTS);
     for (var e : yaml.entrySet()) {

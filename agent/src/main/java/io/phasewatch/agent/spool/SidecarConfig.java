@@ -12,10 +12,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.yaml.snakeyaml.DumperOptions;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
 
 /**
  * What the sidecar is told: the agent's own configuration (sketch choice, {@code publish.*}, {@code
@@ -107,32 +103,15 @@ public record SidecarConfig(AgentConfig agent, Spool spool) {
    */
   public static SidecarConfig load(
       String yaml, Map<String, String> env, Map<String, String> flags) {
-    var options = new LoaderOptions();
-    options.setAllowDuplicateKeys(false);
-    Object root;
-    try {
-      root = new Yaml(new SafeConstructor(options)).load(yaml);
-    } catch (org.yaml.snakeyaml.error.YAMLException e) {
-      throw new IllegalArgumentException("sidecar config: invalid YAML: " + e.getMessage(), e);
-    }
+    // One YAML parse for both: spool.* keys are the sidecar's, the rest the agent's.
     var rest = new LinkedHashMap<String, Object>();
     var values = new LinkedHashMap<String, Object>(DEFAULTS);
-    if (root instanceof Map<?, ?> map) {
-      for (var e : map.entrySet()) {
-        String key = String.valueOf(e.getKey());
-        if (key.equals("spool")) {
-          if (!(e.getValue() instanceof Map<?, ?> spool)) {
-            throw new IllegalArgumentException("sidecar config: spool must be a mapping");
-          }
-          for (var s : spool.entrySet()) {
-            put(values, "spool." + s.getKey(), s.getValue(), "YAML key");
-          }
-        } else {
-          rest.put(key, e.getValue());
-        }
+    for (var e : AgentConfigLoader.parseYaml(yaml).entrySet()) {
+      if (e.getKey().startsWith("spool.")) {
+        put(values, e.getKey(), e.getValue(), "YAML key");
+      } else {
+        rest.put(e.getKey(), e.getValue());
       }
-    } else if (root != null) {
-      throw new IllegalArgumentException("sidecar config: the YAML document must be a mapping");
     }
     for (var e : env.entrySet()) {
       if (e.getKey().startsWith(ENV_PREFIX)) {
@@ -157,8 +136,7 @@ public record SidecarConfig(AgentConfig agent, Spool spool) {
     if (!rest.containsKey("run") && !agentFlags.containsKey("run")) {
       rest.put("run", "spool");
     }
-    String agentYaml = new Yaml(new DumperOptions()).dump(rest);
-    AgentConfig agent = AgentConfigLoader.load(agentYaml, env, agentFlags);
+    AgentConfig agent = AgentConfigLoader.fromMap(rest, env, agentFlags);
     Object dir = values.get("spool.dir");
     if (dir == null || String.valueOf(dir).isBlank()) {
       throw new IllegalArgumentException("sidecar config: spool.dir is required (or --spool DIR)");
