@@ -79,8 +79,8 @@ record DemoReport(
         points.add(
             new JsonObject()
                 .put("step", p.step())
-                .put("effective_rank", finiteOrNull(p.effectiveRank()))
-                .put("alpha", finiteOrNull(p.alpha()))
+                .put("effective_rank", finite(p.effectiveRank()))
+                .put("alpha", finite(p.alpha()))
                 .put("phase", p.phase())
                 .put("stage", p.stage()));
       }
@@ -109,7 +109,8 @@ record DemoReport(
         .put("training", training.copy());
   }
 
-  private static Double finiteOrNull(double v) {
+  /** JSON has no NaN: an unknown measurement is null. */
+  static Double finite(double v) {
     return Double.isFinite(v) ? v : null;
   }
 }
