@@ -3,12 +3,8 @@ package io.phasewatch.collector.spectrum;
 import io.phasewatch.agent.sketch.CovarianceSnapshot;
 import io.phasewatch.agent.sketch.ExactSnapshot;
 import io.phasewatch.agent.sketch.FdSnapshot;
+import io.phasewatch.agent.sketch.SymmetricEigen;
 import java.util.Arrays;
-import org.ejml.data.DMatrixRMaj;
-import org.ejml.dense.row.CommonOps_DDRM;
-import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
-import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
-import org.ejml.interfaces.decomposition.QRDecomposition;
 
 /**
  * Eigenvalues of the centred sample covariance {@code C = Σ (x − μ)(x − μ)ᵀ / (n − 1)} of one
@@ -83,7 +79,9 @@ public record Spectrum(
     }
   }
 
-  /** The spectrum of a snapshot: exact (EJML symmetric eigensolver) or FD (small ℓ+1 problem). */
+  /**
+   * The spectrum of a snapshot: exact ({@link SymmetricEigen} on d × d) or FD (small ℓ+1 problem).
+   */
   public static Spectrum of(CovarianceSnapshot snapshot) {
     if (snapshot instanceof ExactSnapshot e) {
       return ofExact(e);
@@ -141,31 +139,33 @@ public record Spectrum(
     for (int i = 0; i < d; i++) {
       trace += c[i * d + i];
     }
-    DMatrixRMaj m = DMatrixRMaj.wrap(d, d, c);
-    CommonOps_DDRM.scale(scale, m);
-    double[] eig = symmetricEigenvalues(m);
+    double[] eig = SymmetricEigen.values(c, d);
+    for (int i = 0; i < d; i++) {
+      eig[i] = Math.max(0.0, eig[i] * scale);
+    }
     double total = Math.max(0.0, trace * scale);
     return new Spectrum(eig, s.count(), d, Kind.EXACT, total, total, 0.0);
   }
 
   /**
-   * {@code C = BᵀB − nμμᵀ = Xᵀ S X} with {@code X = [B; √n μ]} (m = rows + 1 by d) and {@code S =
-   * diag(1, …, 1, −1)}. With the thin QR {@code Xᵀ = Q R} (Householder, backward stable), {@code C
-   * = Q (R S Rᵀ) Qᵀ}: the non-zero eigenvalues of C are those of the m × m matrix {@code R S Rᵀ = R
-   * Rᵀ − 2 r rᵀ} (r = R's last column). No d × d matrix is ever formed. The eigenvalues carry an
-   * absolute rounding error of about {@code ε·‖X‖²/(n−1)}, i.e. of order {@code ε·(‖μ‖² + tr C)}:
-   * the price of sketching uncentred rows, visible only when the mean is ~10⁸ times the spread.
+   * {@code C = BᵀB − nμμᵀ = Xᵀ W X} with {@code X = [B; μᵀ]} (m = rows + 1 by d) and {@code W =
+   * diag(1, …, 1, −n)/(n − 1)}. Its non-zero eigenvalues are those of an m × m problem: {@link
+   * SymmetricEigen#valuesOfWeightedGram} forms the Gram matrix {@code G = X Xᵀ}, factors {@code G =
+   * RᵀR} (pivoted Cholesky; the same R as the thin QR {@code Xᵀ = QR} up to signs) and takes the
+   * eigenvalues of {@code R W Rᵀ = R Rᵀ/(n−1) − n r rᵀ/(n−1)} (r = R's column of the mean row), so
+   * {@code C = Q (R W Rᵀ) Qᵀ} is never formed. The eigenvalues carry an absolute rounding error of
+   * about {@code m·ε·‖X‖₂²/(n−1)}, i.e. of order {@code m·ε·(‖μ‖² + tr C)}: the price of sketching
+   * uncentred rows (visible only when the mean is ~10⁸ times the spread), times m for going through
+   * the Gram matrix instead of QR.
    */
   private static Spectrum ofFd(FdSnapshot s) {
     int d = s.dimension();
     long n = s.count();
     int r = s.rowCount();
-    int m = r + 1;
     double[] b = s.rows();
     double[] mu = s.mean();
     double scale = 1.0 / divisor(n);
 
-    double sqrtN = Math.sqrt((double) n);
     double muNorm2 = 0;
     for (int j = 0; j < d; j++) {
       muNorm2 += mu[j] * mu[j];
@@ -174,33 +174,16 @@ public record Spectrum(
     for (double v : b) {
       bNorm2 += v * v;
     }
-    // Xᵀ, d × m, column i = sketch row i, last column = √n μ.
-    DMatrixRMaj xt = new DMatrixRMaj(d, m);
-    for (int i = 0; i < r; i++) {
-      for (int j = 0; j < d; j++) {
-        xt.unsafe_set(j, i, b[i * d + j]);
-      }
+    double[] x = Arrays.copyOf(b, (r + 1) * d);
+    System.arraycopy(mu, 0, x, r * d, d);
+    concentrateMeanDirection(x, r, d, mu, Math.sqrt(muNorm2));
+    double[] w = new double[r + 1];
+    Arrays.fill(w, scale);
+    w[r] = -n * scale;
+    double[] lambda = SymmetricEigen.valuesOfWeightedGram(x, r + 1, d, w);
+    for (int i = 0; i < lambda.length; i++) {
+      lambda[i] = Math.max(0.0, lambda[i]);
     }
-    for (int j = 0; j < d; j++) {
-      xt.unsafe_set(j, r, sqrtN * mu[j]);
-    }
-    int k = Math.min(d, m);
-    QRDecomposition<DMatrixRMaj> qr = DecompositionFactory_DDRM.qr(d, m);
-    if (!qr.decompose(xt)) {
-      throw new IllegalStateException("spectrum: QR of the sketch did not succeed");
-    }
-    DMatrixRMaj rr = qr.getR(null, true); // k × m
-    DMatrixRMaj h = new DMatrixRMaj(k, k);
-    CommonOps_DDRM.multTransB(rr, rr, h);
-    for (int i = 0; i < k; i++) {
-      double ri = rr.unsafe_get(i, m - 1);
-      for (int j = 0; j < k; j++) {
-        h.unsafe_set(i, j, (h.unsafe_get(i, j) - 2.0 * ri * rr.unsafe_get(j, m - 1)) * scale);
-      }
-    }
-    double[] lambda = symmetricEigenvalues(h);
-    int keep = Math.min(lambda.length, d);
-    lambda = Arrays.copyOf(lambda, keep);
 
     double total = Math.max(0.0, (s.sumOfSquares() - n * muNorm2) * scale);
     double captured = Math.max(0.0, Math.min(total, (bNorm2 - n * muNorm2) * scale));
@@ -208,20 +191,54 @@ public record Spectrum(
         lambda, n, d, Kind.FREQUENT_DIRECTIONS, total, captured, s.shrinkage() * scale);
   }
 
-  /** Eigenvalues of a symmetric matrix, descending, negatives (rounding) clamped to 0. */
-  private static double[] symmetricEigenvalues(DMatrixRMaj a) {
-    int n = a.numRows;
-    EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(n, false, true);
-    if (!eig.decompose(a)) {
-      throw new IllegalStateException("spectrum: symmetric eigendecomposition did not converge");
+  /**
+   * Replaces the r sketch rows at the start of {@code x} by {@code Q B} (Q an r × r Householder
+   * reflector, so {@code BᵀB} is unchanged) such that only the first row keeps a component along
+   * {@code μ̂ = μ/‖μ‖}. Uncentred rows share a large component along the mean; left in every row it
+   * makes the Gram matrix {@code X Xᵀ} nearly rank one and its Cholesky factor lose accuracy by the
+   * condition number. Concentrated in one row, the cancellation against {@code −nμμᵀ} is confined
+   * to a 2 × 2 block and costs about {@code ε·‖μ‖²}, as with a QR of X.
+   */
+  private static void concentrateMeanDirection(double[] x, int r, int d, double[] mu, double norm) {
+    if (r < 2 || !(norm > 0)) {
+      return;
     }
-    double[] out = new double[n];
-    for (int i = 0; i < n; i++) {
-      out[i] = Math.max(0.0, eig.getEigenvalue(i).real);
+    double[] a = new double[r];
+    for (int i = 0; i < r; i++) {
+      double s = 0;
+      for (int j = 0; j < d; j++) {
+        s += x[i * d + j] * mu[j];
+      }
+      a[i] = s / norm;
     }
-    Arrays.sort(out);
-    reverse(out);
-    return out;
+    // dlarfg on a: (I − τ v vᵀ) a = β e₁, v₀ = 1.
+    double sigma = 0;
+    for (int i = 1; i < r; i++) {
+      sigma += a[i] * a[i];
+    }
+    if (sigma == 0) {
+      return;
+    }
+    double beta = -Math.copySign(Math.sqrt(a[0] * a[0] + sigma), a[0]);
+    double tau = (beta - a[0]) / beta;
+    double[] v = new double[r];
+    v[0] = 1.0;
+    for (int i = 1; i < r; i++) {
+      v[i] = a[i] / (a[0] - beta);
+    }
+    double[] t = new double[d]; // vᵀB
+    for (int i = 0; i < r; i++) {
+      double vi = v[i];
+      for (int j = 0; j < d; j++) {
+        t[j] += vi * x[i * d + j];
+      }
+    }
+    for (int i = 0; i < r; i++) {
+      double f = tau * v[i];
+      for (int j = 0; j < d; j++) {
+        x[i * d + j] -= f * t[j];
+      }
+    }
   }
 
   private static void reverse(double[] a) {
