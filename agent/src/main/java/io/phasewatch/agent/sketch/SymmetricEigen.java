@@ -64,11 +64,12 @@ public final class SymmetricEigen {
    * × rows, PSD) and its pivoted Cholesky factor {@code Pᵀ G P = Rᵀ R} ({@code R}: rank × rows,
    * LAPACK {@code dpstrf}), the non-zero eigenvalues of {@code XᵀWX} are those of {@code W X Xᵀ = W
    * P Rᵀ R Pᵀ}, which shares its non-zero eigenvalues with the symmetric {@code R (PᵀWP) Rᵀ} (rank
-   * × rank). The thin QR {@code Xᵀ = QR} gives the same {@code R}; forming {@code G} instead costs
-   * accuracy: absolute errors of order {@code rows·ε·‖X‖₂²·max|w|} rather than {@code
-   * ε·‖X‖₂²·max|w|} (the Gram product and the Cholesky pivot cut-off, {@code rows·ε·max G_ii}, both
-   * work on squared entries), in exchange for spending the {@code O(rows²·cols)} work in a
-   * vectorised product.
+   * × rank). The thin QR {@code Xᵀ = QR} gives the same {@code R}; forming {@code G} instead spends
+   * the {@code O(rows²·cols)} work in a vectorised product but costs accuracy: absolute errors of
+   * order {@code rows·ε·‖X‖₂²·max|w|} when the rows carry weights of one size, and more when a row
+   * with a much larger weight than the others lies nearly in their span (its Cholesky pivot,
+   * accurate only to {@code ε·‖x_i‖²}, is then amplified by the weight). Callers with such a row
+   * should fold it into the others first, as the collector's FD spectrum does with the mean.
    *
    * @throws IllegalArgumentException if the sizes do not match or a value is not finite
    */

@@ -149,14 +149,14 @@ public record Spectrum(
 
   /**
    * {@code C = BᵀB − nμμᵀ = Xᵀ W X} with {@code X = [B; μᵀ]} (m = rows + 1 by d) and {@code W =
-   * diag(1, …, 1, −n)/(n − 1)}. Its non-zero eigenvalues are those of an m × m problem: {@link
-   * SymmetricEigen#valuesOfWeightedGram} forms the Gram matrix {@code G = X Xᵀ}, factors {@code G =
-   * RᵀR} (pivoted Cholesky; the same R as the thin QR {@code Xᵀ = QR} up to signs) and takes the
-   * eigenvalues of {@code R W Rᵀ = R Rᵀ/(n−1) − n r rᵀ/(n−1)} (r = R's column of the mean row), so
-   * {@code C = Q (R W Rᵀ) Qᵀ} is never formed. The eigenvalues carry an absolute rounding error of
-   * about {@code m·ε·‖X‖₂²/(n−1)}, i.e. of order {@code m·ε·(‖μ‖² + tr C)}: the price of sketching
-   * uncentred rows (visible only when the mean is ~10⁸ times the spread), times m for going through
-   * the Gram matrix instead of QR.
+   * diag(1, …, 1, −n)/(n − 1)}. First the mean direction is gathered into one sketch row, and that
+   * row and the mean are replaced by two rows of the covariance's own scale with weights ±1/(n−1)
+   * ({@link #concentrateMeanDirection}, {@link #foldMeanIntoFirstRow}; exact algebra, one scalar
+   * cancellation). Then {@link SymmetricEigen#valuesOfWeightedGram} takes the non-zero eigenvalues
+   * through the m × m Gram matrix and its pivoted Cholesky factor R (the R of a thin QR of Xᵀ, up
+   * to signs), so no d × d matrix is formed. Rounding: about {@code ε·‖μ‖²} from the scalar
+   * cancellation (the price of sketching uncentred rows, as with QR) plus about {@code m·ε·λ₁} from
+   * the Gram route, against {@code ε·λ₁} for a QR of X.
    */
   private static Spectrum ofFd(FdSnapshot s) {
     int d = s.dimension();
