@@ -32,7 +32,7 @@ import org.ejml.interfaces.decomposition.QRDecomposition;
  * <p>Run: {@code mvn -q -B install -DskipTests -pl agent && mvn -q -B -pl collector test-compile
  * exec:java -Dexec.classpathScope=test
  * -Dexec.mainClass=io.phasewatch.collector.bench.SpectrumBenchmark} (property {@code bench.reps},
- * default 5).
+ * default 7).
  */
 public final class SpectrumBenchmark {
 
