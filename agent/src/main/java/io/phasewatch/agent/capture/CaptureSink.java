@@ -14,7 +14,11 @@ public interface CaptureSink {
    */
   void rows(String layer, long step, float[] rows, int rowCount, int dim);
 
-  /** A training step finished; {@code tokensSeen} is cumulative on this rank. */
+  /**
+   * A training step finished; {@code tokensSeen} is cumulative on this rank. {@code loss} is the
+   * step's training loss when the training side has it at no extra cost, else NaN (the agent does
+   * not use it; it is there for sinks that print or log it).
+   */
   void stepEnded(long step, long tokensSeen, double loss);
 
   /** The run entered another stage (pretrain → sft → dpo → rlvr); windows after it carry it. */

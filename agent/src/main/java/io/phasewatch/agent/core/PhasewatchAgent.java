@@ -34,11 +34,19 @@ import java.util.logging.Logger;
  * returns; one sketch thread folds them into each layer's sketch and closes windows, handing each
  * closed window to a {@link SnapshotPublisher}.
  *
- * <p>Windows: in {@code live} mode a window spans {@code window.steps} = K steps aligned to step 0
- * (it closes at the end of step s when {@code (s + 1) % K == 0}), so every rank closes the same
- * windows; in {@code probe} mode a window is one probe pass and closes at the first step end after
- * rows arrived. A stage change closes the open window. The window id counts closed windows of the
- * agent, so it increases per (run, layer) and agrees across ranks that see the same steps.
+ * <p>Windows: steps are numbered as the trainer counts them, from 1 (step s is the s-th
+ * optimisation step; a run resumed after 5000 steps goes on with step 5001). In {@code live} mode a
+ * window spans {@code window.steps} = K steps: window w holds the steps whose index {@code s − 1}
+ * lies in {@code [wK, (w + 1)K)}, that is steps {@code wK + 1 … (w + 1)K}, and closes at the end of
+ * step s when {@code s % K == 0}; every rank closes the same windows, and a checkpoint taken after
+ * a multiple of K steps falls on a window boundary. In {@code probe} mode a window is one probe
+ * pass and closes at the first step end after rows arrived. A stage change closes the open window
+ * at the last finished step.
+ *
+ * <p>The window id is the last step a window covers (the step it closed at; a probe pass's step),
+ * as the spool files' are: it derives from the trainer's step count, not from a counter of this
+ * agent, so an agent restarted with a resumed trainer gives each window the id the uninterrupted
+ * run would have, and ranks that see the same steps agree. Ids increase per (run, layer).
  *
  * <p>Nothing here throws into the caller: an internal failure is logged once, disables the part
  * that failed (a layer, publishing, or the whole agent) and is counted in {@code
@@ -66,7 +74,6 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
 
   // Sketch-thread state.
   private Stage stage;
-  private long windowId;
   private long lastStep;
   private long tokensSeen;
   private boolean rowsInWindow;
@@ -313,7 +320,7 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
           lastStep = s.step();
           tokensSeen = s.tokensSeen();
           if (config.sampling().mode() == AgentConfig.Mode.LIVE) {
-            if ((s.step() + 1) % config.window().steps() == 0) {
+            if (s.step() % config.window().steps() == 0) {
               closeWindow(s.step());
             }
           } else if (rowsInWindow) {
@@ -387,8 +394,8 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
     tokensSeen = now;
   }
 
+  /** Closes the open window at {@code step}, its last step and its id. */
   private void closeWindow(long step) {
-    long id = windowId++;
     rowsInWindow = false;
     windowsClosed.increment();
     long now = System.currentTimeMillis();
@@ -408,7 +415,7 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
                 config.worldSize(),
                 s.counters.name,
                 step,
-                id,
+                step,
                 tokensSeen,
                 now,
                 s.counters.dropped.get());

@@ -24,7 +24,9 @@ import java.util.Random;
  * cross-entropy. Each step draws {@code batchSize} fresh sequences of {@code contextLength + 1}
  * tokens and notifies the trainer's listeners exactly as DJL's {@code EasyTrain} does (after the
  * backward pass, before the optimizer step), so a {@link PhasewatchTrainingListener} behaves the
- * same here and under {@code EasyTrain.fit}. One implementation serves the tests and the demo.
+ * same here and under {@code EasyTrain.fit}, except that the batch data carries the step's loss
+ * ({@link PhasewatchTrainingListener.BatchDataWithLoss}). One implementation serves the tests and
+ * the demo.
  */
 public final class LanguageModelTraining implements AutoCloseable {
 
@@ -114,8 +116,10 @@ public final class LanguageModelTraining implements AutoCloseable {
       tokensSeen += (long) b * t;
       try (Batch batch =
           new Batch(batchManager, x, y, b, Batchifier.STACK, Batchifier.STACK, steps, steps)) {
+        // The loss goes along with the batch, so listeners need not evaluate it a second time.
         TrainingListener.BatchData batchData =
-            new TrainingListener.BatchData(batch, Map.of(device, y), Map.of(device, predictions));
+            new PhasewatchTrainingListener.BatchDataWithLoss(
+                batch, Map.of(device, y), Map.of(device, predictions), lossValue);
         trainer.notifyListeners(l -> l.onTrainingBatch(trainer, batchData));
       }
       trainer.step();

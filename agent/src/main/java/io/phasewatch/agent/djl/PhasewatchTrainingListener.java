@@ -1,5 +1,6 @@
 package io.phasewatch.agent.djl;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -7,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.Trainer;
+import ai.djl.training.dataset.Batch;
 import ai.djl.training.listener.TrainingListenerAdapter;
 import io.phasewatch.agent.capture.CaptureSink;
 import java.util.Map;
@@ -16,9 +18,14 @@ import java.util.logging.Logger;
 
 /**
  * A DJL {@code TrainingListener} that tells the agent where the run is and drives the taps: it
- * counts steps, epochs and tokens, reads the batch loss, calls {@link CaptureSink#stepEnded}, arms
- * the {@code live} taps for the steps their cadence hits, and runs the probe pass for the {@code
- * probe} taps.
+ * counts steps, epochs and tokens, calls {@link CaptureSink#stepEnded}, arms the {@code live} taps
+ * for the steps their cadence hits, and runs the probe pass for the {@code probe} taps.
+ *
+ * <p>The loss handed to {@code stepEnded} is the one the training loop computed for the step, when
+ * the loop passes a {@link BatchDataWithLoss} (as {@link LanguageModelTraining} and the
+ * post-training stages do); with a plain {@code BatchData} (DJL's {@code EasyTrain}) it is NaN. The
+ * listener never evaluates the loss itself: that would be a second softmax over the full logits on
+ * the training thread every step, for a value the agent does not use.
  *
  * <p>The probe pass is compute the trainer pays for, so it is measured against the step time (the
  * time between two batches, outside this listener). When the probe's share exceeds the overhead
@@ -54,7 +61,7 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
   private long firstEntered;
   private long stretch = 1;
   private boolean sinkDisabled;
-  private boolean lossDisabled;
+  private boolean batchDisabled;
   private boolean probeDisabled;
   private boolean armDisabled;
   private long failures;
@@ -72,6 +79,27 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
     this.denseUntil = b.denseUntil;
     if (b.denseUntil > 0) {
       taps.denseProbes(b.denseUntil, b.denseEvery);
+    }
+  }
+
+  /**
+   * A batch together with the loss the training loop already computed for it (mean over the batch,
+   * in the loop's own unit: nats per token for next-token cross-entropy, a stage's own objective in
+   * post-training). A loop that notifies the listeners with this instead of a plain {@code
+   * BatchData} gives {@link CaptureSink#stepEnded} the real loss at no cost.
+   */
+  public static final class BatchDataWithLoss extends BatchData {
+    private final double loss;
+
+    public BatchDataWithLoss(
+        Batch batch, Map<Device, NDList> labels, Map<Device, NDList> predictions, double loss) {
+      super(batch, labels, predictions);
+      this.loss = loss;
+    }
+
+    /** The step's training loss as the loop computed it; may be NaN or infinite if it diverged. */
+    public double loss() {
+      return loss;
     }
   }
 
@@ -189,7 +217,7 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
       stepSamples++;
     }
     step++;
-    readBatch(trainer, batchData);
+    readBatch(batchData);
     if (!sinkDisabled) {
       try {
         sink.stepEnded(step, tokensSeen, lastLoss);
@@ -210,20 +238,17 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
     lastExit = System.nanoTime();
   }
 
-  private void readBatch(Trainer trainer, BatchData batchData) {
-    if (lossDisabled) {
+  private void readBatch(BatchData batchData) {
+    lastLoss = batchData instanceof BatchDataWithLoss withLoss ? withLoss.loss() : Double.NaN;
+    if (batchDisabled) {
       return;
     }
     try {
-      Map.Entry<ai.djl.Device, NDList> labels = batchData.getLabels().entrySet().iterator().next();
-      NDList predictions = batchData.getPredictions().get(labels.getKey());
-      Shape shape = labels.getValue().head().getShape();
-      tokensSeen += shape.size();
-      NDArray loss = trainer.getLoss().evaluate(labels.getValue(), predictions);
-      lastLoss = loss.getFloat();
+      NDList labels = batchData.getLabels().values().iterator().next();
+      tokensSeen += labels.head().getShape().size();
     } catch (RuntimeException e) {
-      lossDisabled = true;
-      fail("reading tokens and loss of the batch", e);
+      batchDisabled = true;
+      fail("counting the tokens of the batch", e);
     }
   }
 
@@ -312,6 +337,10 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
     return tokensSeen;
   }
 
+  /**
+   * The loss of the last step as the training loop handed it over in a {@link BatchDataWithLoss};
+   * NaN before the first step and after a step whose loop did not hand it over.
+   */
   public double lastLoss() {
     return lastLoss;
   }

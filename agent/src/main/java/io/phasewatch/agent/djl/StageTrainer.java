@@ -85,13 +85,15 @@ abstract class StageTrainer implements AutoCloseable {
     long b = inputs.getShape().get(0);
     NDList x = new NDList(inputs);
     // Labels: the trained tokens (the listener counts them); prediction: the stage's loss (read
-    // back through StageLoss).
+    // back through StageLoss by listeners that evaluate the trainer's loss); the loss value itself
+    // goes along for the phasewatch listener.
     NDList y = new NDList(inputs);
     NDList p = new NDList(loss.stopGradient());
     try (Batch batch =
         new Batch(m, x, y, (int) b, Batchifier.STACK, Batchifier.STACK, steps, steps)) {
       TrainingListener.BatchData data =
-          new TrainingListener.BatchData(batch, Map.of(device, y), Map.of(device, p));
+          new PhasewatchTrainingListener.BatchDataWithLoss(
+              batch, Map.of(device, y), Map.of(device, p), value);
       trainer.notifyListeners(l -> l.onTrainingBatch(trainer, data));
     }
     if (update) {

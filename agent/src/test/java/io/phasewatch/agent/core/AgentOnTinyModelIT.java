@@ -217,9 +217,9 @@ class AgentOnTinyModelIT {
     try (var training =
         LanguageModelTraining.start(model, SyntheticCorpus.skewed(128, 3), listener)) {
       firstLoss = training.train(1);
-      training.train(13); // steps 1–14: windows closing at 4, 9, 14 are out
+      training.train(13); // steps 1–14: windows closing at 5 and 10 are out
       broker.shutdown();
-      training.train(10); // steps 15–24 with the broker away: windows 19 and 24 wait
+      training.train(10); // steps 15–24 with the broker away: windows 15 and 20 wait
       // The producer gives up on a send after its delivery timeout (3 s here): wait for that.
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
       while (count(registry, "phasewatch.agent.publish.failures") == 0
@@ -230,26 +230,29 @@ class AgentOnTinyModelIT {
       assertThat(registry.get("phasewatch.agent.publish.pending").gauge().value()).isPositive();
       broker.startup();
       cluster.waitForReadyBrokers();
-      lastLoss = training.train(6); // steps 25–30: window 29, and 30 at close
+      lastLoss = training.train(6); // steps 25–30: windows 25 and 30
     }
     agent.close(Duration.ofSeconds(30));
 
     assertThat(tee.thrown).isEmpty();
     assertThat(lastLoss).isLessThan(firstLoss); // it really trained
-    // Window of a row taken at step s: the first boundary b ≥ s with (b + 1) % k == 0; the rows
-    // after the last boundary close with the agent at step 30.
-    Map<String, CovarianceSketch> direct =
-        tee.direct(s -> Math.min(((s + 1 + k - 1) / k) * k - 1, 30));
+    // Window of a row taken at step s (steps count from 1): the first multiple of k at or after s,
+    // which is also the window's id; step 30 ends a window, so close() has nothing left to flush.
+    Map<String, CovarianceSketch> direct = tee.direct(s -> ((s + k - 1) / k) * k);
     List<SnapshotRecord> got = consume("tiny-live", direct.size());
-    // 3 layers × windows ending 4, 9, …, 29, 30, each once apart from re-sent duplicates
+    // 3 layers × windows ending 5, 10, …, 30, each once apart from re-sent duplicates
     assertThat(got.stream().map(r -> r.metadata().layer() + "@" + r.metadata().step()).distinct())
         .hasSize(direct.size());
-    assertThat(direct).hasSize(3 * 7);
+    assertThat(direct).hasSize(3 * 6);
     for (SnapshotRecord r : got) {
       String key = r.metadata().layer() + "@" + r.metadata().step();
       assertThat(direct).containsKey(key);
       assertThat(r.snapshot()).as(key).isEqualTo(direct.get(key).snapshot());
       assertThat(r.metadata().samplesDropped()).isZero();
+      assertThat(r.metadata().windowId()).isEqualTo(r.metadata().step());
+      // Every window holds K sampled steps: 8 random rows, or the last token of 4 sequences.
+      long perStep = r.metadata().layer().equals("final_norm") ? 4 : 8;
+      assertThat(r.snapshot().count()).as(key).isEqualTo(k * perStep);
     }
     for (String layer : List.of("layers.0.out", "layers.1.out", "final_norm")) {
       assertThat(got.stream().filter(r -> r.metadata().layer().equals(layer)))
@@ -298,6 +301,6 @@ class AgentOnTinyModelIT {
         .containsExactly(4L, 8L, 12L, 16L);
     assertThat(got.stream().filter(r -> r.metadata().layer().equals("final_norm")))
         .extracting(r -> r.metadata().windowId())
-        .containsExactly(0L, 1L, 2L, 3L);
+        .containsExactly(4L, 8L, 12L, 16L);
   }
 }

@@ -26,13 +26,15 @@ import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
 
 /**
- * Step time of the small model without the agent, with it in live mode and with it in probe mode,
- * in one process, on one thread, alternating blocks of steps so that drift of the machine hits the
- * three arms alike. The agents publish to a real in-process KRaft broker.
+ * Step time of the small model without the agent (twice: the A/A noise floor), with the DJL taps
+ * and listener feeding a no-op sink, with the agent in live mode and in probe mode, and with the
+ * listener plus a second evaluation of the loss (what the listener did before the training loop
+ * handed the loss over), in one process, on one thread, alternating blocks of steps so that drift
+ * of the machine hits the arms alike. The agents publish to a real in-process KRaft broker.
  *
  * <p>Run: {@code OMP_NUM_THREADS=1 mvn -q -pl agent test-compile exec:java
  * -Dexec.classpathScope=test -Dexec.mainClass=io.phasewatch.agent.core.AgentOverheadBenchmark
- * -Dexec.args="300 10" -Dai.djl.offline=true} (steps per arm, steps per block).
+ * -Dexec.args="1200 5" -Dai.djl.offline=true} (steps per arm, steps per block).
  */
 public final class AgentOverheadBenchmark {
   private AgentOverheadBenchmark() {}
@@ -87,6 +89,24 @@ public final class AgentOverheadBenchmark {
     public void stageChanged(Stage stage, long step) {}
   }
 
+  /**
+   * Evaluates the trainer's loss on the batch a second time, as the listener did before the loop
+   * handed it over: measures what that cost the training thread.
+   */
+  private static final class LossAgain extends ai.djl.training.listener.TrainingListenerAdapter {
+    final List<Long> cpuNanos = new java.util.ArrayList<>();
+    private final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+
+    @Override
+    public void onTrainingBatch(ai.djl.training.Trainer trainer, BatchData batchData) {
+      long c0 = threads.getCurrentThreadCpuTime();
+      var labels = batchData.getLabels().entrySet().iterator().next();
+      var predictions = batchData.getPredictions().get(labels.getKey());
+      trainer.getLoss().evaluate(labels.getValue(), predictions).getFloat();
+      cpuNanos.add(threads.getCurrentThreadCpuTime() - c0);
+    }
+  }
+
   private static List<Tap> liveTaps(AgentConfig live) {
     return List.of(
         Tap.live(
@@ -105,7 +125,12 @@ public final class AgentOverheadBenchmark {
     return Arrays.stream(v).average().orElse(Double.NaN);
   }
 
-  /** Per-block ratios a/b − 1: mean ± 95 % CI and median; and the ratio of the means. */
+  /**
+   * Per-block ratios a/b − 1: mean ± 95 % CI (normal); median with its distribution-free 95 % CI
+   * (order statistics of the binomial, normal approximation); and the ratio of the means. The block
+   * ratios of a shared machine are heavy-tailed (a block that shared its core with a build), so the
+   * median says what a typical step pays; the mean includes rare costs such as the probe pass.
+   */
   private static String compare(double[] a, double[] b) {
     int n = a.length;
     double[] ratios = new double[n];
@@ -116,13 +141,18 @@ public final class AgentOverheadBenchmark {
     double sd = Math.sqrt(Arrays.stream(ratios).map(x -> (x - m) * (x - m)).sum() / (n - 1));
     double[] sorted = ratios.clone();
     Arrays.sort(sorted);
+    double half = 1.96 * Math.sqrt(n) / 2;
+    int lo = Math.max(0, (int) Math.floor(n / 2.0 - half) - 1);
+    int hi = Math.min(n - 1, (int) Math.ceil(n / 2.0 + half) - 1);
     return String.format(
         Locale.ROOT,
-        "%+.2f %% ± %.2f %% (mean of block ratios, 95 %% CI), median %+.2f %%, ratio of means %+.2f"
-            + " %%",
+        "%+.2f %% ± %.2f %% (mean of block ratios, 95 %% CI), median %+.2f %% [%+.2f %%, %+.2f %%],"
+            + " ratio of means %+.2f %%",
         100 * m,
         100 * 1.96 * sd / Math.sqrt(n),
         100 * sorted[n / 2],
+        100 * sorted[lo],
+        100 * sorted[hi],
         100 * (mean(a) / mean(b) - 1));
   }
 
@@ -196,6 +226,10 @@ public final class AgentOverheadBenchmark {
       LayerTaps noOpTaps = LayerTaps.of(new NoOp(), 2, liveTaps(live));
       TinyLanguageModel noOpModel = TinyLanguageModel.create(modelConfig, noOpTaps);
       var noOpListener = PhasewatchTrainingListener.builder(new NoOp()).taps(noOpTaps).build();
+      LayerTaps oldTaps = LayerTaps.of(new NoOp(), 2, liveTaps(live));
+      TinyLanguageModel oldModel = TinyLanguageModel.create(modelConfig, oldTaps);
+      var oldListener = PhasewatchTrainingListener.builder(new NoOp()).taps(oldTaps).build();
+      LossAgain lossAgain = new LossAgain();
       LayerTaps liveTaps = LayerTaps.of(liveSink, 2, liveTaps(live));
       TinyLanguageModel liveModel = TinyLanguageModel.create(modelConfig, liveTaps);
       LayerTaps probeTaps =
@@ -221,14 +255,16 @@ public final class AgentOverheadBenchmark {
           var a2 = LanguageModelTraining.start(bare2, corpus);
           var n = LanguageModelTraining.start(noOpModel, corpus, noOpListener);
           var l = LanguageModelTraining.start(liveModel, corpus, liveListener);
-          var p = LanguageModelTraining.start(probeModel, corpus, probeListener)) {
-        LanguageModelTraining[] arms = {a, a2, n, l, p};
+          var p = LanguageModelTraining.start(probeModel, corpus, probeListener);
+          var o = LanguageModelTraining.start(oldModel, corpus, oldListener, lossAgain)) {
+        LanguageModelTraining[] arms = {a, a2, n, l, p, o};
         String[] names = {
           "no agent",
           "no agent, again (A/A)",
           "DJL taps + listener, no-op sink",
           "live agent",
-          "probe agent"
+          "probe agent",
+          "DJL taps + listener + loss evaluated again, no-op sink"
         };
         int nArms = arms.length;
         // Warm-up: JIT, allocator, first probe pass.
@@ -239,6 +275,7 @@ public final class AgentOverheadBenchmark {
         liveSink.calls = 0;
         liveSink.rowCalls.clear();
         liveSink.stepCalls.clear();
+        lossAgain.cpuNanos.clear();
         long liveSketchBefore =
             (long)
                 liveRegistry.timer("phasewatch.agent.sketch.time").totalTime(TimeUnit.NANOSECONDS);
@@ -281,7 +318,7 @@ public final class AgentOverheadBenchmark {
             "step without agent: %.1f ms wall, %.1f ms CPU of the training thread%n",
             mean(wall[0]),
             mean(cpu[0]));
-        int[][] pairs = {{1, 0}, {2, 0}, {3, 0}, {4, 0}, {3, 2}};
+        int[][] pairs = {{1, 0}, {2, 0}, {3, 0}, {4, 0}, {3, 2}, {5, 0}, {5, 2}};
         for (int[] pair : pairs) {
           System.out.printf(
               Locale.ROOT,
@@ -319,6 +356,15 @@ public final class AgentOverheadBenchmark {
             liveSink.calls);
         System.out.println("live agent rows(): " + quantiles(liveSink.rowCalls));
         System.out.println("live agent stepEnded(): " + quantiles(liveSink.stepCalls));
+        System.out.printf(
+            Locale.ROOT,
+            "loss evaluated again (training-thread CPU): %s; mean %.2f %% of a step without"
+                + " agent%n",
+            quantiles(lossAgain.cpuNanos),
+            100
+                * lossAgain.cpuNanos.stream().mapToLong(Long::longValue).average().orElse(0)
+                / 1e6
+                / mean(cpu[0]));
         System.out.printf(
             Locale.ROOT,
             "probe: measured by the listener %.2f %% of step time (budget %.1f %%), cadence every"

@@ -43,31 +43,87 @@ class PhasewatchAgentTest {
     int d = 4;
     float[] buffer = new float[2 * d + 5]; // longer than needed and reused, as the contract allows
     List<List<float[]>> expected = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
-    for (long step = 0; step < 9; step++) {
+    // Steps count from 1, as a trainer counts them: windows hold steps 1–3, 4–6 and 7–9.
+    for (long step = 1; step <= 9; step++) {
       for (int i = 0; i < 2; i++) {
         float[] r = row(step, i, d);
         System.arraycopy(r, 0, buffer, i * d, d);
-        expected.get((int) (step / 3)).add(r);
+        expected.get((int) ((step - 1) / 3)).add(r);
       }
       agent.rows("layers.0", step, buffer, 2, d);
       java.util.Arrays.fill(buffer, Float.NaN);
-      agent.stepEnded(step, (step + 1) * 128, 3.0);
+      agent.stepEnded(step, step * 128, 3.0);
     }
     agent.close(Duration.ofSeconds(5));
 
     assertThat(publisher.records).hasSize(3);
     for (int w = 0; w < 3; w++) {
       SnapshotRecord rec = publisher.records.get(w);
-      assertThat(rec.metadata().windowId()).isEqualTo(w);
-      assertThat(rec.metadata().step()).isEqualTo(3L * w + 2);
+      assertThat(rec.metadata().windowId()).isEqualTo(3L * w + 3);
+      assertThat(rec.metadata().step()).isEqualTo(3L * w + 3);
       assertThat(rec.metadata().tokensSeen()).isEqualTo((3L * w + 3) * 128);
       assertThat(rec.metadata().layer()).isEqualTo("layers.0");
       assertThat(rec.metadata().runId()).isEqualTo("r1");
       assertThat(rec.metadata().stage()).isEqualTo(Stage.PRETRAIN);
       assertThat(rec.metadata().samplesDropped()).isZero();
+      assertThat(rec.snapshot().count()).isEqualTo(6); // K = 3 steps of 2 rows, none short
       assertThat(rec.snapshot()).isEqualTo(ReferenceSketches.summarize(expected.get(w), d));
     }
     assertThat(publisher.closed).isTrue();
+  }
+
+  @Test
+  void anAgentRestartedWithAResumedTrainerGivesItsWindowsTheUninterruptedIds() {
+    var uninterrupted = new CapturingPublisher();
+    var first = new CapturingPublisher();
+    var resumed = new CapturingPublisher();
+    var whole =
+        PhasewatchAgent.builder(config("window: {steps: 5}\n"))
+            .sketches(new ReferenceSketches())
+            .publisher(r -> uninterrupted)
+            .start();
+    for (long step = 1; step <= 20; step++) {
+      whole.rows("h", step, row(step, 0, 3), 1, 3);
+      whole.stepEnded(step, step, 1.0);
+    }
+    whole.close(Duration.ofSeconds(5));
+    // The same run, stopped after step 12 and resumed from its checkpoint at step 10 by a new
+    // agent: steps 11 and 12 run twice, as they do when a trainer resumes.
+    var before =
+        PhasewatchAgent.builder(config("window: {steps: 5}\n"))
+            .sketches(new ReferenceSketches())
+            .publisher(r -> first)
+            .start();
+    for (long step = 1; step <= 12; step++) {
+      before.rows("h", step, row(step, 0, 3), 1, 3);
+      before.stepEnded(step, step, 1.0);
+    }
+    before.close(Duration.ofSeconds(5));
+    var after =
+        PhasewatchAgent.builder(config("window: {steps: 5}\n"))
+            .sketches(new ReferenceSketches())
+            .publisher(r -> resumed)
+            .start();
+    for (long step = 11; step <= 20; step++) {
+      after.rows("h", step, row(step, 0, 3), 1, 3);
+      after.stepEnded(step, step, 1.0);
+    }
+    after.close(Duration.ofSeconds(5));
+
+    assertThat(uninterrupted.records)
+        .extracting(r -> r.metadata().windowId())
+        .containsExactly(5L, 10L, 15L, 20L);
+    // Before the stop: the windows up to the checkpoint, and the open one flushed at close.
+    assertThat(first.records)
+        .extracting(r -> r.metadata().windowId())
+        .containsExactly(5L, 10L, 12L);
+    // After the resume: the same ids and rows as the uninterrupted run's windows, so a collector
+    // merges them as the same windows rather than rejecting them as late.
+    assertThat(resumed.records).extracting(r -> r.metadata().windowId()).containsExactly(15L, 20L);
+    for (int w = 0; w < 2; w++) {
+      assertThat(resumed.records.get(w).snapshot())
+          .isEqualTo(uninterrupted.records.get(w + 2).snapshot());
+    }
   }
 
   @Test
@@ -78,23 +134,24 @@ class PhasewatchAgentTest {
             .sketches(new ReferenceSketches())
             .publisher(r -> publisher)
             .start();
-    for (long step = 0; step < 14; step++) {
-      if (step == 4) {
-        agent.stageChanged(Stage.SFT, 4);
+    for (long step = 1; step <= 14; step++) {
+      if (step == 5) {
+        agent.stageChanged(Stage.SFT, 5);
       }
       agent.rows("h", step, row(step, 0, 3), 1, 3);
       agent.stepEnded(step, step, 1.0);
     }
     agent.close(Duration.ofSeconds(5));
 
-    // Steps 0–3 closed by the stage change, 4–9 by the step boundary, 10–13 by close().
+    // Steps 1–4 closed by the stage change, 5–10 by the step boundary, 11–14 by close(); each
+    // window's id is its last step.
     assertThat(publisher.records)
         .extracting(
             r -> r.metadata().stage(), r -> r.metadata().windowId(), r -> r.snapshot().count())
         .containsExactly(
-            org.assertj.core.groups.Tuple.tuple(Stage.PRETRAIN, 0L, 4L),
-            org.assertj.core.groups.Tuple.tuple(Stage.SFT, 1L, 6L),
-            org.assertj.core.groups.Tuple.tuple(Stage.SFT, 2L, 4L));
+            org.assertj.core.groups.Tuple.tuple(Stage.PRETRAIN, 4L, 4L),
+            org.assertj.core.groups.Tuple.tuple(Stage.SFT, 10L, 6L),
+            org.assertj.core.groups.Tuple.tuple(Stage.SFT, 14L, 4L));
   }
 
   @Test
@@ -127,7 +184,7 @@ class PhasewatchAgentTest {
         .containsExactly(500L, 1000L, 1500L, 2000L);
     assertThat(publisher.records)
         .extracting(r -> r.metadata().windowId())
-        .containsExactly(0L, 1L, 2L, 3L);
+        .containsExactly(5L, 10L, 15L, 20L);
     assertThat(publisher.records.get(3).snapshot()).isEqualTo(ReferenceSketches.summarize(pass, 4));
   }
 
@@ -259,7 +316,7 @@ class PhasewatchAgentTest {
             .publisher(r -> publisher)
             .meterRegistry(registry)
             .start();
-    for (long step = 0; step < 4; step++) {
+    for (long step = 1; step <= 4; step++) {
       agent.rows("bad", step, new float[10], 2, 5);
       agent.rows("good", step, row(step, 0, 3), 1, 3);
       agent.stepEnded(step, step, 1.0);

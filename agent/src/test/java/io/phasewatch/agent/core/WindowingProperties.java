@@ -18,14 +18,15 @@ class WindowingProperties {
 
   /**
    * Whatever K, run length and stage changes: every row lands in exactly one published window,
-   * window ids strictly increase, a window closed by the step rule ends on a K boundary, and each
-   * window carries the stage in force when its rows arrived.
+   * window ids strictly increase and equal the window's last step, a window closed by the step rule
+   * ends on a K boundary (steps count from 1, so it holds steps wK + 1 … (w + 1)K), and each window
+   * carries the stage in force when its rows arrived.
    */
   @Property(tries = 40)
   void everyRowLandsInExactlyOneWindowInOrder(
       @ForAll @IntRange(min = 1, max = 7) int k,
       @ForAll @IntRange(min = 1, max = 40) int steps,
-      @ForAll @Size(max = 3) Set<@IntRange(min = 0, max = 39) Integer> stageChanges) {
+      @ForAll @Size(max = 3) Set<@IntRange(min = 1, max = 40) Integer> stageChanges) {
     var publisher = new CapturingPublisher();
     var agent =
         PhasewatchAgent.builder(
@@ -35,9 +36,9 @@ class WindowingProperties {
             .start();
     List<Stage> stages = List.of(Stage.SFT, Stage.DPO, Stage.RLVR);
     int changes = 0;
-    Stage[] stageAt = new Stage[steps];
+    Stage[] stageAt = new Stage[steps + 1];
     Stage current = Stage.PRETRAIN;
-    for (int step = 0; step < steps; step++) {
+    for (int step = 1; step <= steps; step++) {
       if (stageChanges.contains(step)) {
         current = stages.get(changes++ % stages.size());
         agent.stageChanged(current, step);
@@ -49,23 +50,25 @@ class WindowingProperties {
     agent.close(Duration.ofSeconds(5));
 
     long rows = 0;
-    long lastId = -1;
-    long lastStep = -1;
+    long lastStep = 0;
     for (SnapshotRecord r : publisher.records) {
+      long step = r.metadata().step();
       rows += r.snapshot().count();
-      assertThat(r.metadata().windowId()).isGreaterThan(lastId);
-      assertThat(r.metadata().step()).isGreaterThanOrEqualTo(lastStep);
-      // Rows of this window are steps lastStep+1 … step (or up to the step before a stage change).
+      assertThat(r.metadata().windowId()).isEqualTo(step);
+      assertThat(step).isGreaterThan(lastStep);
+      // Rows of this window are steps lastStep+1 … step, one row each.
       long first = lastStep + 1;
+      assertThat(r.snapshot().count()).isEqualTo(step - lastStep);
       assertThat(r.metadata().stage()).isEqualTo(stageAt[(int) first]);
-      boolean boundary = (r.metadata().step() + 1) % k == 0;
-      boolean cutByStage =
-          stageChanges.contains((int) r.metadata().step() + 1)
-              || stageChanges.contains((int) r.metadata().step());
-      boolean last = r.metadata().step() == steps - 1;
+      boolean boundary = step % k == 0;
+      boolean cutByStage = stageChanges.contains((int) step + 1);
+      boolean last = step == steps;
       assertThat(boundary || cutByStage || last).isTrue();
-      lastId = r.metadata().windowId();
-      lastStep = r.metadata().step();
+      // A window that starts on a boundary and closes on one spans exactly K steps.
+      if (boundary && (first - 1) % k == 0) {
+        assertThat(step - lastStep).isEqualTo(k);
+      }
+      lastStep = step;
     }
     assertThat(rows).isEqualTo(steps);
   }

@@ -196,13 +196,13 @@ class KafkaSnapshotPublisherIT {
     Map<String, Integer> dims = Map.of("layers.0.out", 4, "final_norm", 40);
     Map<String, List<CovarianceSketch>> direct = new HashMap<>();
     Map<String, List<List<float[]>>> rowsOf = new HashMap<>();
-    for (long step = 0; step < 20; step++) {
+    for (long step = 1; step <= 20; step++) {
       for (var layer : dims.entrySet()) {
         int d = layer.getValue();
         float[] rows = new float[3 * d];
         var sketches = direct.computeIfAbsent(layer.getKey(), k -> new ArrayList<>());
         var windows = rowsOf.computeIfAbsent(layer.getKey(), k -> new ArrayList<>());
-        if (step % 5 == 0) {
+        if ((step - 1) % 5 == 0) { // steps count from 1: windows hold steps 1–5, 6–10, …
           sketches.add(d <= 16 ? ExactSummary.ofDimension(d) : FrequentDirections.withRows(8, d));
           windows.add(new ArrayList<>());
         }
@@ -215,7 +215,7 @@ class KafkaSnapshotPublisherIT {
         sketches.get(sketches.size() - 1).update(rows, 3);
         agent.rows(layer.getKey(), step, rows, 3, d);
       }
-      agent.stepEnded(step, 64 * (step + 1), 2.5);
+      agent.stepEnded(step, 64 * step, 2.5);
     }
     agent.close(Duration.ofSeconds(20));
 
@@ -225,8 +225,9 @@ class KafkaSnapshotPublisherIT {
     for (String layer : dims.keySet()) {
       List<SnapshotRecord> mine =
           got.stream().filter(s -> s.metadata().layer().equals(layer)).toList();
-      assertThat(mine).extracting(s -> s.metadata().windowId()).containsExactly(0L, 1L, 2L, 3L);
-      assertThat(mine).extracting(s -> s.metadata().step()).containsExactly(4L, 9L, 14L, 19L);
+      // A window's id is its last step.
+      assertThat(mine).extracting(s -> s.metadata().windowId()).containsExactly(5L, 10L, 15L, 20L);
+      assertThat(mine).extracting(s -> s.metadata().step()).containsExactly(5L, 10L, 15L, 20L);
       assertThat(mine)
           .extracting(s -> s.metadata().tokensSeen())
           .containsExactly(320L, 640L, 960L, 1280L);
@@ -321,7 +322,7 @@ class KafkaSnapshotPublisherIT {
             Map.of(),
             Map.of("kafka.bootstrap.servers", "127.0.0.1:1", "kafka.max.block.ms", "200"));
     PhasewatchAgent first = agent(unreachable, dead);
-    for (long step = 0; step < 6; step++) {
+    for (long step = 1; step <= 6; step++) {
       first.rows("h", step, row(step, 0, 3), 1, 3);
       first.stepEnded(step, step, 1.0);
     }
@@ -344,15 +345,15 @@ class KafkaSnapshotPublisherIT {
             Map.of("kafka.bootstrap.servers", cluster.bootstrapServers()));
     PhasewatchAgent second = agent(reachable, live);
     await(() -> count(live, "phasewatch.agent.windows.published") == 3, Duration.ofSeconds(30));
-    second.rows("h", 6, row(6, 0, 3), 1, 3);
-    second.stepEnded(7, 7, 1.0);
+    second.rows("h", 7, row(7, 0, 3), 1, 3);
+    second.stepEnded(8, 8, 1.0);
     second.close(Duration.ofSeconds(20));
 
     List<SnapshotRecord> got = consume(topic, 4, Duration.ofSeconds(30));
-    assertThat(got).extracting(s -> s.metadata().step()).containsExactly(1L, 3L, 5L, 7L);
+    assertThat(got).extracting(s -> s.metadata().step()).containsExactly(2L, 4L, 6L, 8L);
     ExactSummary direct = ExactSummary.ofDimension(3);
-    direct.update(row(2, 0, 3), 1);
     direct.update(row(3, 0, 3), 1);
+    direct.update(row(4, 0, 3), 1);
     assertThat(got.get(1).snapshot()).isEqualTo(direct.snapshot());
     try (var files = Files.list(spool)) {
       assertThat(files.count()).isZero();

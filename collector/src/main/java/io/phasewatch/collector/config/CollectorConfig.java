@@ -1,5 +1,6 @@
 package io.phasewatch.collector.config;
 
+import io.phasewatch.collector.phase.PhaseDetectorConfig;
 import java.util.Objects;
 
 /**
@@ -7,7 +8,14 @@ import java.util.Objects;
  * defaults are the table in docs/configuration.md ("## Collector").
  */
 public record CollectorConfig(
-    Kafka kafka, Http http, Limits limits, Chunks chunks, Merge merge, Analysis analysis, Api api) {
+    Kafka kafka,
+    Http http,
+    Limits limits,
+    Chunks chunks,
+    Merge merge,
+    Analysis analysis,
+    Api api,
+    PhaseDetectorConfig phases) {
 
   public CollectorConfig {
     Objects.requireNonNull(kafka, "kafka");
@@ -17,6 +25,7 @@ public record CollectorConfig(
     Objects.requireNonNull(merge, "merge");
     Objects.requireNonNull(analysis, "analysis");
     Objects.requireNonNull(api, "api");
+    Objects.requireNonNull(phases, "phases");
     if (limits.runIdleTimeoutMillis() <= merge.timeoutMillis()) {
       throw new IllegalArgumentException(
           "collector config: limits.run-idle-timeout-ms "

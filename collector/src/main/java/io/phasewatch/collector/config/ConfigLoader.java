@@ -1,5 +1,7 @@
 package io.phasewatch.collector.config;
 
+import io.phasewatch.agent.wire.Stage;
+import io.phasewatch.collector.phase.PhaseDetectorConfig;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
@@ -10,6 +12,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
@@ -18,7 +22,9 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  * Reads {@link CollectorConfig} from, in rising precedence: the defaults, a YAML file (nested maps,
  * e.g. {@code http: {port: 9090}}), environment variables ({@code PHASEWATCH_HTTP_PORT}) and {@code
  * key=value} overrides from the command line. A key that is not in {@link #DEFAULTS} is an error
- * that names it.
+ * that names it. The {@code phases.*} keys are the parameters of the phase detector ({@link
+ * PhaseDetectorConfig}, docs/phases.md), their defaults taken from {@link
+ * PhaseDetectorConfig#defaults()} so the two cannot drift apart.
  */
 public final class ConfigLoader {
 
@@ -27,6 +33,15 @@ public final class ConfigLoader {
 
   /** Environment variables start with this; the rest is the key, upper case, '.' and '-' as '_'. */
   public static final String ENV_PREFIX = "PHASEWATCH_";
+
+  /** Value of {@code phases.alpha-veto-trend} that turns the α veto off (its default). */
+  public static final String VETO_OFF = "off";
+
+  private static final String PHASES = "phases.";
+  private static final String WARMUP = PHASES + "warmup-steps.";
+
+  /** A camel-case field name of {@link PhaseDetectorConfig} in one of its messages. */
+  private static final Pattern FIELD = Pattern.compile("\\b([a-z]+[A-Z][A-Za-z]*)\\b");
 
   static {
     Map<String, String> d = new LinkedHashMap<>();
@@ -56,6 +71,25 @@ public final class ConfigLoader {
     d.put("analysis.fit-range", "12:100");
     d.put("api.max-points-per-layer", "10000");
     d.put("api.max-events", "1000");
+    PhaseDetectorConfig p = PhaseDetectorConfig.defaults();
+    d.put(PHASES + "window-log-steps", String.valueOf(p.windowLogSteps()));
+    d.put(PHASES + "bins-per-window", String.valueOf(p.binsPerWindow()));
+    d.put(PHASES + "min-points", String.valueOf(p.minPoints()));
+    d.put(PHASES + "enter-trend", String.valueOf(p.enterTrend()));
+    d.put(PHASES + "exit-trend", String.valueOf(p.exitTrend()));
+    d.put(PHASES + "enter-significance", String.valueOf(p.enterSignificance()));
+    d.put(PHASES + "exit-significance", String.valueOf(p.exitSignificance()));
+    d.put(
+        PHASES + "alpha-veto-trend",
+        p.alphaVetoTrend() == Double.POSITIVE_INFINITY
+            ? VETO_OFF
+            : String.valueOf(p.alphaVetoTrend()));
+    d.put(PHASES + "min-duration-points", String.valueOf(p.minDurationPoints()));
+    d.put(PHASES + "min-duration-log-steps", String.valueOf(p.minDurationLogSteps()));
+    d.put(PHASES + "steady-duration-log-steps", String.valueOf(p.steadyDurationLogSteps()));
+    for (Stage s : Stage.values()) {
+      d.put(WARMUP + s.label(), String.valueOf(p.warmupSteps(s)));
+    }
     DEFAULTS = Collections.unmodifiableMap(d);
   }
 
@@ -182,7 +216,66 @@ public final class ConfigLoader {
             intValue(v, "analysis.max-queued-windows"),
             v.get("analysis.fit-range")),
         new CollectorConfig.Api(
-            intValue(v, "api.max-points-per-layer"), intValue(v, "api.max-events")));
+            intValue(v, "api.max-points-per-layer"), intValue(v, "api.max-events")),
+        phases(v));
+  }
+
+  private static PhaseDetectorConfig phases(Map<String, String> v) {
+    Map<Stage, Long> warmup = new java.util.EnumMap<>(Stage.class);
+    for (Stage s : Stage.values()) {
+      warmup.put(s, longValue(v, WARMUP + s.label()));
+    }
+    String veto = v.get(PHASES + "alpha-veto-trend").trim();
+    try {
+      return new PhaseDetectorConfig(
+          doubleValue(v, PHASES + "window-log-steps"),
+          intValue(v, PHASES + "bins-per-window"),
+          intValue(v, PHASES + "min-points"),
+          doubleValue(v, PHASES + "enter-trend"),
+          doubleValue(v, PHASES + "exit-trend"),
+          doubleValue(v, PHASES + "enter-significance"),
+          doubleValue(v, PHASES + "exit-significance"),
+          veto.equalsIgnoreCase(VETO_OFF)
+              ? Double.POSITIVE_INFINITY
+              : doubleValue(v, PHASES + "alpha-veto-trend"),
+          intValue(v, PHASES + "min-duration-points"),
+          doubleValue(v, PHASES + "min-duration-log-steps"),
+          doubleValue(v, PHASES + "steady-duration-log-steps"),
+          warmup);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("collector config: " + phaseKeys(e.getMessage()), e);
+    }
+  }
+
+  /**
+   * The detector's own messages name its fields ({@code exitTrend 0.2 outside [1.0E-6, 0.1]}); here
+   * they name the configuration keys ({@code phases.exit-trend}) instead.
+   */
+  private static String phaseKeys(String message) {
+    String text = message.replace("phase detector config: ", "");
+    Matcher m = FIELD.matcher(text);
+    StringBuilder out = new StringBuilder();
+    while (m.find()) {
+      String kebab = m.group(1).replaceAll("([A-Z])", "-$1").toLowerCase(Locale.ROOT);
+      boolean known = DEFAULTS.containsKey(PHASES + kebab) || (PHASES + kebab + ".").equals(WARMUP);
+      m.appendReplacement(out, Matcher.quoteReplacement(known ? PHASES + kebab : m.group(1)));
+    }
+    m.appendTail(out);
+    return out.toString();
+  }
+
+  private static double doubleValue(Map<String, String> v, String key) {
+    String text = v.get(key).trim();
+    try {
+      double value = Double.parseDouble(text);
+      if (Double.isNaN(value)) {
+        throw new NumberFormatException("NaN");
+      }
+      return value;
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(
+          "collector config: " + key + " = '" + text + "' is not a number", e);
+    }
   }
 
   private static int intValue(Map<String, String> v, String key) {

@@ -8,6 +8,7 @@ import io.phasewatch.collector.spectrum.SpectralMeasures;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
@@ -73,8 +74,11 @@ public final class HttpApiVerticle extends VerticleBase {
     router.get("/api/events").handler(this::events);
     // The live page (index.html, script, style) ships inside the jar; it reads only the API above.
     router.get("/*").handler(StaticHandler.create("webroot").setCachingEnabled(false));
+    // HTTP/1.1 only: Prometheus, Grafana and curl speak it, and answering clients that ask for a
+    // cleartext HTTP/2 upgrade (h2c, the JDK client's default) mixed both protocols on one
+    // connection under load; such clients simply stay on HTTP/1.1.
     return vertx
-        .createHttpServer()
+        .createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(false))
         .requestHandler(router)
         .listen(port, host)
         .onSuccess(s -> server = s);

@@ -30,7 +30,8 @@ public final class CollectorService {
     this.vertx = vertx;
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     this.state =
-        new CollectorState(registry, config.api().maxPointsPerLayer(), config.api().maxEvents());
+        new CollectorState(
+            registry, config.api().maxPointsPerLayer(), config.api().maxEvents(), config.phases());
     this.metrics = new CollectorMetrics(registry, state::liveRuns);
     this.analysis =
         new AnalysisVerticle(

@@ -2,6 +2,7 @@ package io.phasewatch.collector.service;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.phasewatch.collector.metrics.LayerState;
+import io.phasewatch.collector.phase.PhaseDetectorConfig;
 import io.phasewatch.collector.phase.PhaseTransition;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -20,18 +21,28 @@ public final class CollectorState {
   private final MeterRegistry registry;
   private final int maxPointsPerLayer;
   private final int maxEvents;
+  private final PhaseDetectorConfig detectorConfig;
   private final Map<String, Map<String, LayerHandle>> runs = new ConcurrentHashMap<>();
   private final ArrayDeque<PhaseTransition> events = new ArrayDeque<>();
 
-  public CollectorState(MeterRegistry registry, int maxPointsPerLayer, int maxEvents) {
+  /**
+   * @param detectorConfig the phase detector's parameters, for every layer of every run
+   */
+  public CollectorState(
+      MeterRegistry registry,
+      int maxPointsPerLayer,
+      int maxEvents,
+      PhaseDetectorConfig detectorConfig) {
     this.registry = registry;
     this.maxPointsPerLayer = maxPointsPerLayer;
     this.maxEvents = maxEvents;
+    this.detectorConfig = java.util.Objects.requireNonNull(detectorConfig, "detectorConfig");
   }
 
   LayerHandle layer(String run, String layer) {
     return runs.computeIfAbsent(run, r -> new ConcurrentHashMap<>())
-        .computeIfAbsent(layer, l -> new LayerHandle(run, l, maxPointsPerLayer, registry));
+        .computeIfAbsent(
+            layer, l -> new LayerHandle(run, l, maxPointsPerLayer, registry, detectorConfig));
   }
 
   /** Forgets a run and removes its meters; returns whether it was held. */

@@ -43,11 +43,16 @@ final class LayerHandle {
   private double effectiveRankMax = Double.NaN;
   private boolean closed;
 
-  LayerHandle(String run, String layer, int maxPoints, MeterRegistry registry) {
+  LayerHandle(
+      String run,
+      String layer,
+      int maxPoints,
+      MeterRegistry registry,
+      PhaseDetectorConfig detectorConfig) {
     this.run = run;
     this.layer = layer;
     this.maxPoints = maxPoints;
-    this.detector = new PhaseDetector(run, layer, PhaseDetectorConfig.defaults());
+    this.detector = new PhaseDetector(run, layer, detectorConfig);
     this.meters = new LayerMeters(registry, run, layer, latest);
   }
 

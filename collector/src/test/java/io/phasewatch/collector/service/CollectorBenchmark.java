@@ -2,6 +2,7 @@ package io.phasewatch.collector.service;
 
 import io.phasewatch.agent.sketch.CovarianceSnapshot;
 import io.phasewatch.agent.sketch.FrequentDirections;
+import io.phasewatch.agent.sketch.Snapshots;
 import io.phasewatch.agent.wire.SnapshotCodec;
 import io.phasewatch.agent.wire.SnapshotMetadata;
 import io.phasewatch.agent.wire.SnapshotRecord;
@@ -9,9 +10,19 @@ import io.phasewatch.agent.wire.Stage;
 import io.phasewatch.collector.config.CollectorConfig;
 import io.phasewatch.collector.config.ConfigLoader;
 import io.phasewatch.collector.metrics.LayerState;
+import io.phasewatch.collector.spectrum.FitRange;
+import io.phasewatch.collector.spectrum.SpectralMeasures;
+import io.phasewatch.collector.spectrum.Spectrum;
 import io.vertx.core.Vertx;
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -26,6 +37,9 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
+import org.ejml.data.DMatrixRMaj;
+import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
+import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
 
 /**
  * End-to-end collector benchmark against an in-process KRaft broker: latency from the send of a
@@ -34,9 +48,28 @@ import org.apache.kafka.common.test.TestKitNodes;
  * d:ell:ranks:layers:paced:flood:warmup}: {@code warmup} uncounted windows, {@code paced} windows
  * sent one at a time (all layers and ranks at once, then wait until visible: latency), {@code
  * flood} windows back to back (throughput; with 0, throughput comes from the paced windows). All
- * run in one process, side by side. Command in docs/benchmarks.md ("## Collector").
+ * run in one process, side by side.
+ *
+ * <p>Before each configuration's end-to-end run, the same process times the collector's per-window
+ * work on one thread with nothing else running: one pairwise FD merge, the EJML eigensolver alone
+ * on a {@code 2ℓ × 2ℓ} matrix, the fold of all ranks and the spectrum. That gives the compute
+ * ceiling of this machine ({@code cores / CPU seconds per layer-window}) to set the end-to-end
+ * throughput against. Command in docs/benchmarks.md ("## Collector").
  */
 public final class CollectorBenchmark {
+
+  private static final String HEADER_E2E =
+      "| d | ℓ | ranks × layers | windows paced + flood | latency p50 | latency p99 | p99 / 1 s"
+          + " | throughput (snapshots/s) | needed at 1 window / 10 s | throughput / needed"
+          + " | cores the process got | analysis CPU per layer-window | GC pauses / wall"
+          + " | load avg (1 min) |\n"
+          + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+
+  private static final String HEADER_COMPUTE =
+      "| d | ℓ | one merge | of it: eigensolver | merge GEMM rate | fold of the ranks + spectrum"
+          + " | ceiling on %d cores (snapshots/s) | ceiling / needed | end-to-end / ceiling"
+          + " | FLOP per layer-window | FLOP/s for 10× |\n"
+          + "|---|---|---|---|---|---|---|---|---|---|---|";
 
   private CollectorBenchmark() {}
 
@@ -55,21 +88,28 @@ public final class CollectorBenchmark {
     cluster.format();
     cluster.startup();
     cluster.waitForReadyBrokers();
-    System.out.println(
-        "| d | ℓ | ranks × layers | windows paced + flood | latency p50 | latency p99 | p99 / 1 s"
-            + " | throughput (snapshots/s) | needed at 1 window / 10 s | throughput / needed |");
-    System.out.println("|---|---|---|---|---|---|---|---|---|---|");
+    List<String> e2e = new ArrayList<>();
+    List<String> compute = new ArrayList<>();
     try {
       for (String arg : args) {
-        System.out.println(run(cluster, arg));
-        System.out.flush();
+        String[] rows = run(cluster, arg);
+        e2e.add(rows[0]);
+        compute.add(rows[1]);
+        System.err.println(rows[0]);
+        System.err.println(rows[1]);
       }
     } finally {
       cluster.close();
     }
+    System.out.println(HEADER_E2E);
+    e2e.forEach(System.out::println);
+    System.out.println();
+    System.out.println(
+        String.format(Locale.ROOT, HEADER_COMPUTE, Runtime.getRuntime().availableProcessors()));
+    compute.forEach(System.out::println);
   }
 
-  private static String run(KafkaClusterTestKit cluster, String spec) throws Exception {
+  private static String[] run(KafkaClusterTestKit cluster, String spec) throws Exception {
     String[] p = spec.split(":");
     int d = Integer.parseInt(p[0]);
     int ell = Integer.parseInt(p[1]);
@@ -78,6 +118,9 @@ public final class CollectorBenchmark {
     int windows = Integer.parseInt(p[4]);
     int flood = Integer.parseInt(p[5]);
     int warmup = Integer.parseInt(p[6]);
+    if (ranks < 2 || windows < 1) {
+      throw new IllegalArgumentException(spec + ": need ranks ≥ 2 and paced ≥ 1");
+    }
     String topic = "bench-" + d + "-" + ell + "-" + System.nanoTime();
     try (var admin = cluster.admin()) {
       admin
@@ -100,6 +143,7 @@ public final class CollectorBenchmark {
       fd.update(rowsData, n);
       parts[r] = fd.snapshot();
     }
+    Compute c = Compute.measure(parts, d, ell);
     Map<String, String> o = new HashMap<>();
     o.put("kafka.bootstrap-servers", cluster.bootstrapServers());
     o.put("kafka.topic", topic);
@@ -117,24 +161,32 @@ public final class CollectorBenchmark {
     pp.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
     pp.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
     pp.put(ProducerConfig.LINGER_MS_CONFIG, 0);
-    pp.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 256L << 20);
+    pp.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 512L << 20);
     List<Double> latencies = new ArrayList<>();
     double throughput;
+    double load1;
+    double gcShare;
+    double processCores;
+    double analysisCpuPerLayerWindow;
     try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(pp)) {
       String run = "bench";
       long window = 0;
+      long gcStart = gcMillis();
+      long wallStart = System.nanoTime();
+      double[] cpuStart = null;
       // Paced: one window of all layers at once (what the ranks do every 10 s), then wait for it.
-      // Warm-up windows (JIT, clients) are not counted.
+      // Warm-up windows (JIT, clients) are not counted. Records are encoded before the clock
+      // starts, so the producer's encoding does not compete with the collector while it is timed.
       long pacedStart = 0;
       for (int w = -warmup; w < windows; w++, window++) {
+        List<List<Encoded>> byLayer = encodeWindow(run, layers, ranks, window, parts);
         if (w == 0) {
           pacedStart = System.nanoTime();
+          cpuStart = cpuSeconds();
         }
         long[] sentAt = new long[layers];
         for (int l = 0; l < layers; l++) {
-          for (int r = 0; r < ranks; r++) {
-            send(producer, topic, record(run, l, r, ranks, window, parts[r]));
-          }
+          byLayer.get(l).forEach(e -> send(producer, topic, e));
           producer.flush();
           sentAt[l] = System.nanoTime();
         }
@@ -145,15 +197,16 @@ public final class CollectorBenchmark {
       }
       double pacedSeconds = (System.nanoTime() - pacedStart) / 1e9;
       // Flood: windows back to back; throughput = snapshots / time to the last one visible.
+      List<List<Encoded>> floodRecords = new ArrayList<>();
+      for (int w = 0; w < flood; w++) {
+        encodeWindow(run, layers, ranks, window + w, parts).forEach(floodRecords::add);
+      }
       long start = System.nanoTime();
       long first = window;
-      for (int w = 0; w < flood; w++, window++) {
-        for (int l = 0; l < layers; l++) {
-          for (int r = 0; r < ranks; r++) {
-            send(producer, topic, record(run, l, r, ranks, window, parts[r]));
-          }
-        }
+      for (List<Encoded> layer : floodRecords) {
+        layer.forEach(e -> send(producer, topic, e));
       }
+      window += flood;
       if (flood > 0) {
         producer.flush();
         awaitWindow(service, run, layers, window - 1);
@@ -162,6 +215,13 @@ public final class CollectorBenchmark {
       } else {
         throughput = windows * (double) layers * ranks / pacedSeconds;
       }
+      gcShare = (gcMillis() - gcStart) / ((System.nanoTime() - wallStart) / 1e6);
+      double[] cpuEnd = cpuSeconds();
+      System.err.println(spec + " CPU by thread group (s, whole run): " + cpuByGroup());
+      double countedWall = (System.nanoTime() - pacedStart) / 1e9;
+      processCores = (cpuEnd[0] - cpuStart[0]) / countedWall;
+      analysisCpuPerLayerWindow = (cpuEnd[1] - cpuStart[1]) / ((windows + flood) * (double) layers);
+      load1 = loadAverage();
     } finally {
       service.close().await(60, TimeUnit.SECONDS);
       vertx.close().await(60, TimeUnit.SECONDS);
@@ -170,22 +230,192 @@ public final class CollectorBenchmark {
     double p50 = percentile(lat, 0.50);
     double p99 = percentile(lat, 0.99);
     double needed = ranks * (double) layers / 10.0;
-    return String.format(
-        Locale.ROOT,
-        "| %d | %d | %d × %d | %d + %d | %.3f s | %.3f s | %.2f | %.1f | %.1f | %.2f |",
-        d,
-        ell,
-        ranks,
-        layers,
-        windows,
-        flood,
-        p50,
-        p99,
-        p99 / 1.0,
-        throughput,
-        needed,
-        throughput / needed);
+    String e2e =
+        String.format(
+            Locale.ROOT,
+            "| %d | %d | %d × %d | %d + %d | %.3f s | %.3f s | %.2f | %.1f | %.1f | %.2f | %.2f | %s |"
+                + " %.1f %% | %.2f |",
+            d,
+            ell,
+            ranks,
+            layers,
+            windows,
+            flood,
+            p50,
+            p99,
+            p99 / 1.0,
+            throughput,
+            needed,
+            throughput / needed,
+            processCores,
+            duration(analysisCpuPerLayerWindow),
+            100 * gcShare,
+            load1);
+    int cores = Runtime.getRuntime().availableProcessors();
+    double perLayerWindow = c.foldSeconds + c.spectrumSeconds;
+    double ceiling = cores * ranks / perLayerWindow;
+    // One shrink of a 2ℓ × d buffer: Gram upper triangle (2ℓ)²/2·d and rotation d·2ℓ·ℓ
+    // multiply-adds, 2 FLOP each; ranks − 1 of them per layer-window.
+    double flopPerMerge = 2.0 * (2.0 * ell * ell * d + 2.0 * ell * ell * d);
+    double flopPerLayerWindow = (ranks - 1) * flopPerMerge;
+    double layerWindowsPerSecondFor10x = 10 * layers / 10.0;
+    String compute =
+        String.format(
+            Locale.ROOT,
+            "| %d | %d | %s | %s | %.1f GFLOP/s | %s + %s | %.1f | %.2f | %.2f | %.2f G | %.0f G |",
+            d,
+            ell,
+            duration(c.mergeSeconds),
+            duration(c.eigSeconds),
+            flopPerMerge / (c.mergeSeconds - c.eigSeconds) / 1e9,
+            duration(c.foldSeconds),
+            duration(c.spectrumSeconds),
+            ceiling,
+            ceiling / needed,
+            throughput / ceiling,
+            flopPerLayerWindow / 1e9,
+            flopPerLayerWindow * layerWindowsPerSecondFor10x / 1e9);
+    return new String[] {e2e, compute};
   }
+
+  /** Single-thread timings of the analysis of one layer-window, medians. */
+  private record Compute(
+      double mergeSeconds, double eigSeconds, double foldSeconds, double spectrumSeconds) {
+
+    static Compute measure(CovarianceSnapshot[] parts, int d, int ell) {
+      // Few repetitions where one merge takes seconds; the first run warms the JIT.
+      int reps = d * (long) ell * ell > (1L << 28) ? 3 : 15;
+      double merge = median(reps, () -> Snapshots.merge(parts[0], parts[1]));
+      Random rnd = new Random(42);
+      int m = 2 * ell;
+      DMatrixRMaj x = new DMatrixRMaj(m, m);
+      for (int i = 0; i < m * m; i++) {
+        x.data[i] = rnd.nextGaussian();
+      }
+      DMatrixRMaj gram = new DMatrixRMaj(m, m);
+      org.ejml.dense.row.CommonOps_DDRM.multTransB(x, x, gram);
+      double eig =
+          median(
+              reps,
+              () -> {
+                EigenDecomposition_F64<DMatrixRMaj> e =
+                    DecompositionFactory_DDRM.eig(m, true, true);
+                if (!e.decompose(gram.copy())) {
+                  throw new IllegalStateException("eigen-decomposition failed");
+                }
+              });
+      CovarianceSnapshot[] merged = new CovarianceSnapshot[1];
+      double fold =
+          median(
+              Math.max(1, reps / 3),
+              () -> {
+                CovarianceSnapshot acc = parts[0];
+                for (int i = 1; i < parts.length; i++) {
+                  acc = Snapshots.merge(acc, parts[i]);
+                }
+                merged[0] = acc;
+              });
+      double spectrum =
+          median(reps, () -> SpectralMeasures.of(Spectrum.of(merged[0]), FitRange.STUDY));
+      return new Compute(merge, eig, fold, spectrum);
+    }
+
+    /**
+     * Median CPU time of the calling thread: the machine is shared, wall time would be its load.
+     */
+    private static double median(int reps, Runnable task) {
+      ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+      task.run();
+      double[] t = new double[reps];
+      for (int i = 0; i < reps; i++) {
+        long t0 = threads.getCurrentThreadCpuTime();
+        task.run();
+        t[i] = (threads.getCurrentThreadCpuTime() - t0) / 1e9;
+      }
+      Arrays.sort(t);
+      return t[reps / 2];
+    }
+  }
+
+  private static String duration(double seconds) {
+    return seconds >= 1
+        ? String.format(Locale.ROOT, "%.2f s", seconds)
+        : String.format(Locale.ROOT, "%.1f ms", seconds * 1e3);
+  }
+
+  /** CPU seconds of this process and of the analysis worker threads so far. */
+  private static double[] cpuSeconds() {
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    long analysis = 0;
+    for (ThreadInfo t : threads.getThreadInfo(threads.getAllThreadIds())) {
+      if (t != null && t.getThreadName().startsWith(AnalysisVerticle.POOL)) {
+        analysis += Math.max(0, threads.getThreadCpuTime(t.getThreadId()));
+      }
+    }
+    double process =
+        ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime()
+            / 1e9;
+    return new double[] {process, analysis / 1e9};
+  }
+
+  /** CPU seconds per live thread group (thread names without digits), largest first. */
+  private static String cpuByGroup() {
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    Map<String, Double> groups = new HashMap<>();
+    for (ThreadInfo t : threads.getThreadInfo(threads.getAllThreadIds())) {
+      if (t != null) {
+        groups.merge(
+            t.getThreadName().replaceAll("[0-9]+", "N"),
+            Math.max(0, threads.getThreadCpuTime(t.getThreadId())) / 1e9,
+            Double::sum);
+      }
+    }
+    StringBuilder out = new StringBuilder();
+    groups.entrySet().stream()
+        .sorted(Map.Entry.<String, Double>comparingByValue().reversed())
+        .limit(12)
+        .forEach(
+            e -> out.append(String.format(Locale.ROOT, "%s=%.1f; ", e.getKey(), e.getValue())));
+    return out.toString();
+  }
+
+  private static long gcMillis() {
+    long sum = 0;
+    for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+      sum += Math.max(0, gc.getCollectionTime());
+    }
+    return sum;
+  }
+
+  /** The 1-minute load average of the machine (what {@code uptime} shows); NaN where unknown. */
+  private static double loadAverage() {
+    try {
+      return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+    } catch (java.io.IOException | RuntimeException e) {
+      return ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+    }
+  }
+
+  /** One window's records, encoded, grouped by layer. */
+  private static List<List<Encoded>> encodeWindow(
+      String run, int layers, int ranks, long window, CovarianceSnapshot[] parts) {
+    List<List<Encoded>> out = new ArrayList<>();
+    for (int l = 0; l < layers; l++) {
+      List<Encoded> layer = new ArrayList<>();
+      for (int r = 0; r < ranks; r++) {
+        SnapshotRecord rec = record(run, l, r, ranks, window, parts[r]);
+        layer.add(
+            new Encoded(
+                rec.metadata().key().getBytes(StandardCharsets.UTF_8),
+                SnapshotCodec.encode(rec, SnapshotCodec.DEFAULT_MAX_RECORD_BYTES)));
+      }
+      out.add(layer);
+    }
+    return out;
+  }
+
+  private record Encoded(byte[] key, List<byte[]> chunks) {}
 
   private static long[] awaitWindow(CollectorService s, String run, int layers, long window)
       throws InterruptedException {
@@ -232,10 +462,9 @@ public final class CollectorBenchmark {
         s);
   }
 
-  private static void send(KafkaProducer<byte[], byte[]> p, String topic, SnapshotRecord r) {
-    byte[] key = r.metadata().key().getBytes(StandardCharsets.UTF_8);
-    for (byte[] value : SnapshotCodec.encode(r, SnapshotCodec.DEFAULT_MAX_RECORD_BYTES)) {
-      ProducerRecord<byte[], byte[]> rec = new ProducerRecord<>(topic, key, value);
+  private static void send(KafkaProducer<byte[], byte[]> p, String topic, Encoded e) {
+    for (byte[] value : e.chunks()) {
+      ProducerRecord<byte[], byte[]> rec = new ProducerRecord<>(topic, e.key(), value);
       rec.headers()
           .add(
               SnapshotCodec.CONTENT_TYPE_HEADER,

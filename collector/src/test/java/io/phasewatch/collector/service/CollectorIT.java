@@ -180,6 +180,8 @@ class CollectorIT {
     assertThat(get(c, "/health/ready").statusCode()).isEqualTo(200);
     assertThat(get(c, "/health/live").statusCode()).isEqualTo(200);
     assertThat(get(c, "/api/events").statusCode()).isEqualTo(200);
+    // The JDK client asks for an h2c upgrade by default; the collector stays on HTTP/1.1.
+    assertThat(get(c, "/api/runs").version()).isEqualTo(HttpClient.Version.HTTP_1_1);
   }
 
   @Test

@@ -93,8 +93,9 @@ class JavaAgentIT {
         assertThat(r.metadata().runId()).isEqualTo("attached");
         assertThat(r.snapshot().dimension())
             .isEqualTo(r.metadata().layer().equals("embed") ? 32 : 24);
-        // Windows of 10 steps close at steps 9, 19, …; 5 sampled steps × 16 rows each at most.
-        assertThat((r.metadata().step() + 1) % 10).isZero();
+        // Windows of 10 steps close at steps 10, 20, …; 5 sampled steps × 16 rows each at most.
+        assertThat(r.metadata().step() % 10).isZero();
+        assertThat(r.metadata().windowId()).isEqualTo(r.metadata().step());
         assertThat(r.snapshot().count()).isPositive().isLessThanOrEqualTo(80);
         assertThat(r.snapshot().count() % 16).isZero();
       }
@@ -134,19 +135,19 @@ class JavaAgentIT {
       List<SnapshotRecord> got =
           broker.read(
               topic,
-              r -> r.stream().map(s -> s.metadata().step()).distinct().count() >= 11,
+              r -> r.stream().map(s -> s.metadata().step()).distinct().count() >= 10,
               Duration.ofSeconds(30));
       assertThat(layers(got)).as(trainer.transcript()).containsExactly("hidden");
       Set<Long> steps =
           got.stream().map(r -> r.metadata().step()).collect(Collectors.toCollection(TreeSet::new));
-      // Every window from the first (steps count from the trainer's first forward pass), and the
-      // open one at exit: step 100 was sampled, and closing the agent flushes it.
-      assertThat(steps).containsExactly(9L, 19L, 29L, 39L, 49L, 59L, 69L, 79L, 89L, 99L, 100L);
+      // Every window from the first (steps count from 1, the trainer's first forward pass); step
+      // 100 ends the last window, so closing the agent has nothing left to flush.
+      assertThat(steps).containsExactly(10L, 20L, 30L, 40L, 50L, 60L, 70L, 80L, 90L, 100L);
       for (SnapshotRecord r : got) {
-        // Sampled steps are the even ones: 2, 4, 6, 8 in the first window (steps 1 to 9), five in
-        // each later one, step 100 alone in the last.
-        long step = r.metadata().step();
-        assertThat(r.snapshot().count()).isEqualTo(step == 9 ? 64 : step == 100 ? 16 : 80);
+        // Sampled steps are the even ones: five in every window of 10 steps, the first included
+        // (steps 1 to 10).
+        assertThat(r.snapshot().count()).isEqualTo(80);
+        assertThat(r.metadata().windowId()).isEqualTo(r.metadata().step());
         assertThat(r.snapshot().dimension()).isEqualTo(24);
       }
     }
