@@ -80,7 +80,9 @@ public record Spectrum(
   }
 
   /**
-   * The spectrum of a snapshot: exact ({@link SymmetricEigen} on d × d) or FD (small ℓ+1 problem).
+   * The spectrum of a snapshot: exact (a d × d symmetric eigenproblem) or FD (a small ℓ+1 problem);
+   * the dense work runs in {@link Lapack} where its native library loaded, else in {@link
+   * SymmetricEigen}.
    */
   public static Spectrum of(CovarianceSnapshot snapshot) {
     if (snapshot instanceof ExactSnapshot e) {
@@ -139,7 +141,8 @@ public record Spectrum(
     for (int i = 0; i < d; i++) {
       trace += c[i * d + i];
     }
-    double[] eig = SymmetricEigen.values(c, d);
+    double[] eig =
+        Lapack.available() ? Lapack.symmetricEigenvalues(c, d) : SymmetricEigen.values(c, d);
     for (int i = 0; i < d; i++) {
       eig[i] = Math.max(0.0, eig[i] * scale);
     }
@@ -152,11 +155,12 @@ public record Spectrum(
    * diag(1, …, 1, −n)/(n − 1)}. First the mean direction is gathered into one sketch row, and that
    * row and the mean are replaced by two rows of the covariance's own scale with weights ±1/(n−1)
    * ({@link #concentrateMeanDirection}, {@link #foldMeanIntoFirstRow}; exact algebra, one scalar
-   * cancellation). Then {@link SymmetricEigen#valuesOfWeightedGram} takes the non-zero eigenvalues
-   * through the m × m Gram matrix and its pivoted Cholesky factor R (the R of a thin QR of Xᵀ, up
-   * to signs), so no d × d matrix is formed. Rounding: about {@code ε·‖μ‖²} from the scalar
-   * cancellation (the price of sketching uncentred rows, as with QR) plus about {@code m·ε·λ₁} from
-   * the Gram route, against {@code ε·λ₁} for a QR of X.
+   * cancellation). Then {@link Lapack#weightedGramEigenvalues} (a thin QR of Xᵀ, rounding about
+   * {@code ε·λ₁}) or, without the native library, {@link SymmetricEigen#valuesOfWeightedGram} takes
+   * the non-zero eigenvalues through the m × m Gram matrix and its pivoted Cholesky factor R (the R
+   * of a thin QR of Xᵀ, up to signs), so no d × d matrix is formed. Rounding: about {@code ε·‖μ‖²}
+   * from the scalar cancellation (the price of sketching uncentred rows, as with QR) plus about
+   * {@code m·ε·λ₁} from the Gram route, against {@code ε·λ₁} for a QR of X.
    */
   private static Spectrum ofFd(FdSnapshot s) {
     int d = s.dimension();
@@ -185,7 +189,10 @@ public record Spectrum(
       concentrateMeanDirection(x, r, d, mu, muNorm);
       foldMeanIntoFirstRow(x, r, d, mu, muNorm, n, w, scale);
     }
-    double[] lambda = SymmetricEigen.valuesOfWeightedGram(x, r + 1, d, w);
+    double[] lambda =
+        Lapack.available()
+            ? Lapack.weightedGramEigenvalues(x, r + 1, d, w)
+            : SymmetricEigen.valuesOfWeightedGram(x, r + 1, d, w);
     for (int i = 0; i < lambda.length; i++) {
       lambda[i] = Math.max(0.0, lambda[i]);
     }

@@ -1,0 +1,118 @@
+package io.phasewatch.collector.spectrum;
+
+import static org.bytedeco.openblas.global.openblas.CblasColMajor;
+import static org.bytedeco.openblas.global.openblas.CblasNoTrans;
+import static org.bytedeco.openblas.global.openblas.CblasTrans;
+import static org.bytedeco.openblas.global.openblas.LAPACKE_dgeqrf;
+import static org.bytedeco.openblas.global.openblas.LAPACKE_dsyevd;
+import static org.bytedeco.openblas.global.openblas.LAPACK_COL_MAJOR;
+import static org.bytedeco.openblas.global.openblas.cblas_dgemm;
+
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.openblas.global.openblas;
+import org.bytedeco.openblas.presets.openblas_nolapack;
+
+/**
+ * The spectrum's dense work in LAPACK: OpenBLAS through JavaCPP, the same library numpy ships, with
+ * its native part bundled for linux-x86_64. Blocked Householder reductions ({@code dsytrd} inside
+ * {@code dsyevd}, {@code dgeqrf}) run several times faster than any level-2 Java loop, which is the
+ * difference between a spectrum at numpy's speed and one five times slower (docs/benchmarks.md).
+ * Where the native library cannot load (another platform, no writable cache directory) {@link
+ * #available()} is false, the reason is logged once, and {@link Spectrum} uses the pure-Java
+ * solver; both are tested against the same numpy fixtures.
+ *
+ * <p>OpenBLAS runs single-threaded here: the collector already computes layers in parallel on its
+ * worker pool, and a second level of threads would only oversubscribe the cores.
+ */
+final class Lapack {
+
+  private static final Logger LOG = Logger.getLogger(Lapack.class.getName());
+  private static final boolean AVAILABLE = load();
+
+  private Lapack() {}
+
+  private static boolean load() {
+    try {
+      Loader.load(openblas.class);
+      openblas_nolapack.blas_set_num_threads(1);
+      return true;
+    } catch (Throwable e) { // UnsatisfiedLinkError and friends: fall back, never fail the service
+      LOG.log(
+          Level.WARNING,
+          "native LAPACK (OpenBLAS) not available, using the pure-Java eigensolver: {0}",
+          String.valueOf(e));
+      return false;
+    }
+  }
+
+  /** Whether the native library loaded on this machine. */
+  static boolean available() {
+    return AVAILABLE;
+  }
+
+  /**
+   * Eigenvalues of the symmetric row-major {@code n × n} matrix {@code a} (upper triangle read,
+   * {@code a} not modified), descending: LAPACK {@code dsyevd} without vectors, as {@code
+   * numpy.linalg.eigvalsh}.
+   */
+  static double[] symmetricEigenvalues(double[] a, int n) {
+    double[] work = a.clone();
+    double[] w = new double[n];
+    // Row-major upper triangle = column-major lower triangle: no transposed copy inside LAPACKE.
+    check(LAPACKE_dsyevd(LAPACK_COL_MAJOR, (byte) 'N', (byte) 'L', n, work, n, w), "dsyevd");
+    reverse(w);
+    return w;
+  }
+
+  /**
+   * The {@code min(rows, cols)} eigenvalues of {@code Xᵀ W X} that can be non-zero ({@code X}: rows
+   * × cols row-major, {@code W = diag(weights)}), descending, through a thin QR: {@code Xᵀ = QR}
+   * ({@code dgeqrf}; {@code X} row-major is {@code Xᵀ} column-major, so nothing is transposed),
+   * then the eigenvalues of the small {@code R W Rᵀ} ({@code dsyevd}). Absolute error about {@code
+   * ε·‖X‖₂²·max|w|}: no Gram matrix is formed.
+   */
+  static double[] weightedGramEigenvalues(double[] x, int rows, int cols, double[] weights) {
+    int k = Math.min(rows, cols);
+    double[] qr = x.clone(); // column-major cols × rows: column l is row l of X
+    double[] tau = new double[k];
+    check(LAPACKE_dgeqrf(LAPACK_COL_MAJOR, cols, rows, qr, cols, tau), "dgeqrf");
+    // R is k × rows, upper trapezoidal, in the top of qr (leading dimension cols).
+    double[] r = new double[k * rows]; // column-major k × rows
+    double[] rw = new double[k * rows];
+    for (int l = 0; l < rows; l++) {
+      for (int i = 0; i <= Math.min(l, k - 1); i++) {
+        double v = qr[l * cols + i];
+        r[l * k + i] = v;
+        rw[l * k + i] = v * weights[l];
+      }
+    }
+    double[] h = new double[k * k];
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, k, k, rows, 1.0, rw, k, r, k, 0.0, h, k);
+    double[] w = new double[k];
+    // H is symmetric up to rounding; dsyevd reads its upper triangle.
+    check(LAPACKE_dsyevd(LAPACK_COL_MAJOR, (byte) 'N', (byte) 'U', k, h, k, w), "dsyevd");
+    reverse(w);
+    return w;
+  }
+
+  private static void check(int info, String routine) {
+    if (info != 0) {
+      throw new ArithmeticException("LAPACK " + routine + " failed: info=" + info);
+    }
+  }
+
+  private static void reverse(double[] a) {
+    for (int i = 0, j = a.length - 1; i < j; i++, j--) {
+      double t = a[i];
+      a[i] = a[j];
+      a[j] = t;
+    }
+  }
+
+  /** For the log line at startup: which solver the spectrum uses. */
+  static String describe() {
+    return AVAILABLE ? "LAPACK (OpenBLAS " + openblas.OPENBLAS_VERSION + ")" : "pure Java";
+  }
+}
