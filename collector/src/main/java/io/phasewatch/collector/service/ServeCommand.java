@@ -2,6 +2,7 @@ package io.phasewatch.collector.service;
 
 import io.phasewatch.collector.config.CollectorConfig;
 import io.phasewatch.collector.config.ConfigLoader;
+import io.phasewatch.collector.spectrum.Spectrum;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -70,7 +71,9 @@ public final class ServeCommand implements Callable<Integer> {
             + ", consuming "
             + config.kafka().topic()
             + " from "
-            + config.kafka().bootstrapServers());
+            + config.kafka().bootstrapServers()
+            + ", spectrum on "
+            + Spectrum.solver());
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(

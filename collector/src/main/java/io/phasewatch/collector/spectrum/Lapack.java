@@ -113,6 +113,6 @@ final class Lapack {
 
   /** For the log line at startup: which solver the spectrum uses. */
   static String describe() {
-    return AVAILABLE ? "LAPACK (OpenBLAS " + openblas.OPENBLAS_VERSION + ")" : "pure Java";
+    return AVAILABLE ? "LAPACK (" + openblas.OPENBLAS_VERSION.trim() + ")" : "pure Java";
   }
 }

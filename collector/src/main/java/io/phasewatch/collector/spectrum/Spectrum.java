@@ -91,6 +91,11 @@ public record Spectrum(
     return ofFd((FdSnapshot) snapshot);
   }
 
+  /** Which eigensolver this process uses: native LAPACK, or the pure-Java fallback. */
+  public static String solver() {
+    return Lapack.describe();
+  }
+
   /**
    * A spectrum given directly (any order, negatives rejected); total variance is the sum. For tests
    * and for eigenvalues computed elsewhere.
