@@ -2,11 +2,15 @@ package io.phasewatch.collector.spectrum;
 
 import static org.bytedeco.openblas.global.openblas.CblasColMajor;
 import static org.bytedeco.openblas.global.openblas.CblasNoTrans;
+import static org.bytedeco.openblas.global.openblas.CblasRowMajor;
 import static org.bytedeco.openblas.global.openblas.CblasTrans;
+import static org.bytedeco.openblas.global.openblas.CblasUpper;
 import static org.bytedeco.openblas.global.openblas.LAPACKE_dgeqrf;
 import static org.bytedeco.openblas.global.openblas.LAPACKE_dsyevd;
 import static org.bytedeco.openblas.global.openblas.LAPACK_COL_MAJOR;
+import static org.bytedeco.openblas.global.openblas.LAPACK_ROW_MAJOR;
 import static org.bytedeco.openblas.global.openblas.cblas_dgemm;
+import static org.bytedeco.openblas.global.openblas.cblas_dsyrk;
 
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -95,6 +99,43 @@ final class Lapack {
     check(LAPACKE_dsyevd(LAPACK_COL_MAJOR, (byte) 'N', (byte) 'U', k, h, k, w), "dsyevd");
     reverse(w);
     return w;
+  }
+
+  /**
+   * The Frequent Directions shrink of the {@code m × d} row-major rows {@code s} to at most {@code
+   * ell} rows by {@code δ = λ_{ell+1}} (eigenvalues of {@code S Sᵀ}, descending, 1-based), as
+   * {@code FrequentDirections} does it: Gram matrix ({@code dsyrk}), its eigenpairs ({@code
+   * dsyevd}), then the surviving rows {@code sqrt(1 − δ/λ_i)·u_iᵀ S} ({@code dgemm}). Returns the
+   * new rows (kept × d) and writes δ to {@code delta[0]}.
+   */
+  static double[] shrink(double[] s, int m, int d, int ell, double[] delta) {
+    double[] g = new double[m * m];
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, m, d, 1.0, s, d, 0.0, g, m);
+    double[] lambda = new double[m];
+    // Row-major in, eigenvectors out as columns: g[r·m + i] is entry r of eigenvector i.
+    check(LAPACKE_dsyevd(LAPACK_ROW_MAJOR, (byte) 'V', (byte) 'U', m, g, m, lambda), "dsyevd");
+    // Ascending: the (ell+1)-th largest is at m − 1 − ell.
+    double dl = ell < m ? Math.max(0.0, lambda[m - 1 - ell]) : 0.0;
+    int kept = 0;
+    while (kept < Math.min(m, ell) && Math.max(0.0, lambda[m - 1 - kept]) > dl) {
+      kept++;
+    }
+    double[] w = new double[kept * m];
+    for (int i = 0; i < kept; i++) {
+      int col = m - 1 - i;
+      double li = lambda[col];
+      double scale = Math.sqrt((li - dl) / li);
+      for (int r = 0; r < m; r++) {
+        w[i * m + r] = g[r * m + col] * scale;
+      }
+    }
+    double[] out = new double[kept * d];
+    if (kept > 0) {
+      cblas_dgemm(
+          CblasRowMajor, CblasNoTrans, CblasNoTrans, kept, d, m, 1.0, w, m, s, d, 0.0, out, d);
+    }
+    delta[0] = dl;
+    return out;
   }
 
   private static void check(int info, String routine) {
