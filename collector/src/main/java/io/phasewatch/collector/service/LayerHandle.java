@@ -2,7 +2,6 @@ package io.phasewatch.collector.service;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.phasewatch.agent.sketch.CovarianceSnapshot;
-import io.phasewatch.agent.sketch.Snapshots;
 import io.phasewatch.agent.wire.SnapshotMetadata;
 import io.phasewatch.agent.wire.SnapshotRecord;
 import io.phasewatch.agent.wire.Stage;
@@ -14,6 +13,7 @@ import io.phasewatch.collector.phase.PhaseDetector;
 import io.phasewatch.collector.phase.PhaseDetectorConfig;
 import io.phasewatch.collector.phase.PhaseTransition;
 import io.phasewatch.collector.spectrum.FitRange;
+import io.phasewatch.collector.spectrum.SnapshotMerge;
 import io.phasewatch.collector.spectrum.SpectralMeasures;
 import io.phasewatch.collector.spectrum.Spectrum;
 import java.util.ArrayDeque;
@@ -74,10 +74,8 @@ final class LayerHandle {
       CollectorMetrics metrics,
       Consumer<PhaseTransition> events) {
     List<SnapshotRecord> parts = window.parts();
-    CovarianceSnapshot merged = parts.get(0).snapshot();
-    for (int i = 1; i < parts.size(); i++) {
-      merged = Snapshots.merge(merged, parts.get(i).snapshot());
-    }
+    CovarianceSnapshot merged =
+        SnapshotMerge.mergeAll(parts.stream().map(SnapshotRecord::snapshot).toList());
     long t0 = System.nanoTime();
     Spectrum spectrum = Spectrum.of(merged);
     SpectralMeasures measures = SpectralMeasures.of(spectrum, fit);

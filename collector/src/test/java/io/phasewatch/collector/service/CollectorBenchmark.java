@@ -2,7 +2,6 @@ package io.phasewatch.collector.service;
 
 import io.phasewatch.agent.sketch.CovarianceSnapshot;
 import io.phasewatch.agent.sketch.FrequentDirections;
-import io.phasewatch.agent.sketch.Snapshots;
 import io.phasewatch.agent.wire.SnapshotCodec;
 import io.phasewatch.agent.wire.SnapshotMetadata;
 import io.phasewatch.agent.wire.SnapshotRecord;
@@ -11,6 +10,7 @@ import io.phasewatch.collector.config.CollectorConfig;
 import io.phasewatch.collector.config.ConfigLoader;
 import io.phasewatch.collector.metrics.LayerState;
 import io.phasewatch.collector.spectrum.FitRange;
+import io.phasewatch.collector.spectrum.SnapshotMerge;
 import io.phasewatch.collector.spectrum.SpectralMeasures;
 import io.phasewatch.collector.spectrum.Spectrum;
 import io.vertx.core.Vertx;
@@ -37,9 +37,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
-import org.ejml.data.DMatrixRMaj;
-import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
-import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
 
 /**
  * End-to-end collector benchmark against an in-process KRaft broker: latency from the send of a
@@ -51,8 +48,8 @@ import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
  * run in one process, side by side.
  *
  * <p>Before each configuration's end-to-end run, the same process times the collector's per-window
- * work on one thread with nothing else running: one pairwise FD merge, the EJML eigensolver alone
- * on a {@code 2ℓ × 2ℓ} matrix, the fold of all ranks and the spectrum. That gives the compute
+ * work on one thread with nothing else running: one pairwise FD merge ({@code SnapshotMerge}), the
+ * fold of all ranks and the spectrum. That gives the compute
  * ceiling of this machine ({@code cores / CPU seconds per layer-window}) to set the end-to-end
  * throughput against. Command in docs/benchmarks.md ("## Collector").
  */
@@ -66,10 +63,10 @@ public final class CollectorBenchmark {
           + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
 
   private static final String HEADER_COMPUTE =
-      "| d | ℓ | one merge | of it: eigensolver | merge GEMM rate | fold of the ranks + spectrum"
+      "| d | ℓ | one merge | merge FLOP rate | fold of the ranks + spectrum"
           + " | ceiling on %d cores (snapshots/s) | ceiling / needed | end-to-end / ceiling"
           + " | FLOP per layer-window | FLOP/s for 10× |\n"
-          + "|---|---|---|---|---|---|---|---|---|---|---|";
+          + "|---|---|---|---|---|---|---|---|---|---|";
 
   private CollectorBenchmark() {}
 
@@ -262,12 +259,11 @@ public final class CollectorBenchmark {
     String compute =
         String.format(
             Locale.ROOT,
-            "| %d | %d | %s | %s | %.1f GFLOP/s | %s + %s | %.1f | %.2f | %.2f | %.2f G | %.0f G |",
+            "| %d | %d | %s | %.1f GFLOP/s | %s + %s | %.1f | %.2f | %.2f | %.2f G | %.0f G |",
             d,
             ell,
             duration(c.mergeSeconds),
-            duration(c.eigSeconds),
-            flopPerMerge / (c.mergeSeconds - c.eigSeconds) / 1e9,
+            flopPerMerge / c.mergeSeconds / 1e9,
             duration(c.foldSeconds),
             duration(c.spectrumSeconds),
             ceiling,
@@ -280,30 +276,12 @@ public final class CollectorBenchmark {
 
   /** Single-thread timings of the analysis of one layer-window, medians. */
   private record Compute(
-      double mergeSeconds, double eigSeconds, double foldSeconds, double spectrumSeconds) {
+      double mergeSeconds, double foldSeconds, double spectrumSeconds) {
 
     static Compute measure(CovarianceSnapshot[] parts, int d, int ell) {
       // Few repetitions where one merge takes seconds; the first run warms the JIT.
       int reps = d * (long) ell * ell > (1L << 28) ? 3 : 15;
-      double merge = median(reps, () -> Snapshots.merge(parts[0], parts[1]));
-      Random rnd = new Random(42);
-      int m = 2 * ell;
-      DMatrixRMaj x = new DMatrixRMaj(m, m);
-      for (int i = 0; i < m * m; i++) {
-        x.data[i] = rnd.nextGaussian();
-      }
-      DMatrixRMaj gram = new DMatrixRMaj(m, m);
-      org.ejml.dense.row.CommonOps_DDRM.multTransB(x, x, gram);
-      double eig =
-          median(
-              reps,
-              () -> {
-                EigenDecomposition_F64<DMatrixRMaj> e =
-                    DecompositionFactory_DDRM.eig(m, true, true);
-                if (!e.decompose(gram.copy())) {
-                  throw new IllegalStateException("eigen-decomposition failed");
-                }
-              });
+      double merge = median(reps, () -> SnapshotMerge.merge(parts[0], parts[1]));
       CovarianceSnapshot[] merged = new CovarianceSnapshot[1];
       double fold =
           median(
@@ -311,13 +289,13 @@ public final class CollectorBenchmark {
               () -> {
                 CovarianceSnapshot acc = parts[0];
                 for (int i = 1; i < parts.length; i++) {
-                  acc = Snapshots.merge(acc, parts[i]);
+                  acc = SnapshotMerge.merge(acc, parts[i]);
                 }
                 merged[0] = acc;
               });
       double spectrum =
           median(reps, () -> SpectralMeasures.of(Spectrum.of(merged[0]), FitRange.STUDY));
-      return new Compute(merge, eig, fold, spectrum);
+      return new Compute(merge, fold, spectrum);
     }
 
     /**
