@@ -107,6 +107,33 @@ public final class AgentOverheadBenchmark {
     }
   }
 
+  /**
+   * Hands the batches to the listener only while on: one model and trainer that runs some blocks
+   * with the live agent and some without, so the comparison is free of what tells two model
+   * instances apart (where libtorch placed their tensors). Off, the taps stay unarmed, so the
+   * wrappers cost one branch per forward.
+   */
+  private static final class Toggle extends ai.djl.training.listener.TrainingListenerAdapter {
+    final PhasewatchTrainingListener inner;
+    boolean on;
+
+    Toggle(PhasewatchTrainingListener inner) {
+      this.inner = inner;
+    }
+
+    @Override
+    public void onTrainingBegin(ai.djl.training.Trainer trainer) {
+      inner.onTrainingBegin(trainer);
+    }
+
+    @Override
+    public void onTrainingBatch(ai.djl.training.Trainer trainer, BatchData batchData) {
+      if (on) {
+        inner.onTrainingBatch(trainer, batchData);
+      }
+    }
+  }
+
   private static List<Tap> liveTaps(AgentConfig live) {
     return List.of(
         Tap.live(
@@ -217,6 +244,12 @@ public final class AgentOverheadBenchmark {
       var liveRegistry = new SimpleMeterRegistry();
       var probeRegistry = new SimpleMeterRegistry();
       PhasewatchAgent liveAgent = PhasewatchAgent.start(live, liveRegistry);
+      AgentConfig same =
+          AgentConfigLoader.load(
+              "run: bench-same\nsampling: {mode: live}\nkafka: {client.id: phasewatch-same}\n",
+              Map.of(),
+              kafka);
+      PhasewatchAgent sameAgent = PhasewatchAgent.start(same, new SimpleMeterRegistry());
       Timed liveSink = new Timed(liveAgent);
       PhasewatchAgent probeAgent = PhasewatchAgent.start(probe, probeRegistry);
 
@@ -230,6 +263,12 @@ public final class AgentOverheadBenchmark {
       TinyLanguageModel oldModel = TinyLanguageModel.create(modelConfig, oldTaps);
       var oldListener = PhasewatchTrainingListener.builder(new NoOp()).taps(oldTaps).build();
       LossAgain lossAgain = new LossAgain();
+      LayerTaps sameTaps = LayerTaps.of(sameAgent, 2, liveTaps(same));
+      TinyLanguageModel sameModel = TinyLanguageModel.create(modelConfig, sameTaps);
+      // Blocks of 5 steps and a cadence of 10: the listener never arms a tap at the end of a block,
+      // so an "off" block never samples.
+      Toggle toggle =
+          new Toggle(PhasewatchTrainingListener.builder(sameAgent).taps(sameTaps).build());
       LayerTaps liveTaps = LayerTaps.of(liveSink, 2, liveTaps(live));
       TinyLanguageModel liveModel = TinyLanguageModel.create(modelConfig, liveTaps);
       LayerTaps probeTaps =
@@ -256,20 +295,25 @@ public final class AgentOverheadBenchmark {
           var n = LanguageModelTraining.start(noOpModel, corpus, noOpListener);
           var l = LanguageModelTraining.start(liveModel, corpus, liveListener);
           var p = LanguageModelTraining.start(probeModel, corpus, probeListener);
-          var o = LanguageModelTraining.start(oldModel, corpus, oldListener, lossAgain)) {
-        LanguageModelTraining[] arms = {a, a2, n, l, p, o};
+          var o = LanguageModelTraining.start(oldModel, corpus, oldListener, lossAgain);
+          var t = LanguageModelTraining.start(sameModel, corpus, toggle)) {
+        LanguageModelTraining[] arms = {a, a2, n, l, p, o, t, t};
+        boolean[] toggleOn = {false, false, false, false, false, false, false, true};
         String[] names = {
           "no agent",
           "no agent, again (A/A)",
           "DJL taps + listener, no-op sink",
           "live agent",
           "probe agent",
-          "DJL taps + listener + loss evaluated again, no-op sink"
+          "DJL taps + listener + loss evaluated again, no-op sink",
+          "one model, live agent off",
+          "the same model, live agent on"
         };
         int nArms = arms.length;
         // Warm-up: JIT, allocator, first probe pass.
-        for (var arm : arms) {
-          arm.train(20);
+        for (int i = 0; i < arms.length; i++) {
+          toggle.on = toggleOn[i];
+          arms[i].train(20);
         }
         liveSink.nanos = 0;
         liveSink.calls = 0;
@@ -279,6 +323,7 @@ public final class AgentOverheadBenchmark {
         long liveSketchBefore =
             (long)
                 liveRegistry.timer("phasewatch.agent.sketch.time").totalTime(TimeUnit.NANOSECONDS);
+        long probesBefore = probeListener.probesRun();
         int rounds = stepsPerArm / block;
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         double[][] wall = new double[nArms][rounds];
@@ -288,6 +333,7 @@ public final class AgentOverheadBenchmark {
         for (int r = 0; r < rounds; r++) {
           for (int i = 0; i < nArms; i++) {
             int arm = (i + r) % nArms; // rotate the order so no arm always runs first
+            toggle.on = toggleOn[arm];
             long c0 = threads.getCurrentThreadCpuTime();
             long t0 = System.nanoTime();
             for (int s = 0; s < block; s++) {
@@ -318,7 +364,7 @@ public final class AgentOverheadBenchmark {
             "step without agent: %.1f ms wall, %.1f ms CPU of the training thread%n",
             mean(wall[0]),
             mean(cpu[0]));
-        int[][] pairs = {{1, 0}, {2, 0}, {3, 0}, {4, 0}, {3, 2}, {5, 0}, {5, 2}};
+        int[][] pairs = {{1, 0}, {2, 0}, {3, 0}, {4, 0}, {3, 2}, {5, 0}, {5, 2}, {7, 6}, {6, 0}};
         for (int[] pair : pairs) {
           System.out.printf(
               Locale.ROOT,
@@ -373,8 +419,20 @@ public final class AgentOverheadBenchmark {
             100 * probe.sampling().probeBudget(),
             probeListener.probeEverySteps(),
             probeListener.probesRun());
+        long timedProbes = probeListener.probesRun() - probesBefore;
+        System.out.printf(
+            Locale.ROOT,
+            "probe: %d passes in the timed %d steps; the probe arm's extra training-thread CPU over"
+                + " the no-agent arm, %.0f ms in all, is %.0f ms per pass; share of the listener's"
+                + " wall time in probe passes since its first batch (warm-up included) %.2f %%%n",
+            timedProbes,
+            steps,
+            (mean(cpu[4]) - mean(cpu[0])) * steps,
+            timedProbes == 0 ? Double.NaN : (mean(cpu[4]) - mean(cpu[0])) * steps / timedProbes,
+            100 * probeListener.probeTimeShare());
       }
       liveAgent.close(Duration.ofSeconds(30));
+      sameAgent.close(Duration.ofSeconds(30));
       probeAgent.close(Duration.ofSeconds(30));
       System.out.println(liveAgent.summary());
       System.out.println(probeAgent.summary());
