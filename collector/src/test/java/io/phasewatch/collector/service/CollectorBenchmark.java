@@ -49,9 +49,9 @@ import org.apache.kafka.common.test.TestKitNodes;
  *
  * <p>Before each configuration's end-to-end run, the same process times the collector's per-window
  * work on one thread with nothing else running: one pairwise FD merge ({@code SnapshotMerge}), the
- * fold of all ranks and the spectrum. That gives the compute
- * ceiling of this machine ({@code cores / CPU seconds per layer-window}) to set the end-to-end
- * throughput against. Command in docs/benchmarks.md ("## Collector").
+ * fold of all ranks and the spectrum. That gives the compute ceiling of this machine ({@code cores
+ * / CPU seconds per layer-window}) to set the end-to-end throughput against. Command in
+ * docs/benchmarks.md ("## Collector").
  */
 public final class CollectorBenchmark {
 
@@ -275,8 +275,7 @@ public final class CollectorBenchmark {
   }
 
   /** Single-thread timings of the analysis of one layer-window, medians. */
-  private record Compute(
-      double mergeSeconds, double foldSeconds, double spectrumSeconds) {
+  private record Compute(double mergeSeconds, double foldSeconds, double spectrumSeconds) {
 
     static Compute measure(CovarianceSnapshot[] parts, int d, int ell) {
       // Few repetitions where one merge takes seconds; the first run warms the JIT.
