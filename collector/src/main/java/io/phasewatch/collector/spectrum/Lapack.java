@@ -66,7 +66,7 @@ final class Lapack {
     double[] w = new double[n];
     // Row-major upper triangle = column-major lower triangle: no transposed copy inside LAPACKE.
     check(LAPACKE_dsyevd(LAPACK_COL_MAJOR, (byte) 'N', (byte) 'L', n, work, n, w), "dsyevd");
-    reverse(w);
+    Spectrum.reverse(w);
     return w;
   }
 
@@ -97,7 +97,7 @@ final class Lapack {
     double[] w = new double[k];
     // H is symmetric up to rounding; dsyevd reads its upper triangle.
     check(LAPACKE_dsyevd(LAPACK_COL_MAJOR, (byte) 'N', (byte) 'U', k, h, k, w), "dsyevd");
-    reverse(w);
+    Spectrum.reverse(w);
     return w;
   }
 
@@ -141,14 +141,6 @@ final class Lapack {
   private static void check(int info, String routine) {
     if (info != 0) {
       throw new ArithmeticException("LAPACK " + routine + " failed: info=" + info);
-    }
-  }
-
-  private static void reverse(double[] a) {
-    for (int i = 0, j = a.length - 1; i < j; i++, j--) {
-      double t = a[i];
-      a[i] = a[j];
-      a[j] = t;
     }
   }
 

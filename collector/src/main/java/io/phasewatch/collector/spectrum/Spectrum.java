@@ -160,12 +160,12 @@ public record Spectrum(
    * diag(1, …, 1, −n)/(n − 1)}. First the mean direction is gathered into one sketch row, and that
    * row and the mean are replaced by two rows of the covariance's own scale with weights ±1/(n−1)
    * ({@link #concentrateMeanDirection}, {@link #foldMeanIntoFirstRow}; exact algebra, one scalar
-   * cancellation). Then {@link Lapack#weightedGramEigenvalues} (a thin QR of Xᵀ, rounding about
-   * {@code ε·λ₁}) or, without the native library, {@link SymmetricEigen#valuesOfWeightedGram} takes
-   * the non-zero eigenvalues through the m × m Gram matrix and its pivoted Cholesky factor R (the R
-   * of a thin QR of Xᵀ, up to signs), so no d × d matrix is formed. Rounding: about {@code ε·‖μ‖²}
-   * from the scalar cancellation (the price of sketching uncentred rows, as with QR) plus about
-   * {@code m·ε·λ₁} from the Gram route, against {@code ε·λ₁} for a QR of X.
+   * cancellation). Then the non-zero eigenvalues come from an m × m problem, so no d × d matrix is
+   * formed: {@link Lapack#weightedGramEigenvalues} (a thin QR of Xᵀ) or, without the native
+   * library, {@link SymmetricEigen#valuesOfWeightedGram} (the Gram matrix and its pivoted Cholesky
+   * factor, the same R up to signs). Rounding: about {@code ε·‖μ‖²} from the scalar cancellation
+   * (the price of sketching uncentred rows) plus {@code ε·λ₁} from the QR, or {@code m·ε·λ₁} from
+   * the Gram route.
    */
   private static Spectrum ofFd(FdSnapshot s) {
     int d = s.dimension();
@@ -312,7 +312,8 @@ public record Spectrum(
     w[r] = Math.signum(m1) * scale;
   }
 
-  private static void reverse(double[] a) {
+  /** Reverses {@code a} in place (ascending eigenvalues to descending). */
+  static void reverse(double[] a) {
     for (int i = 0, j = a.length - 1; i < j; i++, j--) {
       double t = a[i];
       a[i] = a[j];
