@@ -72,20 +72,23 @@ public final class ConfigLoader {
     d.put("api.max-points-per-layer", "10000");
     d.put("api.max-events", "1000");
     PhaseDetectorConfig p = PhaseDetectorConfig.defaults();
-    d.put(PHASES + "window-log-steps", String.valueOf(p.windowLogSteps()));
-    d.put(PHASES + "bins-per-window", String.valueOf(p.binsPerWindow()));
+    d.put(PHASES + "bin-log-steps", String.valueOf(p.binLogSteps()));
+    d.put(PHASES + "horizon-log-steps", String.valueOf(p.horizonLogSteps()));
     d.put(PHASES + "min-points", String.valueOf(p.minPoints()));
     d.put(PHASES + "enter-trend", String.valueOf(p.enterTrend()));
     d.put(PHASES + "exit-trend", String.valueOf(p.exitTrend()));
     d.put(PHASES + "enter-significance", String.valueOf(p.enterSignificance()));
     d.put(PHASES + "exit-significance", String.valueOf(p.exitSignificance()));
+    d.put(PHASES + "turn-significance", String.valueOf(p.turnSignificance()));
+    d.put(PHASES + "min-effect", String.valueOf(p.minEffect()));
+    d.put(PHASES + "min-change", String.valueOf(p.minChange()));
+    d.put(PHASES + "min-span-log-steps", String.valueOf(p.minSpanLogSteps()));
+    d.put(PHASES + "noise-floor", String.valueOf(p.noiseFloor()));
     d.put(
         PHASES + "alpha-veto-trend",
         p.alphaVetoTrend() == Double.POSITIVE_INFINITY
             ? VETO_OFF
             : String.valueOf(p.alphaVetoTrend()));
-    d.put(PHASES + "min-duration-points", String.valueOf(p.minDurationPoints()));
-    d.put(PHASES + "min-duration-log-steps", String.valueOf(p.minDurationLogSteps()));
     d.put(PHASES + "steady-duration-log-steps", String.valueOf(p.steadyDurationLogSteps()));
     for (Stage s : Stage.values()) {
       d.put(WARMUP + s.label(), String.valueOf(p.warmupSteps(s)));
@@ -228,18 +231,21 @@ public final class ConfigLoader {
     String veto = v.get(PHASES + "alpha-veto-trend").trim();
     try {
       return new PhaseDetectorConfig(
-          doubleValue(v, PHASES + "window-log-steps"),
-          intValue(v, PHASES + "bins-per-window"),
+          doubleValue(v, PHASES + "bin-log-steps"),
+          doubleValue(v, PHASES + "horizon-log-steps"),
           intValue(v, PHASES + "min-points"),
           doubleValue(v, PHASES + "enter-trend"),
           doubleValue(v, PHASES + "exit-trend"),
           doubleValue(v, PHASES + "enter-significance"),
           doubleValue(v, PHASES + "exit-significance"),
+          doubleValue(v, PHASES + "turn-significance"),
+          doubleValue(v, PHASES + "min-effect"),
+          doubleValue(v, PHASES + "min-change"),
+          doubleValue(v, PHASES + "min-span-log-steps"),
+          doubleValue(v, PHASES + "noise-floor"),
           veto.equalsIgnoreCase(VETO_OFF)
               ? Double.POSITIVE_INFINITY
               : doubleValue(v, PHASES + "alpha-veto-trend"),
-          intValue(v, PHASES + "min-duration-points"),
-          doubleValue(v, PHASES + "min-duration-log-steps"),
           doubleValue(v, PHASES + "steady-duration-log-steps"),
           warmup);
     } catch (IllegalArgumentException e) {

@@ -135,6 +135,7 @@ public final class HttpApiVerticle extends VerticleBase {
               .put("from", t.from().label())
               .put("to", t.to().label())
               .put("step", t.step())
+              .put("onsetStep", t.onsetStep())
               .put("rankTrend", finite(t.rankTrend()))
               .put("alphaTrend", finite(t.alphaTrend()))
               .put("effectiveRank", finite(t.effectiveRank()))
@@ -169,7 +170,8 @@ public final class HttpApiVerticle extends VerticleBase {
         .put("nonFiniteRows", s.nonFiniteRows())
         .put("agentSamplesDropped", s.samplesDropped())
         .put("phase", s.phase().label())
-        .put("phaseSinceStep", s.phaseSinceStep());
+        .put("phaseSinceStep", s.phaseSinceStep())
+        .put("phaseConfirmedStep", s.phaseConfirmedStep());
   }
 
   /** JSON has no NaN or infinities: a measure that does not exist is null. */

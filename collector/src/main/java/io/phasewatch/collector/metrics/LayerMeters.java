@@ -101,6 +101,12 @@ public final class LayerMeters {
         tags,
         st -> st.measures().totalVariance());
     gauge(
+        DIMENSION,
+        "width d of the layer's hidden state (columns of the window)",
+        null,
+        tags,
+        st -> st.measures().dimension());
+    gauge(
         WINDOW_SAMPLES,
         "rows in the latest merged window (N)",
         null,
@@ -127,10 +133,16 @@ public final class LayerMeters {
         st -> st.captureTimeMillis() / 1000.0);
     gauge(
         PHASE_SINCE_STEP,
-        "step at which the current phase began",
+        "estimated step at which the current phase began (its onset, found in the series)",
         null,
         tags,
         LayerState::phaseSinceStep);
+    gauge(
+        PHASE_CONFIRMED_STEP,
+        "step of the window that confirmed the current phase",
+        null,
+        tags,
+        LayerState::phaseConfirmedStep);
     gauge(
         AGENT_SAMPLES_DROPPED,
         "rows the agents dropped for this layer so far, summed over ranks",

@@ -116,7 +116,8 @@ final class LayerHandle {
               measures,
               effectiveRankMax,
               detector.current(),
-              detector.phaseSinceStep());
+              detector.phaseSinceStep(),
+              detector.phaseConfirmedStep());
       latest.set(state);
       series.addLast(state);
       if (series.size() > maxPoints) {

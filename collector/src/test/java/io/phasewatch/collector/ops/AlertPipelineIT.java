@@ -84,7 +84,8 @@ class AlertPipelineIT {
   private static final double LOG_STEP_SPACING = 0.06;
 
   /**
-   * docs/phases.md: a sharp change is confirmed within W + minDurationLogSteps = 0.9 of ln(1+s).
+   * docs/phases.md: a sharp turn of a clean series is confirmed within 0.9 of ln(1+s) (measured
+   * there well inside it).
    */
   private static final double DELAY_BOUND_LOG_STEPS = 0.9;
 
@@ -211,6 +212,8 @@ class AlertPipelineIT {
             "pretrain:steady→entropy_seeking", "pretrain:entropy_seeking→compression_seeking");
     long entropyStep = finalEvents.get(0).getLong("step");
     long compressionStep = finalEvents.get(1).getLong("step");
+    long compressionOnset = finalEvents.get(1).getLong("onsetStep");
+    assertThat(compressionOnset).isBetween(FIRST_STEP, compressionStep);
     assertThat(entropyStep).isBetween(FIRST_STEP, KNOT_STEP);
     long bound = Math.round((1 + KNOT_STEP) * Math.exp(DELAY_BOUND_LOG_STEPS) - 1);
     assertThat(compressionStep).isBetween(KNOT_STEP, bound);
@@ -238,18 +241,21 @@ class AlertPipelineIT {
         .contains("component=\"training\"")
         .contains("job=\"phasewatch-collector\"")
         .contains("instance=\"" + target + "\"")
-        // The annotations: run, layer and the step the collector's detector confirmed.
+        // The annotations: run, layer, the onset the collector's detector found and the step that
+        // confirmed it.
         .contains(
             "summary=\"Run "
                 + RUN
                 + ", layer final: compression-seeking phase began at step "
+                + compressionOnset
+                + " (confirmed at step "
                 + compressionStep
-                + "\"")
+                + ")\"")
         .contains(
             "Layer final of run "
                 + RUN
                 + " entered the compression-seeking phase in pretraining at step "
-                + compressionStep)
+                + compressionOnset)
         .doesNotContain("layer=\"embed\"");
 
     Matcher pids = Pattern.compile("pid (\\d+)").matcher(r.output());

@@ -36,8 +36,8 @@ class LayerPhaseConfigTest {
   }
 
   @Test
-  void aMinimumDurationLongerThanTheSeriesKeepsTheLayerSteady() {
-    assertThat(phaseAfterCollapse(Map.of("phases.min-duration-points", "1000")))
+  void aMinimumSpanLongerThanTheSeriesKeepsTheLayerSteady() {
+    assertThat(phaseAfterCollapse(Map.of("phases.min-span-log-steps", "5")))
         .isEqualTo(Phase.STEADY);
   }
 
