@@ -3,12 +3,12 @@ package io.phasewatch.collector.service;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.phasewatch.agent.sketch.ExactSummary;
-import io.phasewatch.agent.wire.SnapshotCodec;
-import io.phasewatch.agent.wire.SnapshotMetadata;
-import io.phasewatch.agent.wire.SnapshotRecord;
-import io.phasewatch.agent.wire.Stage;
 import io.phasewatch.collector.config.ConfigLoader;
+import io.phasewatch.core.sketch.ExactSummary;
+import io.phasewatch.core.wire.SnapshotCodec;
+import io.phasewatch.core.wire.SnapshotMetadata;
+import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.core.wire.Stage;
 import io.vertx.core.Vertx;
 import java.net.URI;
 import java.net.http.HttpClient;
