@@ -275,9 +275,12 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
   /**
    * Records a training scalar for the open window: a name the user chooses ({@code
    * heldout.accuracy}, {@code eval_loss}) or {@value TrainingScalars#LEARNING_RATE}; the window
-   * carries the latest value. Names are {@code [a-z][a-z0-9_.]*}, at most 64 characters, at most
-   * {@value TrainingScalars#MAX_SCALARS} per run with the loss; {@value TrainingScalars#LOSS} is
-   * the agent's own (the steps' loss, averaged). A bad name, a non-finite value or one name too
+   * carries the latest value. The learning rate is a step's: recorded before a step's end (as
+   * {@code PhasewatchTrainingListener} does), it goes with that step, like the loss. Any other name
+   * goes with the window open when it is recorded: in {@code probe} mode, a value recorded after a
+   * probe pass goes with that pass. Names are {@code [a-z][a-z0-9_.]*}, at most 64 characters, at
+   * most {@value TrainingScalars#MAX_SCALARS} per run with the loss; {@value TrainingScalars#LOSS}
+   * is the agent's own (the steps' loss, averaged). A bad name, a non-finite value or one name too
    * many is dropped and counted in {@code phasewatch.agent.scalars.dropped}, never thrown.
    */
   @Override
@@ -364,7 +367,7 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
           lastStep = s.step();
           tokensSeen = s.tokensSeen();
           if (config.sampling().mode() == AgentConfig.Mode.LIVE) {
-            scalars.loss(s.loss());
+            scalars.stepEnded(s.loss());
             if (s.step() % config.window().steps() == 0) {
               closeWindow(s.step());
             }
@@ -374,7 +377,7 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
             if (rowsInWindow) {
               closeProbeWindow();
             }
-            scalars.loss(s.loss());
+            scalars.stepEnded(s.loss());
           }
         } else if (e instanceof Event.Scalar sc) {
           if (!scalars.set(sc.name(), sc.value())) {

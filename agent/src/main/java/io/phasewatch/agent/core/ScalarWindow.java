@@ -8,18 +8,28 @@ import java.util.TreeMap;
 
 /**
  * The training scalars of the open window, owned by the sketch thread: the running mean of the
- * steps' finite losses and the latest value of every other name. At most {@link
- * TrainingScalars#MAX_SCALARS} names over the whole run, so that a loop recording a fresh name each
- * step cannot grow it; later names are refused.
+ * steps' finite losses and the latest value of every other name. The loss and the learning rate are
+ * values of a step: both go with the next step end ({@link #stepEnded}), so they land in the window
+ * that holds their step whichever mode closes it. At most {@link TrainingScalars#MAX_SCALARS} names
+ * over the whole run, so that a loop recording a fresh name each step cannot grow it; later names
+ * are refused.
  */
 final class ScalarWindow {
   private final Set<String> names = new HashSet<>();
   private final Map<String, Double> latest = new TreeMap<>();
   private long lossSteps;
   private double lossMean;
+  private double pendingLearningRate = Double.NaN;
 
-  /** Folds one step's loss in; non-finite losses (a diverged step, no loss known) are skipped. */
-  void loss(double loss) {
+  /**
+   * A step ended: folds its loss in (non-finite losses — a diverged step, no loss known — are
+   * skipped) and the learning rate recorded since the previous step end.
+   */
+  void stepEnded(double loss) {
+    if (!Double.isNaN(pendingLearningRate)) {
+      latest.put(TrainingScalars.LEARNING_RATE, pendingLearningRate);
+      pendingLearningRate = Double.NaN;
+    }
     if (Double.isFinite(loss)) {
       names.add(TrainingScalars.LOSS);
       lossSteps++;
@@ -37,7 +47,11 @@ final class ScalarWindow {
       }
       names.add(name);
     }
-    latest.put(name, value);
+    if (TrainingScalars.LEARNING_RATE.equals(name)) {
+      pendingLearningRate = value;
+    } else {
+      latest.put(name, value);
+    }
     return true;
   }
 

@@ -75,6 +75,8 @@ class TrainingScalarsAgentTest {
     var agent = agent("sampling: {mode: probe}\n", publisher);
     // Probe passes after steps 2 and 5; losses 10, 20 | 30, 40, 50 | 60 (closed by the flush).
     for (int step = 1; step <= 6; step++) {
+      // As the DJL listener does: the step's learning rate, then its end.
+      agent.recordScalar("learning_rate", step / 100.0);
       agent.stepEnded(step, step, 10.0 * step);
       if (step == 2 || step == 5) {
         agent.rows("probe", step, ROWS, 2, 4);
@@ -89,6 +91,9 @@ class TrainingScalarsAgentTest {
     assertThat(records.get(0).scalars().values().get("loss"))
         .isEqualTo(new TrainingScalars.Scalar(2, 15.0));
     assertThat(records.get(0).scalars().value("eval_loss")).hasValue(2.0);
+    assertThat(records.get(0).scalars().value("learning_rate")).hasValue(0.02);
+    assertThat(records.get(1).scalars().value("learning_rate")).hasValue(0.05);
+    assertThat(records.get(2).scalars().value("learning_rate")).hasValue(0.06);
     assertThat(records.get(1).scalars().values().get("loss"))
         .isEqualTo(new TrainingScalars.Scalar(3, 40.0));
     assertThat(records.get(1).scalars().value("eval_loss")).hasValue(5.0);
