@@ -1,6 +1,6 @@
 package io.phasewatch.agent.core;
 
-import io.phasewatch.agent.wire.TrainingScalars;
+import io.phasewatch.core.wire.TrainingScalars;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;

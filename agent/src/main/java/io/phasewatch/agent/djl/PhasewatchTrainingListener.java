@@ -12,7 +12,7 @@ import ai.djl.training.dataset.Batch;
 import ai.djl.training.listener.TrainingListenerAdapter;
 import ai.djl.training.tracker.Tracker;
 import io.phasewatch.agent.capture.CaptureSink;
-import io.phasewatch.agent.wire.TrainingScalars;
+import io.phasewatch.core.wire.TrainingScalars;
 import java.util.Map;
 import java.util.Objects;
 import java.util.logging.Level;
@@ -24,11 +24,11 @@ import java.util.logging.Logger;
  * for the steps their cadence hits, and runs the probe pass for the {@code probe} taps.
  *
  * <p>The loss handed to {@code stepEnded} is the one the training loop computed for the step, when
- * the loop passes a {@link BatchDataWithLoss} (as {@link LanguageModelTraining} and the
- * post-training stages do); with a plain {@code BatchData} (DJL's {@code EasyTrain}) it is NaN. The
- * agent averages the finite ones over each window and sends the mean with the window's snapshots.
- * The listener never evaluates the loss itself: that would be a second softmax over the full logits
- * on the training thread every step.
+ * the loop passes a {@link BatchDataWithLoss} (as the demo's training loop and post-training stages
+ * do); with a plain {@code BatchData} (DJL's {@code EasyTrain}) it is NaN. The agent averages the
+ * finite ones over each window and sends the mean with the window's snapshots. The listener never
+ * evaluates the loss itself: that would be a second softmax over the full logits on the training
+ * thread every step.
  *
  * <p>The learning rate travels with the windows when the listener is given the optimiser's
  * learning-rate {@link Tracker} ({@link Builder#learningRate}): DJL's optimisers keep their tracker

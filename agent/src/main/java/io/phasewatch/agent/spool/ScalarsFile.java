@@ -1,6 +1,6 @@
 package io.phasewatch.agent.spool;
 
-import io.phasewatch.agent.wire.TrainingScalars;
+import io.phasewatch.core.wire.TrainingScalars;
 import java.util.TreeMap;
 
 /**

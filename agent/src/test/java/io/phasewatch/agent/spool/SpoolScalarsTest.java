@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.fail;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.phasewatch.agent.wire.SnapshotRecord;
-import io.phasewatch.agent.wire.TrainingScalars;
+import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.core.wire.TrainingScalars;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

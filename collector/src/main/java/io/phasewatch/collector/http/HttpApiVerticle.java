@@ -1,7 +1,7 @@
 package io.phasewatch.collector.http;
 
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.phasewatch.agent.wire.TrainingScalars;
+import io.phasewatch.core.wire.TrainingScalars;
 import io.phasewatch.collector.metrics.LayerState;
 import io.phasewatch.collector.phase.PhaseTransition;
 import io.phasewatch.collector.service.CollectorState;

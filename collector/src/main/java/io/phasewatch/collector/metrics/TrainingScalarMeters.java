@@ -6,7 +6,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
-import io.phasewatch.agent.wire.TrainingScalars;
+import io.phasewatch.core.wire.TrainingScalars;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

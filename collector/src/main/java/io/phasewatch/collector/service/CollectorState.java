@@ -1,9 +1,9 @@
 package io.phasewatch.collector.service;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.phasewatch.agent.wire.SnapshotMetadata;
-import io.phasewatch.agent.wire.SnapshotRecord;
-import io.phasewatch.agent.wire.TrainingScalars;
+import io.phasewatch.core.wire.SnapshotMetadata;
+import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.core.wire.TrainingScalars;
 import io.phasewatch.collector.ingest.MergedWindow;
 import io.phasewatch.collector.metrics.LayerState;
 import io.phasewatch.collector.phase.PhaseDetectorConfig;

@@ -1,7 +1,7 @@
 package io.phasewatch.collector.service;
 
-import io.phasewatch.agent.wire.Stage;
-import io.phasewatch.agent.wire.TrainingScalars;
+import io.phasewatch.core.wire.Stage;
+import io.phasewatch.core.wire.TrainingScalars;
 import java.util.Objects;
 
 /**
