@@ -2,9 +2,9 @@ package io.phasewatch.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.phasewatch.collector.service.TrainingPoint;
 import io.phasewatch.core.wire.Stage;
 import io.phasewatch.core.wire.TrainingScalars;
-import io.phasewatch.collector.service.TrainingPoint;
 import io.vertx.core.json.JsonObject;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;

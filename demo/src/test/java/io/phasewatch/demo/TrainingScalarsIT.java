@@ -6,10 +6,10 @@ import static org.awaitility.Awaitility.await;
 
 import io.phasewatch.agent.config.AgentConfigLoader;
 import io.phasewatch.agent.core.PhasewatchAgent;
-import io.phasewatch.demo.training.DemoTraining;
-import io.phasewatch.demo.training.ModelConfig;
 import io.phasewatch.collector.config.ConfigLoader;
 import io.phasewatch.collector.service.CollectorService;
+import io.phasewatch.demo.training.DemoTraining;
+import io.phasewatch.demo.training.ModelConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;

@@ -1,12 +1,12 @@
 package io.phasewatch.collector.http;
 
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.phasewatch.core.wire.TrainingScalars;
 import io.phasewatch.collector.metrics.LayerState;
 import io.phasewatch.collector.phase.PhaseTransition;
 import io.phasewatch.collector.service.CollectorState;
 import io.phasewatch.collector.service.TrainingPoint;
 import io.phasewatch.collector.spectrum.SpectralMeasures;
+import io.phasewatch.core.wire.TrainingScalars;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;

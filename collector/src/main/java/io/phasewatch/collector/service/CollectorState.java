@@ -1,13 +1,13 @@
 package io.phasewatch.collector.service;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.phasewatch.core.wire.SnapshotMetadata;
-import io.phasewatch.core.wire.SnapshotRecord;
-import io.phasewatch.core.wire.TrainingScalars;
 import io.phasewatch.collector.ingest.MergedWindow;
 import io.phasewatch.collector.metrics.LayerState;
 import io.phasewatch.collector.phase.PhaseDetectorConfig;
 import io.phasewatch.collector.phase.PhaseTransition;
+import io.phasewatch.core.wire.SnapshotMetadata;
+import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.core.wire.TrainingScalars;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;

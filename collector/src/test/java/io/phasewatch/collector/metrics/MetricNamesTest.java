@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.phasewatch.core.wire.TrainingScalars;
 import io.phasewatch.collector.phase.Phase;
 import io.phasewatch.collector.spectrum.SpectralMeasures;
 import io.phasewatch.collector.spectrum.Spectrum;
 import io.phasewatch.core.wire.Stage;
+import io.phasewatch.core.wire.TrainingScalars;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
