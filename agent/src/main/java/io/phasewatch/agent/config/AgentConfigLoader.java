@@ -3,6 +3,7 @@ package io.phasewatch.agent.config;
 import io.phasewatch.agent.config.AgentConfig.Kind;
 import io.phasewatch.agent.config.AgentConfig.LayerOverride;
 import io.phasewatch.agent.config.AgentConfig.Mode;
+import io.phasewatch.agent.sketch.DefaultSummary;
 import io.phasewatch.agent.wire.SnapshotCodec;
 import io.phasewatch.agent.wire.Stage;
 import java.io.IOException;
@@ -55,8 +56,11 @@ public final class AgentConfigLoader {
     d.put("sampling.probe-sequences", 256);
     d.put("sampling.probe-budget", 0.02);
     d.put("window.steps", 100);
-    d.put("sketch.exact-max-dim", 1024);
+    // The shared default route (DefaultSummary): exact up to 1024 wide, the rows beyond.
+    d.put("sketch.exact-max-dim", DefaultSummary.EXACT_MAX_DIMENSION);
     d.put("sketch.fd-rows", 256);
+    d.put("sketch.sample-rows", DefaultSummary.SAMPLE_ROWS);
+    d.put("sketch.sample-max-bytes", DefaultSummary.SAMPLE_MAX_BYTES);
     d.put(OVERRIDES, List.of());
     d.put("queue.max-rows", 65_536);
     d.put("queue.max-bytes", "64MiB");
@@ -219,6 +223,8 @@ public final class AgentConfigLoader {
         new AgentConfig.Sketch(
             integer(v, "sketch.exact-max-dim"),
             integer(v, "sketch.fd-rows"),
+            integer(v, "sketch.sample-rows"),
+            bytes(v, "sketch.sample-max-bytes"),
             overrides(v.get(OVERRIDES), integer(v, "sketch.fd-rows"))),
         new AgentConfig.Queue(
             integer(v, "queue.max-rows"),

@@ -13,6 +13,7 @@ import io.phasewatch.agent.sketch.CovarianceSketch;
 import io.phasewatch.agent.sketch.CovarianceSnapshot;
 import io.phasewatch.agent.sketch.ExactSummary;
 import io.phasewatch.agent.sketch.FrequentDirections;
+import io.phasewatch.agent.sketch.RowSample;
 import io.phasewatch.agent.wire.SnapshotMetadata;
 import io.phasewatch.agent.wire.SnapshotRecord;
 import java.io.IOException;
@@ -337,7 +338,7 @@ public final class SpoolSidecar implements AutoCloseable {
                       + " columns exceeds spool.max-columns="
                       + spool.maxColumns());
             }
-            CovarianceSketch sketch = sketchFor(layer, info.cols(), where);
+            CovarianceSketch sketch = sketchFor(layer, info.cols(), meta.world(), where);
             int blockRows = Math.max(1, Math.min(4096, BLOCK_FLOATS / info.cols()));
             float[] block = new float[blockRows * info.cols()];
             int got;
@@ -373,12 +374,13 @@ public final class SpoolSidecar implements AutoCloseable {
     filesPublished.increment();
   }
 
-  private CovarianceSketch sketchFor(String layer, int d, String where)
+  private CovarianceSketch sketchFor(String layer, int d, int worldSize, String where)
       throws ArrayFormatException {
     var choice = agent.sketch().choose(layer, d);
     try {
       return switch (choice.kind()) {
         case EXACT -> ExactSummary.ofDimension(d);
+        case SAMPLE -> RowSample.withCapacity(agent.sketch().sampleCapacity(worldSize, d), d);
         case FD -> FrequentDirections.withRows(choice.fdRows(), d);
       };
     } catch (IllegalArgumentException e) {

@@ -3,6 +3,7 @@ package io.phasewatch.collector.ingest;
 import io.phasewatch.agent.sketch.CovarianceSnapshot;
 import io.phasewatch.agent.sketch.ExactSnapshot;
 import io.phasewatch.agent.sketch.FdSnapshot;
+import io.phasewatch.agent.sketch.RowSampleSnapshot;
 import io.phasewatch.agent.wire.SnapshotMetadata;
 import io.phasewatch.agent.wire.SnapshotRecord;
 import java.util.ArrayList;
@@ -250,6 +251,9 @@ public final class WindowMerger {
     long d = s.dimension();
     if (s instanceof ExactSnapshot) {
       return 8 * (d + d * d);
+    }
+    if (s instanceof RowSampleSnapshot r) {
+      return 4 * r.count() * d;
     }
     FdSnapshot fd = (FdSnapshot) s;
     return 8 * (d + (long) fd.rowCount() * d);
