@@ -49,6 +49,29 @@ class RowSampleWireTest {
   }
 
   @Test
+  void theGoldenRowSampleDecodesToItsValuesAndIsWrittenBitForBit() throws Exception {
+    // Written by make_golden.py from docs/wire-format.md (Python struct, no Java).
+    byte[] golden;
+    try (var in = RowSampleWireTest.class.getResourceAsStream("/golden/v1/sample_c4_d3.bin")) {
+      golden = in.readAllBytes();
+    }
+    SnapshotRecord r = SnapshotCodec.decode(golden, DecodeLimits.defaults()).whole().orElseThrow();
+    assertThat(r.metadata())
+        .isEqualTo(
+            new SnapshotMetadata(
+                "r9", Stage.DPO, 3, 8, "final_norm", 700, 7, 1 << 20, 1_764_460_802_000L, 1));
+    RowSampleSnapshot s = (RowSampleSnapshot) r.snapshot();
+    assertThat(s.capacity()).isEqualTo(4);
+    assertThat(s.count()).isEqualTo(2);
+    assertThat(s.seenRows()).isEqualTo(7);
+    assertThat(s.nonFiniteRows()).isEqualTo(1);
+    assertThat(s.rows()).containsExactly(1.5f, -2.0f, 0.25f, 3.0f, 0.0f, -0.125f);
+    assertThat(SnapshotCodec.encode(r, SnapshotCodec.DEFAULT_MAX_RECORD_BYTES))
+        .singleElement()
+        .isEqualTo(golden);
+  }
+
+  @Test
   void decodeRejectsAnInconsistentRowSample() {
     byte[] frame = Forge.single(sample(8, 5, 3, 40));
     int payload = 84 + 2 + 3;

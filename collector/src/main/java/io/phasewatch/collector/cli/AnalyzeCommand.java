@@ -177,8 +177,13 @@ final class AnalyzeCommand implements Callable<Integer> {
     }
     Spectrum spectrum = Spectrum.of(snapshot);
     SpectralMeasures m = SpectralMeasures.of(spectrum, fitRange);
+    // Over the window the summary was fitted on (its fallback, if it had to take one), so that
+    // alpha_error compares like with like.
     SpectralMeasures reference =
-        exact == null ? null : SpectralMeasures.of(Spectrum.of(exact.snapshot()), fitRange);
+        exact == null
+            ? null
+            : SpectralMeasures.of(
+                Spectrum.of(exact.snapshot()), m.fitRange() == null ? fitRange : m.fitRange());
     Analysis a = new Analysis(file, info, snapshot, spectrum, m, reference);
     out.println(json ? a.toJson() : a.toText());
   }
