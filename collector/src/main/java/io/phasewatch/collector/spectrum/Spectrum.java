@@ -1,11 +1,11 @@
 package io.phasewatch.collector.spectrum;
 
-import io.phasewatch.agent.sketch.CovarianceSnapshot;
-import io.phasewatch.agent.sketch.ExactSnapshot;
-import io.phasewatch.agent.sketch.ExactSummary;
-import io.phasewatch.agent.sketch.FdSnapshot;
-import io.phasewatch.agent.sketch.RowSampleSnapshot;
-import io.phasewatch.agent.sketch.SymmetricEigen;
+import io.phasewatch.core.sketch.CovarianceSnapshot;
+import io.phasewatch.core.sketch.ExactSnapshot;
+import io.phasewatch.core.sketch.ExactSummary;
+import io.phasewatch.core.sketch.FdSnapshot;
+import io.phasewatch.core.sketch.RowSampleSnapshot;
+import io.phasewatch.core.sketch.SymmetricEigen;
 import java.util.Arrays;
 
 /**

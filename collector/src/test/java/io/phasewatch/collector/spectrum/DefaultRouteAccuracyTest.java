@@ -2,17 +2,17 @@ package io.phasewatch.collector.spectrum;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.phasewatch.agent.sketch.CovarianceSketch;
-import io.phasewatch.agent.sketch.CovarianceSnapshot;
-import io.phasewatch.agent.sketch.DefaultSummary;
-import io.phasewatch.agent.sketch.ExactSummary;
-import io.phasewatch.agent.sketch.RowSampleSnapshot;
-import io.phasewatch.agent.wire.DecodeLimits;
-import io.phasewatch.agent.wire.SnapshotCodec;
-import io.phasewatch.agent.wire.SnapshotMetadata;
-import io.phasewatch.agent.wire.SnapshotRecord;
-import io.phasewatch.agent.wire.Stage;
-import io.phasewatch.agent.wire.WireFormatException;
+import io.phasewatch.core.sketch.CovarianceSketch;
+import io.phasewatch.core.sketch.CovarianceSnapshot;
+import io.phasewatch.core.sketch.DefaultSummary;
+import io.phasewatch.core.sketch.ExactSummary;
+import io.phasewatch.core.sketch.RowSampleSnapshot;
+import io.phasewatch.core.wire.DecodeLimits;
+import io.phasewatch.core.wire.SnapshotCodec;
+import io.phasewatch.core.wire.SnapshotMetadata;
+import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.core.wire.Stage;
+import io.phasewatch.core.wire.WireFormatException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -93,7 +93,7 @@ class DefaultRouteAccuracyTest {
     sketch.update(rows, n);
     SnapshotMetadata meta =
         new SnapshotMetadata("run", Stage.PRETRAIN, rank, RANKS, "final_norm", 100, 100, 0, 0, 0);
-    var assembler = io.phasewatch.agent.wire.ChunkAssembler.withDefaults();
+    var assembler = io.phasewatch.core.wire.ChunkAssembler.withDefaults();
     SnapshotRecord out = null;
     for (byte[] frame :
         SnapshotCodec.encode(

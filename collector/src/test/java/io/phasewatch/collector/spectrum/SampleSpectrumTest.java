@@ -3,9 +3,9 @@ package io.phasewatch.collector.spectrum;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import io.phasewatch.agent.sketch.ExactSummary;
-import io.phasewatch.agent.sketch.RowSample;
-import io.phasewatch.agent.sketch.RowSampleSnapshot;
+import io.phasewatch.core.sketch.ExactSummary;
+import io.phasewatch.core.sketch.RowSample;
+import io.phasewatch.core.sketch.RowSampleSnapshot;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
