@@ -176,18 +176,8 @@ class CollectorIT {
   @Test
   void trainingScalarsOfTwoRanksMergeAsWeightedMeansIntoMetricsAndTheApi() throws Exception {
     String topic = newTopic(1);
-    TrainingScalars rank0 =
-        new TrainingScalars(
-            Map.of(
-                "loss", new TrainingScalars.Scalar(30, 2.0),
-                "learning_rate", new TrainingScalars.Scalar(1, 1e-3),
-                "heldout.accuracy", new TrainingScalars.Scalar(1, 0.5)));
-    TrainingScalars rank1 =
-        new TrainingScalars(
-            Map.of(
-                "loss", new TrainingScalars.Scalar(10, 4.0),
-                "learning_rate", new TrainingScalars.Scalar(1, 1e-3),
-                "heldout.accuracy", new TrainingScalars.Scalar(1, 0.7)));
+    TrainingScalars rank0 = scalars(30, 2.0, 0.5);
+    TrainingScalars rank1 = scalars(10, 4.0, 0.7);
     try (KafkaProducer<byte[], byte[]> p = KAFKA.producer()) {
       for (String layer : List.of("l0", "l1")) {
         CovarianceSnapshot s0 = exactOf(rows(100, 1.0, 51, 16), 16);
@@ -236,6 +226,15 @@ class CollectorIT {
         .isCloseTo(0.6, org.assertj.core.data.Offset.offset(1e-15));
     assertThat(value(scrape, "phasewatch_training_scalars_step", "run", "scalars")).isEqualTo(50);
     assertThat(promtoolCheck(scrape)).isEmpty();
+  }
+
+  /** A rank's window: its mean loss over {@code steps} steps, learning rate 1e-3, an accuracy. */
+  private static TrainingScalars scalars(long steps, double loss, double accuracy) {
+    return new TrainingScalars(
+        Map.of(
+            "loss", new TrainingScalars.Scalar(steps, loss),
+            "learning_rate", new TrainingScalars.Scalar(1, 1e-3),
+            "heldout.accuracy", new TrainingScalars.Scalar(1, accuracy)));
   }
 
   @Test
