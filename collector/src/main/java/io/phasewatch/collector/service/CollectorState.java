@@ -64,6 +64,19 @@ public final class CollectorState {
     return true;
   }
 
+  /** Forgets one layer and removes its meters (its partition moved to another instance). */
+  void release(String run, String layer) {
+    runs.computeIfPresent(
+        run,
+        (r, layers) -> {
+          LayerHandle h = layers.remove(layer);
+          if (h != null) {
+            h.close();
+          }
+          return layers.isEmpty() ? null : layers;
+        });
+  }
+
   public int liveRuns() {
     return runs.size();
   }
