@@ -65,7 +65,7 @@ public final class SpoolSidecar implements AutoCloseable {
   public static final int MAX_FILES_PER_SCAN = 65_536;
 
   // Rows per block handed to the sketch: a few MiB of floats at most, whatever d is.
-  private static final int BLOCK_FLOATS = 1 << 20;
+  private static final int BLOCK_VALUES = 1 << 20;
 
   private final SidecarConfig.Spool spool;
   private final AgentConfig agent;
@@ -338,8 +338,8 @@ public final class SpoolSidecar implements AutoCloseable {
                       + spool.maxColumns());
             }
             CovarianceSketch sketch = sketchFor(layer, info.cols(), where);
-            int blockRows = Math.max(1, Math.min(4096, BLOCK_FLOATS / info.cols()));
-            float[] block = new float[blockRows * info.cols()];
+            int blockRows = Math.max(1, Math.min(4096, BLOCK_VALUES / info.cols()));
+            double[] block = new double[blockRows * info.cols()];
             int got;
             while ((got = rows.read(block, blockRows)) > 0) {
               sketch.update(block, got);

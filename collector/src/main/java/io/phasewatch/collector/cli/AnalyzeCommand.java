@@ -46,7 +46,7 @@ final class AnalyzeCommand implements Callable<Integer> {
   static final int MAX_FD_ROWS = 4096;
 
   /** Floats per streamed block (16 MiB). */
-  private static final int BLOCK_FLOATS = 1 << 22;
+  private static final int BLOCK_VALUES = 1 << 22;
 
   enum SketchKind {
     exact,
@@ -139,8 +139,8 @@ final class AnalyzeCommand implements Callable<Integer> {
       throw new IOException(where + "empty matrix (" + info.rows() + " x " + d + ")");
     }
     CovarianceSketch summary = newSummary(d, where);
-    int blockRows = Math.max(1, Math.min(4096, BLOCK_FLOATS / d));
-    float[] block = new float[blockRows * d];
+    int blockRows = Math.max(1, Math.min(4096, BLOCK_VALUES / d));
+    double[] block = new double[blockRows * d];
     int got;
     while ((got = reader.read(block, blockRows)) > 0) {
       summary.update(block, got);
