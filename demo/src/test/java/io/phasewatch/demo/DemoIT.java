@@ -2,6 +2,7 @@ package io.phasewatch.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.phasewatch.testkit.KafkaBroker;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.awt.image.BufferedImage;
@@ -24,8 +25,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.imageio.ImageIO;
-import org.apache.kafka.common.test.KafkaClusterTestKit;
-import org.apache.kafka.common.test.TestKitNodes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -107,21 +106,7 @@ class DemoIT {
 
   @Test
   void demoUsesAnExistingBrokerWhenGivenOne() throws Exception {
-    KafkaClusterTestKit cluster =
-        new KafkaClusterTestKit.Builder(
-                new TestKitNodes.Builder()
-                    .setCombined(true)
-                    .setNumBrokerNodes(1)
-                    .setNumControllerNodes(1)
-                    .build())
-            .setConfigProp("group.initial.rebalance.delay.ms", "0")
-            .setConfigProp("offsets.topic.replication.factor", "1")
-            .setConfigProp("offsets.topic.num.partitions", "1")
-            .build();
-    try {
-      cluster.format();
-      cluster.startup();
-      cluster.waitForReadyBrokers();
+    try (KafkaBroker broker = KafkaBroker.start()) {
       Path report = dir.resolve("external");
       ByteArrayOutputStream console = new ByteArrayOutputStream();
       int code =
@@ -141,7 +126,7 @@ class DemoIT {
                   "--http-port",
                   Integer.toString(freePort()),
                   "--bootstrap-servers",
-                  cluster.bootstrapServers(),
+                  broker.bootstrapServers(),
                   "--report-dir",
                   report.toString(),
                   "--run",
@@ -150,14 +135,12 @@ class DemoIT {
       String out = console.toString(StandardCharsets.UTF_8);
       assertThat(code).as(out).isZero();
       assertThat(out)
-          .contains("kafka at " + cluster.bootstrapServers())
+          .contains("kafka at " + broker.bootstrapServers())
           .doesNotContain("in-process Kafka");
       JsonObject summary = new JsonObject(Files.readString(report.resolve("summary.json")));
       JsonArray layers = summary.getJsonArray("layers");
       assertThat(layers).hasSize(2);
       assertThat(layers.getJsonObject(0).getJsonArray("series").size()).isEqualTo(2);
-    } finally {
-      cluster.close();
     }
   }
 

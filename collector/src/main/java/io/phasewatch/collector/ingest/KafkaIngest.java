@@ -117,7 +117,7 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
   }
 
   static Properties consumerProperties(CollectorConfig c) {
-    Properties p = new Properties();
+    Properties p = c.kafka().clientProperties(ConsumerConfig.configNames());
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, c.kafka().bootstrapServers());
     p.put(ConsumerConfig.GROUP_ID_CONFIG, c.kafka().groupId());
     p.put(ConsumerConfig.CLIENT_ID_CONFIG, c.kafka().groupId() + "-ingest");
@@ -133,7 +133,7 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
   }
 
   static Properties producerProperties(CollectorConfig c) {
-    Properties p = new Properties();
+    Properties p = c.kafka().clientProperties(ProducerConfig.configNames());
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, c.kafka().bootstrapServers());
     p.put(ProducerConfig.CLIENT_ID_CONFIG, c.kafka().groupId() + "-dlq");
     p.put(ProducerConfig.ACKS_CONFIG, "all");

@@ -1,5 +1,7 @@
 package io.phasewatch.collector.service;
 
+import static io.phasewatch.testkit.SnapshotSender.send;
+import static io.phasewatch.testkit.SnapshotSender.sendRaw;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -18,6 +20,7 @@ import io.phasewatch.core.wire.SnapshotCodec;
 import io.phasewatch.core.wire.SnapshotMetadata;
 import io.phasewatch.core.wire.SnapshotRecord;
 import io.phasewatch.core.wire.Stage;
+import io.phasewatch.testkit.KafkaBroker;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
@@ -42,23 +45,20 @@ import java.util.concurrent.TimeUnit;
 import java.util.logging.Handler;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.test.KafkaClusterTestKit;
-import org.apache.kafka.common.test.TestKitNodes;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The real collector (all verticles, a real Vert.x with a 1 s event-loop budget whose blocked
@@ -69,7 +69,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class CollectorIT {
 
   private static final int D = 128;
-  private static KafkaClusterTestKit cluster;
+  @RegisterExtension static final KafkaBroker KAFKA = KafkaBroker.perClass();
   private static final HttpClient HTTP = HttpClient.newHttpClient();
 
   private final List<String> blocked = new CopyOnWriteArrayList<>();
@@ -91,37 +91,6 @@ class CollectorIT {
   private final List<Vertx> vertxes = new ArrayList<>();
   private final List<CollectorService> services = new ArrayList<>();
   private int topicCounter;
-
-  @BeforeAll
-  static void startBroker() throws Exception {
-    cluster = singleNodeBroker();
-    cluster.format();
-    cluster.startup();
-    cluster.waitForReadyBrokers();
-  }
-
-  /** A combined single-node KRaft broker, not yet formatted or started. */
-  static KafkaClusterTestKit singleNodeBroker() throws Exception {
-    return new KafkaClusterTestKit.Builder(
-            new TestKitNodes.Builder()
-                .setCombined(true)
-                .setNumBrokerNodes(1)
-                .setNumControllerNodes(1)
-                .build())
-        .setConfigProp("group.initial.rebalance.delay.ms", "0")
-        .setConfigProp("offsets.topic.replication.factor", "1")
-        .setConfigProp("offsets.topic.num.partitions", "1")
-        .setConfigProp("transaction.state.log.replication.factor", "1")
-        .setConfigProp("transaction.state.log.min.isr", "1")
-        .build();
-  }
-
-  @AfterAll
-  static void stopBroker() throws Exception {
-    if (cluster != null) {
-      cluster.close();
-    }
-  }
 
   @BeforeEach
   void catchBlockedThreads() {
@@ -147,7 +116,7 @@ class CollectorIT {
     String topic = newTopic(2);
     CovarianceSnapshot exact = exactOf(rows(400, 1.0, 11));
     CovarianceSnapshot fd = fdOf(rows(400, 1.5, 12), 48);
-    try (KafkaProducer<byte[], byte[]> p = producer()) {
+    try (KafkaProducer<byte[], byte[]> p = KAFKA.producer()) {
       send(p, topic, record("direct", "exact_layer", 0, 1, 7, 700, exact));
       send(p, topic, record("direct", "fd_layer", 0, 1, 7, 700, fd));
     }
@@ -193,7 +162,7 @@ class CollectorIT {
     String topic = newTopic(1);
     CovarianceSnapshot a = exactOf(rows(300, 1.0, 21));
     CovarianceSnapshot b = exactOf(rows(200, 1.2, 22));
-    try (KafkaProducer<byte[], byte[]> p = producer()) {
+    try (KafkaProducer<byte[], byte[]> p = KAFKA.producer()) {
       send(p, topic, record("ranks", "l0", 1, 2, 3, 300, b));
       send(p, topic, record("ranks", "l0", 0, 2, 3, 300, a));
     }
@@ -211,7 +180,7 @@ class CollectorIT {
   void partialMergeAtTheTimeoutIsMarkedAsPartial() throws Exception {
     String topic = newTopic(1);
     CovarianceSnapshot a = exactOf(rows(300, 1.0, 31));
-    try (KafkaProducer<byte[], byte[]> p = producer()) {
+    try (KafkaProducer<byte[], byte[]> p = KAFKA.producer()) {
       send(p, topic, record("partial", "l0", 0, 2, 1, 100, a));
     }
     CollectorService c = start(topic, Map.of("merge.timeout-ms", "1500"));
@@ -238,7 +207,7 @@ class CollectorIT {
     SnapshotRecord after = record("bad", "l0", 0, 1, 1, 20, small);
     byte[] otherLayer =
         SnapshotCodec.encode(record("bad", "l2", 0, 1, 0, 10, small), 900_000).get(0);
-    try (KafkaProducer<byte[], byte[]> p = producer()) {
+    try (KafkaProducer<byte[], byte[]> p = KAFKA.producer()) {
       sendRaw(p, topic, "bad/l0", "not a snapshot at all".getBytes(StandardCharsets.UTF_8));
       sendRaw(p, topic, "bad/l0", truncated);
       sendRaw(p, topic, "bad/l0", badCrc);
@@ -307,8 +276,8 @@ class CollectorIT {
   void aRecordAboveTheCollectorsLimitStillReachesTheDeadLetterTopic() throws Exception {
     // Topics that take 8 MiB records, a collector that refuses records above 1 MiB: the refused
     // record (2 MiB) is one the broker held, so its dead-letter copy must go through as well.
-    String topic = newTopic(1, Map.of("max.message.bytes", String.valueOf(8 << 20)));
-    String dlq = newTopic(1, Map.of("max.message.bytes", String.valueOf(8 << 20)));
+    String topic = bigRecordTopic(8 << 20);
+    String dlq = bigRecordTopic(8 << 20);
     int d = 768;
     SnapshotRecord big = record("huge", "l0", 0, 1, 0, 10, exactOf(rows(600, 1.0, 61, d), d));
     byte[] value = SnapshotCodec.encode(big, 8 << 20).get(0);
@@ -358,7 +327,7 @@ class CollectorIT {
         }
       }
     }
-    try (KafkaProducer<byte[], byte[]> p = producer()) {
+    try (KafkaProducer<byte[], byte[]> p = KAFKA.producer()) {
       for (SnapshotRecord r : stream) {
         send(p, topic, r);
       }
@@ -428,7 +397,7 @@ class CollectorIT {
     }
     CollectorService steady = start(topic, Map.of("kafka.group-id", "steady"));
     CollectorService first = start(topic, Map.of("kafka.group-id", "restarted"));
-    try (KafkaProducer<byte[], byte[]> p = producer()) {
+    try (KafkaProducer<byte[], byte[]> p = KAFKA.producer()) {
       for (SnapshotRecord r : stream.subList(0, stream.size() / 2)) {
         send(p, topic, r);
       }
@@ -464,7 +433,7 @@ class CollectorIT {
     String topic = newTopic(1);
     CollectorService c =
         start(topic, Map.of("limits.run-idle-timeout-ms", "6000", "merge.timeout-ms", "1000"));
-    try (KafkaProducer<byte[], byte[]> p = producer()) {
+    try (KafkaProducer<byte[], byte[]> p = KAFKA.producer()) {
       send(p, topic, record("idle", "l0", 0, 1, 0, 10, exactOf(rows(100, 1.0, 51))));
     }
     awaitSeries(c, "idle", "l0");
@@ -481,7 +450,7 @@ class CollectorIT {
 
   private CollectorService start(String topic, Map<String, String> extra) throws Exception {
     Map<String, String> o = new HashMap<>();
-    o.put("kafka.bootstrap-servers", cluster.bootstrapServers());
+    o.put("kafka.bootstrap-servers", KAFKA.bootstrapServers());
     o.put("kafka.topic", topic);
     o.put("kafka.dlq-topic", topic + ".dlq");
     o.put("kafka.group-id", topic);
@@ -502,14 +471,20 @@ class CollectorIT {
   }
 
   private String newTopic(int partitions) throws Exception {
-    return newTopic(partitions, Map.of());
+    return KAFKA.createTopic("it" + (++topicCounter) + "-" + System.nanoTime(), partitions);
   }
 
-  private String newTopic(int partitions, Map<String, String> configs) throws Exception {
+  /** A one-partition topic that takes records up to {@code maxMessageBytes}. */
+  private String bigRecordTopic(int maxMessageBytes) throws Exception {
     String topic = "it" + (++topicCounter) + "-" + System.nanoTime();
-    try (var admin = cluster.admin()) {
+    Properties p = new Properties();
+    p.put("bootstrap.servers", KAFKA.bootstrapServers());
+    try (Admin admin = Admin.create(p)) {
       admin
-          .createTopics(List.of(new NewTopic(topic, partitions, (short) 1).configs(configs)))
+          .createTopics(
+              List.of(
+                  new NewTopic(topic, 1, (short) 1)
+                      .configs(Map.of("max.message.bytes", String.valueOf(maxMessageBytes)))))
           .all()
           .get(30, TimeUnit.SECONDS);
     }
@@ -570,13 +545,9 @@ class CollectorIT {
         s);
   }
 
-  private static KafkaProducer<byte[], byte[]> producer() {
-    return producer(1 << 20);
-  }
-
   private static KafkaProducer<byte[], byte[]> producer(int maxRequestBytes) {
     Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers());
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.bootstrapServers());
     p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
     p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
     p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, maxRequestBytes);
@@ -585,30 +556,12 @@ class CollectorIT {
 
   private static KafkaConsumer<byte[], byte[]> consumer() {
     Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers());
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.bootstrapServers());
     p.put(ConsumerConfig.GROUP_ID_CONFIG, "dlq-reader-" + System.nanoTime());
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     return new KafkaConsumer<>(p);
-  }
-
-  private static void send(KafkaProducer<byte[], byte[]> p, String topic, SnapshotRecord r)
-      throws Exception {
-    for (byte[] value : SnapshotCodec.encode(r, SnapshotCodec.DEFAULT_MAX_RECORD_BYTES)) {
-      sendRaw(p, topic, r.metadata().key(), value);
-    }
-  }
-
-  private static void sendRaw(KafkaProducer<byte[], byte[]> p, String topic, String key, byte[] v)
-      throws Exception {
-    ProducerRecord<byte[], byte[]> rec =
-        new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), v);
-    rec.headers()
-        .add(
-            SnapshotCodec.CONTENT_TYPE_HEADER,
-            SnapshotCodec.CONTENT_TYPE.getBytes(StandardCharsets.UTF_8));
-    p.send(rec).get(30, TimeUnit.SECONDS);
   }
 
   private static String header(ConsumerRecord<byte[], byte[]> r, String name) {
