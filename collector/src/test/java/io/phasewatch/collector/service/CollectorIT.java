@@ -337,8 +337,8 @@ class CollectorIT {
   void aRecordAboveTheCollectorsLimitStillReachesTheDeadLetterTopic() throws Exception {
     // Topics that take 8 MiB records, a collector that refuses records above 1 MiB: the refused
     // record (2 MiB) is one the broker held, so its dead-letter copy must go through as well.
-    String topic = newTopic(1, Map.of("max.message.bytes", String.valueOf(8 << 20)));
-    String dlq = newTopic(1, Map.of("max.message.bytes", String.valueOf(8 << 20)));
+    String topic = bigRecordTopic(8 << 20);
+    String dlq = bigRecordTopic(8 << 20);
     int d = 768;
     SnapshotRecord big = record("huge", "l0", 0, 1, 0, 10, exactOf(rows(600, 1.0, 61, d), d));
     byte[] value = SnapshotCodec.encode(big, 8 << 20).get(0);
@@ -532,12 +532,15 @@ class CollectorIT {
   }
 
   private String newTopic(int partitions) throws Exception {
-    return newTopic(partitions, Map.of());
+    return KAFKA.createTopic("it" + (++topicCounter) + "-" + System.nanoTime(), partitions);
   }
 
-  private String newTopic(int partitions, Map<String, String> configs) throws Exception {
+  /** A one-partition topic that takes records up to {@code maxMessageBytes}. */
+  private String bigRecordTopic(int maxMessageBytes) throws Exception {
     return KAFKA.createTopic(
-        "it" + (++topicCounter) + "-" + System.nanoTime(), partitions, configs);
+        "it" + (++topicCounter) + "-" + System.nanoTime(),
+        1,
+        Map.of("max.message.bytes", String.valueOf(maxMessageBytes)));
   }
 
   private static float[] rows(int n, double decay, long seed) {
