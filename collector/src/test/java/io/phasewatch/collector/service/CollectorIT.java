@@ -244,7 +244,7 @@ class CollectorIT {
     try (KafkaProducer<byte[], byte[]> p = KAFKA.producer()) {
       send(p, topic, record("partial", "l0", 0, 2, 1, 100, a));
     }
-    CollectorService c = start(topic, Map.of("merge.timeout-ms", "1500"));
+    CollectorService c = start(topic, Map.of("merge.timeout", "1500ms"));
     String scrape = awaitSeries(c, "partial", "l0");
     assertMeasures(scrape, "partial", "l0", measures(a));
     assertThat(value(scrape, "phasewatch_window_partial", "run", "partial")).isEqualTo(1);
@@ -493,7 +493,7 @@ class CollectorIT {
   void idleRunIsEvictedAndItsSeriesLeaveTheScrape() throws Exception {
     String topic = newTopic(1);
     CollectorService c =
-        start(topic, Map.of("limits.run-idle-timeout-ms", "6000", "merge.timeout-ms", "1000"));
+        start(topic, Map.of("limits.run-idle-timeout", "6s", "merge.timeout", "1s"));
     try (KafkaProducer<byte[], byte[]> p = KAFKA.producer()) {
       send(p, topic, record("idle", "l0", 0, 1, 0, 10, exactOf(rows(100, 1.0, 51))));
     }
