@@ -3,7 +3,6 @@ package io.phasewatch.collector.http;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.phasewatch.collector.metrics.LayerState;
 import io.phasewatch.collector.phase.PhaseTransition;
-import io.phasewatch.collector.service.CollectorState;
 import io.phasewatch.collector.spectrum.SpectralMeasures;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -34,7 +33,7 @@ public final class HttpApiVerticle extends VerticleBase {
   private final String host;
   private final int port;
   private final PrometheusMeterRegistry registry;
-  private final CollectorState state;
+  private final CollectorView state;
   private final BooleanSupplier ready;
   private HttpServer server;
 
@@ -42,7 +41,7 @@ public final class HttpApiVerticle extends VerticleBase {
       String host,
       int port,
       PrometheusMeterRegistry registry,
-      CollectorState state,
+      CollectorView state,
       BooleanSupplier ready) {
     this.host = host;
     this.port = port;

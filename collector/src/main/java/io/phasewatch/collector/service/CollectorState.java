@@ -1,6 +1,7 @@
 package io.phasewatch.collector.service;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.phasewatch.collector.http.CollectorView;
 import io.phasewatch.collector.metrics.LayerState;
 import io.phasewatch.collector.phase.PhaseDetectorConfig;
 import io.phasewatch.collector.phase.PhaseTransition;
@@ -16,7 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * The per-run, per-layer state the analysis writes and the HTTP API reads, plus the bounded list of
  * recent phase transitions. Thread-safe.
  */
-public final class CollectorState {
+public final class CollectorState implements CollectorView {
 
   private final MeterRegistry registry;
   private final int maxPointsPerLayer;
@@ -59,7 +60,7 @@ public final class CollectorState {
     return runs.size();
   }
 
-  /** The latest state of every layer that has one, by run and layer name. */
+  @Override
   public Map<String, Map<String, LayerState>> latest() {
     Map<String, Map<String, LayerState>> out = new TreeMap<>();
     runs.forEach(
@@ -71,7 +72,7 @@ public final class CollectorState {
     return out;
   }
 
-  /** The held series of one layer, oldest first; empty when the layer is unknown. */
+  @Override
   public Optional<List<LayerState>> series(String run, String layer) {
     Map<String, LayerHandle> layers = runs.get(run);
     LayerHandle h = layers == null ? null : layers.get(layer);
@@ -87,7 +88,7 @@ public final class CollectorState {
     }
   }
 
-  /** The most recent transitions, oldest first. */
+  @Override
   public List<PhaseTransition> events() {
     synchronized (events) {
       return new ArrayList<>(events);
