@@ -3,6 +3,7 @@ package io.phasewatch.testkit;
 import io.phasewatch.core.wire.SnapshotRecord;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -130,9 +131,15 @@ public final class KafkaBroker
 
   /** Creates a topic of {@code partitions} partitions (one replica); returns its name. */
   public String createTopic(String topic, int partitions) throws Exception {
+    return createTopic(topic, partitions, Map.of());
+  }
+
+  /** Creates a topic with topic-level {@code configs} (e.g. {@code max.message.bytes}). */
+  public String createTopic(String topic, int partitions, Map<String, String> configs)
+      throws Exception {
     try (var admin = cluster().admin()) {
       admin
-          .createTopics(List.of(new NewTopic(topic, partitions, (short) 1)))
+          .createTopics(List.of(new NewTopic(topic, partitions, (short) 1).configs(configs)))
           .all()
           .get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     }
@@ -158,11 +165,16 @@ public final class KafkaBroker
 
   /** A producer of raw bytes (keys and values), with records up to 1 MiB. */
   public KafkaProducer<byte[], byte[]> producer() {
+    return producer(1 << 20);
+  }
+
+  /** A producer of raw bytes whose requests may reach {@code maxRequestBytes}. */
+  public KafkaProducer<byte[], byte[]> producer(int maxRequestBytes) {
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
     p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
     p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-    p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 1 << 20);
+    p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, maxRequestBytes);
     return new KafkaProducer<>(p);
   }
 

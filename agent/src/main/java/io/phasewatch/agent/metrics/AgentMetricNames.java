@@ -19,6 +19,7 @@ public final class AgentMetricNames {
   public static final String SKETCH_TIME = "phasewatch.agent.sketch.time";
   public static final String WINDOWS_CLOSED = "phasewatch.agent.windows.closed";
   public static final String EVENTS_DROPPED = "phasewatch.agent.events.dropped";
+  public static final String SCALARS_DROPPED = "phasewatch.agent.scalars.dropped";
   public static final String SNAPSHOTS_DROPPED = "phasewatch.agent.snapshots.dropped";
   public static final String FAILURES = "phasewatch.agent.failures";
 
@@ -34,6 +35,7 @@ public final class AgentMetricNames {
   public static final String SIDECAR_WINDOWS_HANDED = "phasewatch.sidecar.windows.handed";
   public static final String SIDECAR_ROWS_FOLDED = "phasewatch.sidecar.rows.folded";
   public static final String SIDECAR_ROWS_NONFINITE = "phasewatch.sidecar.rows.nonfinite";
+  public static final String SIDECAR_SCALARS_DROPPED = "phasewatch.sidecar.scalars.dropped";
   public static final String SIDECAR_FILES_REJECTED = "phasewatch.sidecar.files.rejected";
   public static final String SIDECAR_FILES_DROPPED = "phasewatch.sidecar.files.dropped";
   public static final String SIDECAR_FILES_ALREADY_PUBLISHED =

@@ -1,6 +1,7 @@
 package io.phasewatch.collector.http;
 
 import io.phasewatch.collector.metrics.LayerState;
+import io.phasewatch.collector.metrics.TrainingPoint;
 import io.phasewatch.collector.phase.PhaseTransition;
 import java.util.List;
 import java.util.Map;
@@ -18,6 +19,12 @@ public interface CollectorView {
 
   /** The held series of one layer, oldest first; empty when the layer is unknown. */
   Optional<List<LayerState>> series(String run, String layer);
+
+  /** A run's training scalars by window, oldest first; empty when it sent none. */
+  List<TrainingPoint> trainingSeries(String run);
+
+  /** The training scalars of one window of a run, if it carried any. */
+  Optional<TrainingPoint> trainingAt(String run, long windowId);
 
   /** The most recent transitions, oldest first. */
   List<PhaseTransition> events();

@@ -201,11 +201,15 @@ class CollectorIT {
     badCrc[goodBytes.length / 2] ^= 0x5A;
     byte[] oversized = SnapshotCodec.encode(record("bad", "l1", 0, 1, 0, 10, big), 900_000).get(0);
     SnapshotRecord after = record("bad", "l0", 0, 1, 1, 20, small);
+    byte[] otherLayer =
+        SnapshotCodec.encode(record("bad", "l2", 0, 1, 0, 10, small), 900_000).get(0);
     try (KafkaProducer<byte[], byte[]> p = KAFKA.producer()) {
       sendRaw(p, topic, "bad/l0", "not a snapshot at all".getBytes(StandardCharsets.UTF_8));
       sendRaw(p, topic, "bad/l0", truncated);
       sendRaw(p, topic, "bad/l0", badCrc);
       sendRaw(p, topic, "bad/l1", oversized);
+      // A valid snapshot of layer l2 under layer l0's key.
+      sendRaw(p, topic, "bad/l0", otherLayer);
       send(p, topic, good);
       send(p, topic, good);
       send(p, topic, after);
@@ -230,15 +234,18 @@ class CollectorIT {
         .isEqualTo(1);
     assertThat(value(scrape, "phasewatch_records_rejected_total", "reason", "too_large"))
         .isEqualTo(1);
+    assertThat(value(scrape, "phasewatch_records_rejected_total", "reason", "key_mismatch"))
+        .isEqualTo(1);
     assertThat(value(scrape, "phasewatch_snapshots_duplicate_total")).isEqualTo(1);
     assertThat(value(scrape, "phasewatch_snapshots_ingested_total")).isEqualTo(2);
     assertMeasures(scrape, "bad", "l0", measures(small));
+    assertThat(scrape).doesNotContain("layer=\"l2\"");
 
     Map<String, String> reasonByOffset = new TreeMap<>();
     try (KafkaConsumer<byte[], byte[]> consumer = consumer()) {
       consumer.subscribe(List.of(dlq));
       long deadline = System.currentTimeMillis() + 30_000;
-      while (reasonByOffset.size() < 4 && System.currentTimeMillis() < deadline) {
+      while (reasonByOffset.size() < 5 && System.currentTimeMillis() < deadline) {
         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
           reasonByOffset.put(
               header(r, KafkaIngest.H_SOURCE_OFFSET), header(r, KafkaIngest.H_REASON));
@@ -248,7 +255,119 @@ class CollectorIT {
     assertThat(reasonByOffset)
         .containsExactlyEntriesOf(
             new TreeMap<>(
-                Map.of("0", "bad_magic", "1", "truncated", "2", "bad_crc", "3", "too_large")));
+                Map.of(
+                    "0",
+                    "bad_magic",
+                    "1",
+                    "truncated",
+                    "2",
+                    "bad_crc",
+                    "3",
+                    "too_large",
+                    "4",
+                    "key_mismatch")));
+  }
+
+  @Test
+  void aRecordAboveTheCollectorsLimitStillReachesTheDeadLetterTopic() throws Exception {
+    // Topics that take 8 MiB records, a collector that refuses records above 1 MiB: the refused
+    // record (2 MiB) is one the broker held, so its dead-letter copy must go through as well.
+    String topic = newTopic(1, Map.of("max.message.bytes", String.valueOf(8 << 20)));
+    String dlq = newTopic(1, Map.of("max.message.bytes", String.valueOf(8 << 20)));
+    int d = 768;
+    SnapshotRecord big = record("huge", "l0", 0, 1, 0, 10, exactOf(rows(600, 1.0, 61, d), d));
+    byte[] value = SnapshotCodec.encode(big, 8 << 20).get(0);
+    assertThat(value.length).isGreaterThan(2 << 20);
+    try (KafkaProducer<byte[], byte[]> p = KAFKA.producer(16 << 20)) {
+      sendRaw(p, topic, "huge/l0", value);
+    }
+    CollectorService c =
+        start(topic, Map.of("kafka.dlq-topic", dlq, "limits.max-record-bytes", "1048576"));
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () ->
+                value(scrape(c), "phasewatch_records_rejected_total", "reason", "too_large") == 1);
+    List<ConsumerRecord<byte[], byte[]>> copies = new ArrayList<>();
+    try (KafkaConsumer<byte[], byte[]> consumer = consumer()) {
+      consumer.subscribe(List.of(dlq));
+      long deadline = System.currentTimeMillis() + 30_000;
+      while (copies.isEmpty() && System.currentTimeMillis() < deadline) {
+        consumer.poll(Duration.ofMillis(500)).forEach(copies::add);
+      }
+    }
+    assertThat(copies).hasSize(1);
+    assertThat(header(copies.get(0), KafkaIngest.H_REASON)).isEqualTo("too_large");
+    assertThat(copies.get(0).value()).isEqualTo(value);
+  }
+
+  @Test
+  void aSecondInstanceJoiningAndLeavingNeitherRewindsNorRejectsAndEachLayerHasOneOwner()
+      throws Exception {
+    String topic = newTopic(4);
+    List<String> layers = List.of("l0", "l1", "l2", "l3", "l4", "l5", "l6", "l7");
+    List<SnapshotRecord> stream = new ArrayList<>();
+    for (int w = 0; w < 6; w++) {
+      for (int rank = 0; rank < 2; rank++) {
+        for (int i = 0; i < layers.size(); i++) {
+          double decay = 1.6 - 0.1 * w + 0.05 * i;
+          stream.add(
+              record(
+                  "group",
+                  layers.get(i),
+                  rank,
+                  2,
+                  w,
+                  100L * (w + 1),
+                  exactOf(rows(120, decay, 100 * w + 10 * rank + i, 32), 32)));
+        }
+      }
+    }
+    try (KafkaProducer<byte[], byte[]> p = KAFKA.producer()) {
+      for (SnapshotRecord r : stream) {
+        send(p, topic, r);
+      }
+    }
+    CollectorService alone = start(topic, Map.of("kafka.group-id", "alone"));
+    CollectorService a = start(topic, Map.of("kafka.group-id", "group"));
+    for (CollectorService c : List.of(alone, a)) {
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .until(() -> ownedLayers(c, "group", 600).size() == layers.size());
+    }
+    String reference = scrape(alone);
+
+    CollectorService b = start(topic, Map.of("kafka.group-id", "group"));
+    // The group splits the four partitions; each layer ends on exactly one of the two.
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () -> {
+              List<String> onA = ownedLayers(a, "group", 600);
+              List<String> onB = ownedLayers(b, "group", 600);
+              return !onA.isEmpty()
+                  && !onB.isEmpty()
+                  && onA.size() + onB.size() == layers.size()
+                  && onA.stream().noneMatch(onB::contains);
+            });
+    Map<String, String> union = new TreeMap<>(runSeries(scrape(a), "group"));
+    union.putAll(runSeries(scrape(b), "group"));
+    assertThat(union).isEqualTo(runSeries(reference, "group"));
+
+    b.close().await(30, TimeUnit.SECONDS);
+    services.remove(b);
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> ownedLayers(a, "group", 600).size() == layers.size());
+    await().atMost(Duration.ofSeconds(30)).until(() -> a.windowsInFlight() == 0);
+    String scrape = scrape(a);
+    assertThat(runSeries(scrape, "group")).isEqualTo(runSeries(reference, "group"));
+    assertThat(rejectedTotal(scrape)).isZero();
+    assertThat(value(scrape, "phasewatch_snapshots_duplicate_total")).isZero();
+    try (KafkaConsumer<byte[], byte[]> consumer = consumer()) {
+      consumer.subscribe(List.of(topic + ".dlq"));
+      assertThat(consumer.poll(Duration.ofSeconds(3)).isEmpty()).isTrue();
+    }
   }
 
   @Test
@@ -348,7 +467,12 @@ class CollectorIT {
   }
 
   private String newTopic(int partitions) throws Exception {
-    return KAFKA.createTopic("it" + (++topicCounter) + "-" + System.nanoTime(), partitions);
+    return newTopic(partitions, Map.of());
+  }
+
+  private String newTopic(int partitions, Map<String, String> configs) throws Exception {
+    return KAFKA.createTopic(
+        "it" + (++topicCounter) + "-" + System.nanoTime(), partitions, configs);
   }
 
   private static float[] rows(int n, double decay, long seed) {
@@ -487,6 +611,29 @@ class CollectorIT {
     }
     assertThat(found).as(name + " " + Arrays.toString(labels)).hasSize(1);
     return found.get(0);
+  }
+
+  /** The layers of a run whose last published step is {@code step}. */
+  private static List<String> ownedLayers(CollectorService c, String run, long step)
+      throws Exception {
+    List<String> out = new ArrayList<>();
+    for (String line : scrape(c).lines().toList()) {
+      if (line.startsWith("phasewatch_last_step{")
+          && line.contains("run=\"" + run + "\"")
+          && Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)) == step) {
+        int at = line.indexOf("layer=\"") + 7;
+        out.add(line.substring(at, line.indexOf('"', at)));
+      }
+    }
+    return out;
+  }
+
+  private static double rejectedTotal(String scrape) {
+    return scrape
+        .lines()
+        .filter(l -> l.startsWith("phasewatch_records_rejected_total{"))
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+        .sum();
   }
 
   /** Every per-layer sample of a run, series name and labels → value. */
