@@ -83,7 +83,14 @@ final class ReportFigure {
     XYPlot alphaPlot = subplot(alpha, "α (power-law decay)", false);
     combined.add(rankPlot, 1);
     combined.add(alphaPlot, 1);
-    for (XYPlot plot : List.of(rankPlot, alphaPlot)) {
+    List<XYPlot> plots = new java.util.ArrayList<>(List.of(rankPlot, alphaPlot));
+    accuracyPlot(report)
+        .ifPresent(
+            plot -> {
+              combined.add(plot, 1);
+              plots.add(plot);
+            });
+    for (XYPlot plot : plots) {
       addPhaseBands(plot, report);
       addMarkers(plot, report, plot == rankPlot);
     }
@@ -125,6 +132,47 @@ final class ReportFigure {
     plot.setDomainGridlinePaint(new Color(0xDD, 0xDD, 0xDD));
     plot.setRangeGridlinePaint(new Color(0xDD, 0xDD, 0xDD));
     return plot;
+  }
+
+  /**
+   * Training and held-out accuracy (the modular task), the study's other half: entropy-seeking with
+   * memorisation, compression-seeking with generalisation. Absent for the language model.
+   */
+  private static java.util.Optional<XYPlot> accuracyPlot(DemoReport report) {
+    io.vertx.core.json.JsonArray points = report.training().getJsonArray("accuracy");
+    if (points == null || points.isEmpty()) {
+      return java.util.Optional.empty();
+    }
+    XYSeries train = new XYSeries("train accuracy", false, true);
+    XYSeries heldOut = new XYSeries("held-out accuracy", false, true);
+    for (int i = 0; i < points.size(); i++) {
+      io.vertx.core.json.JsonObject p = points.getJsonObject(i);
+      long x = Math.max(1, p.getLong("step"));
+      if (p.getDouble("train") != null) {
+        train.addOrUpdate(x, p.getDouble("train").doubleValue());
+      }
+      if (p.getDouble("held_out") != null) {
+        heldOut.addOrUpdate(x, p.getDouble("held_out").doubleValue());
+      }
+    }
+    XYSeriesCollection data = new XYSeriesCollection();
+    data.addSeries(train);
+    data.addSeries(heldOut);
+    NumberAxis axis = new NumberAxis("accuracy");
+    axis.setRange(0, 1.05);
+    XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, false);
+    renderer.setSeriesStroke(0, new BasicStroke(2f));
+    renderer.setSeriesPaint(0, Color.DARK_GRAY);
+    renderer.setSeriesStroke(
+        1,
+        new BasicStroke(
+            2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {6f, 3f}, 0f));
+    renderer.setSeriesPaint(1, Color.BLACK);
+    XYPlot plot = new XYPlot(data, null, axis, renderer);
+    plot.setBackgroundPaint(Color.WHITE);
+    plot.setDomainGridlinePaint(new Color(0xDD, 0xDD, 0xDD));
+    plot.setRangeGridlinePaint(new Color(0xDD, 0xDD, 0xDD));
+    return java.util.Optional.of(plot);
   }
 
   private static void addPhaseBands(XYPlot plot, DemoReport report) {
