@@ -1,7 +1,7 @@
 package io.phasewatch.agent.config;
 
-import io.phasewatch.agent.wire.DecodeLimits;
-import io.phasewatch.agent.wire.Stage;
+import io.phasewatch.core.wire.DecodeLimits;
+import io.phasewatch.core.wire.Stage;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -63,7 +63,7 @@ public record AgentConfig(
 
   /** The defaults of every key, for a run named {@code runId}. */
   public static AgentConfig defaults(String runId) {
-    return AgentConfigLoader.fromMap(Map.of("run", runId), Map.of(), Map.of());
+    return AgentConfigLoader.load("", Map.of(), Map.of("run", runId));
   }
 
   /** A copy with another publish section (tests and embedders point it at their broker). */

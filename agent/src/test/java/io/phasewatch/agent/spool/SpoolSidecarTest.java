@@ -8,12 +8,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.phasewatch.agent.publish.SnapshotPublisher;
-import io.phasewatch.agent.sketch.ExactSnapshot;
-import io.phasewatch.agent.sketch.ExactSummary;
-import io.phasewatch.agent.sketch.FdSnapshot;
-import io.phasewatch.agent.sketch.FrequentDirections;
-import io.phasewatch.agent.wire.SnapshotRecord;
-import io.phasewatch.agent.wire.Stage;
+import io.phasewatch.core.sketch.ExactSnapshot;
+import io.phasewatch.core.sketch.ExactSummary;
+import io.phasewatch.core.sketch.FdSnapshot;
+import io.phasewatch.core.sketch.FrequentDirections;
+import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.core.wire.Stage;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -415,7 +415,7 @@ class SpoolSidecarTest {
     assertThat(env.spool().keepDone()).isTrue();
     org.assertj.core.api.Assertions.assertThatThrownBy(
             () -> SidecarConfig.load("spool: {dir: /s, colour: red}\n", Map.of(), Map.of()))
-        .hasMessageContaining("unknown YAML key 'spool.colour'");
+        .hasMessageContaining("unknown key 'spool.colour'");
     org.assertj.core.api.Assertions.assertThatThrownBy(
             () -> SidecarConfig.load("", Map.of(), Map.of()))
         .hasMessageContaining("spool.dir is required");
