@@ -13,6 +13,7 @@ import io.phasewatch.core.sketch.CovarianceSketch;
 import io.phasewatch.core.sketch.CovarianceSnapshot;
 import io.phasewatch.core.sketch.ExactSummary;
 import io.phasewatch.core.sketch.FrequentDirections;
+import io.phasewatch.core.sketch.RowSample;
 import io.phasewatch.core.wire.SnapshotMetadata;
 import io.phasewatch.core.wire.SnapshotRecord;
 import io.phasewatch.core.wire.TrainingScalars;
@@ -366,7 +367,7 @@ public final class SpoolSidecar implements AutoCloseable {
                       + " columns exceeds spool.max-columns="
                       + spool.maxColumns());
             }
-            CovarianceSketch sketch = sketchFor(layer, info.cols(), where);
+            CovarianceSketch sketch = sketchFor(layer, info.cols(), meta.world(), where);
             int blockRows = Math.max(1, Math.min(4096, BLOCK_FLOATS / info.cols()));
             float[] block = new float[blockRows * info.cols()];
             int got;
@@ -435,12 +436,13 @@ public final class SpoolSidecar implements AutoCloseable {
     finish(p.path());
   }
 
-  private CovarianceSketch sketchFor(String layer, int d, String where)
+  private CovarianceSketch sketchFor(String layer, int d, int worldSize, String where)
       throws ArrayFormatException {
     var choice = agent.sketch().choose(layer, d);
     try {
       return switch (choice.kind()) {
         case EXACT -> ExactSummary.ofDimension(d);
+        case SAMPLE -> RowSample.withCapacity(agent.sketch().sampleCapacity(worldSize, d), d);
         case FD -> FrequentDirections.withRows(choice.fdRows(), d);
       };
     } catch (IllegalArgumentException e) {
