@@ -1,6 +1,6 @@
 package io.phasewatch.agent.core;
 
-import io.phasewatch.agent.wire.Stage;
+import io.phasewatch.core.wire.Stage;
 
 /** What crosses from the training thread to the sketch thread. */
 sealed interface Event {
@@ -13,7 +13,10 @@ sealed interface Event {
     }
   }
 
-  record StepEnded(long step, long tokensSeen) implements Event {}
+  record StepEnded(long step, long tokensSeen, double loss) implements Event {}
+
+  /** A named training scalar; the name is checked on the training thread. */
+  record Scalar(String name, double value) implements Event {}
 
   record StageChanged(Stage stage, long step) implements Event {}
 

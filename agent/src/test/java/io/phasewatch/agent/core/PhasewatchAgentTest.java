@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.phasewatch.agent.config.AgentConfig;
 import io.phasewatch.agent.config.AgentConfigLoader;
-import io.phasewatch.agent.sketch.CovarianceSketch;
-import io.phasewatch.agent.sketch.CovarianceSnapshot;
-import io.phasewatch.agent.wire.SnapshotRecord;
-import io.phasewatch.agent.wire.Stage;
+import io.phasewatch.core.sketch.CovarianceSketch;
+import io.phasewatch.core.sketch.CovarianceSnapshot;
+import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.core.wire.Stage;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -214,6 +214,11 @@ class PhasewatchAgentTest {
                 } catch (InterruptedException e) {
                   Thread.currentThread().interrupt();
                 }
+                inner.update(rows, rowCount);
+              }
+
+              @Override
+              public void update(double[] rows, int rowCount) {
                 inner.update(rows, rowCount);
               }
 

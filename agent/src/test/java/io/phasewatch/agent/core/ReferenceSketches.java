@@ -1,8 +1,8 @@
 package io.phasewatch.agent.core;
 
-import io.phasewatch.agent.sketch.CovarianceSketch;
-import io.phasewatch.agent.sketch.CovarianceSnapshot;
-import io.phasewatch.agent.sketch.ExactSnapshot;
+import io.phasewatch.core.sketch.CovarianceSketch;
+import io.phasewatch.core.sketch.CovarianceSnapshot;
+import io.phasewatch.core.sketch.ExactSnapshot;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -20,6 +20,11 @@ public class ReferenceSketches implements SketchFactory {
 
   @Override
   public CovarianceSketch frequentDirections(int ell, int dimension) {
+    return new TwoPass(dimension);
+  }
+
+  @Override
+  public CovarianceSketch rowSample(int capacity, int dimension) {
     return new TwoPass(dimension);
   }
 
@@ -71,6 +76,11 @@ public class ReferenceSketches implements SketchFactory {
         System.arraycopy(data, i * d, r, 0, d);
         rows.add(r);
       }
+    }
+
+    @Override
+    public void update(double[] data, int rowCount) {
+      throw new UnsupportedOperationException("the reference takes the agent's float rows");
     }
 
     @Override

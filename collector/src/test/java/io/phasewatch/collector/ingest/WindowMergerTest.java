@@ -2,10 +2,10 @@ package io.phasewatch.collector.ingest;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.phasewatch.agent.sketch.ExactSnapshot;
-import io.phasewatch.agent.wire.SnapshotMetadata;
-import io.phasewatch.agent.wire.SnapshotRecord;
-import io.phasewatch.agent.wire.Stage;
+import io.phasewatch.core.sketch.ExactSnapshot;
+import io.phasewatch.core.wire.SnapshotMetadata;
+import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.core.wire.Stage;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -91,6 +91,29 @@ class WindowMergerTest {
     assertThat(m.offer(part("r3", "a", 0, 2, 0), 0, 1).admission()).isEqualTo(Admission.LIMIT_RUNS);
     assertThat(m.liveRuns()).isEqualTo(2);
     assertThat(m.offer(part("r1", "a", 1, 2, 0), 0, 2).closed()).hasSize(1);
+  }
+
+  @Test
+  void releasingAPartitionForgetsItsLayersSoTheirRecordsReadAgainAreNeitherLateNorDuplicates() {
+    WindowMerger m = merger();
+    m.offer(part("r", "moved", 0, 2, 0), 1, 100);
+    m.offer(part("r", "moved", 1, 2, 0), 1, 110);
+    m.offer(part("r", "moved", 0, 2, 1), 1, 120);
+    m.offer(part("r", "kept", 0, 2, 0), 0, 100);
+    long keptBytes = m.pendingBytes();
+    assertThat(m.release(1)).containsExactly(new WindowMerger.Series("r", "moved"));
+    assertThat(m.pendingBytes())
+        .isEqualTo(WindowMerger.sizeOf(part("x", "l", 0, 1, 0).snapshot()))
+        .isLessThan(keptBytes);
+    // The partition comes back later and is read from its start.
+    assertThat(m.offer(part("r", "moved", 0, 2, 0), 1, 100).admission())
+        .isEqualTo(Admission.ACCEPTED);
+    assertThat(m.offer(part("r", "moved", 1, 2, 0), 1, 110).closed()).hasSize(1);
+    assertThat(m.release(2)).isEmpty();
+    assertThat(m.release(0)).containsExactly(new WindowMerger.Series("r", "kept"));
+    assertThat(m.release(1)).containsExactly(new WindowMerger.Series("r", "moved"));
+    assertThat(m.liveRuns()).isZero();
+    assertThat(m.pendingBytes()).isZero();
   }
 
   @Test

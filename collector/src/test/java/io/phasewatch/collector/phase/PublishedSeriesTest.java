@@ -1,11 +1,12 @@
 package io.phasewatch.collector.phase;
 
+import static io.phasewatch.collector.phase.Phase.COMPRESSION_SEEKING;
 import static io.phasewatch.collector.phase.Phase.ENTROPY_SEEKING;
 import static io.phasewatch.collector.phase.Phase.STEADY;
 import static io.phasewatch.collector.phase.Phase.WARMUP;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.phasewatch.agent.wire.Stage;
+import io.phasewatch.core.wire.Stage;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -65,16 +66,21 @@ class PublishedSeriesTest {
     List<PhaseTransition> ts = run(10, seed);
     List<Phase> phases = SyntheticSeries.phases(ts);
 
-    // The flat bottom (steps 55…100) may be long enough to read as steady.
+    // The flat bottom (steps 55…100) may be long enough to read as steady; so may a stretch of the
+    // early rise, where the probe noise is 7–17 % of RankMe (seen once in 200 tries: warmup,
+    // entropy, steady, entropy). Never a compression, and the rise ends entropy-seeking.
     assertThat(phases)
-        .isIn(List.of(WARMUP, ENTROPY_SEEKING), List.of(WARMUP, STEADY, ENTROPY_SEEKING));
+        .startsWith(WARMUP)
+        .endsWith(ENTROPY_SEEKING)
+        .doesNotContain(COMPRESSION_SEEKING);
+    assertThat(phases.stream().filter(p -> p == STEADY)).hasSizeLessThanOrEqualTo(1);
     // Warmup: confirmed while RankMe is still at its minimum (the collapse ends at 55, the rise
     // starts at 100), not after the bottom has been left behind.
     assertThat(ts.get(0).step()).isBetween(30L, 140L);
     // Entropy-seeking: the rise starts at step 100. There RankMe is ≈ 2 and the probe noise 17 %
     // of it, so the evidence accumulates slowly. Tolerance: LOW_SNR_LAG, 1.8 on the ln(step) axis
     // (step 100 → 612), as before the detector's redesign; the distribution over 1,000 seeds is
-    // printed by the next test (docs/phases.md: median 0.83, 99th percentile 1.09, maximum 1.19).
+    // printed by the next test (docs/phases.md: median 0.83, 99th percentile 1.22, maximum 1.45).
     long entropyStep = ts.get(ts.size() - 1).step();
     assertThat(SyntheticSeries.logStep(entropyStep) - SyntheticSeries.logStep(100))
         .isBetween(0.0, LOW_SNR_LAG);

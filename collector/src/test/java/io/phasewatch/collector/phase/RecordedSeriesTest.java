@@ -5,7 +5,7 @@ import static io.phasewatch.collector.phase.Phase.ENTROPY_SEEKING;
 import static io.phasewatch.collector.phase.Phase.WARMUP;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.phasewatch.agent.wire.Stage;
+import io.phasewatch.core.wire.Stage;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -53,9 +53,24 @@ class RecordedSeriesTest {
   static final double COMPRESSION_LAG = 0.5;
   static final int MIN_COLLAPSE_WINDOWS = 5;
 
+  /**
+   * The series the lags are held to. The DJL modular run (phase/modular-djl.csv, recorded every 5
+   * steps) is not among them yet: at a probe every 50 steps its rise (39 → 70 over steps 50…150)
+   * holds three windows and is not labelled, and its compression (onset 300 by the rule above) is
+   * confirmed at step 550, 0.60 e-folds later (docs/phases.md, "Limitations"); it is checked at its
+   * own cadence by the second test here and by ModularRecordedSeriesTest.
+   */
   static List<String> fixtures() {
     return List.of(
         "/phase/recorded-default.csv", "/phase/grokking-p59.csv", "/phase/grokking-p59-zipf.csv");
+  }
+
+  static List<String> allFixtures() {
+    return List.of(
+        "/phase/recorded-default.csv",
+        "/phase/grokking-p59.csv",
+        "/phase/grokking-p59-zipf.csv",
+        "/phase/modular-djl.csv");
   }
 
   record Row(long step, double rank, double alpha) {}
@@ -70,7 +85,8 @@ class RecordedSeriesTest {
       List<String> cols = List.of(reader.readLine().trim().split(","));
       int step = cols.indexOf("step");
       int layer = cols.indexOf("layer");
-      int rank = cols.indexOf("effective_rank");
+      // The DJL-recorded modular fixture names the column rankme.
+      int rank = Math.max(cols.indexOf("effective_rank"), cols.indexOf("rankme"));
       int alpha = cols.indexOf("alpha");
       assertThat(List.of(step, layer, rank, alpha)).doesNotContain(-1);
       String line;
@@ -237,7 +253,7 @@ class RecordedSeriesTest {
    * the noise (docs/phases.md, "Limitations").
    */
   @ParameterizedTest
-  @MethodSource("fixtures")
+  @MethodSource("allFixtures")
   void atTheRecordedCadenceEveryCollapseIsWarmupAndNothingElseIs(String resource)
       throws IOException {
     for (Map.Entry<String, List<Row>> e : load(resource).entrySet()) {
