@@ -96,6 +96,13 @@ class DemoIT {
       assertThat(series.size()).isGreaterThanOrEqualTo(10);
       assertThat(series.getJsonObject(0).getDouble("effective_rank")).isGreaterThan(1.0);
     }
+    // The loss went along with the windows: one entry per probe window, each with a finite loss.
+    JsonArray scalars = summary.getJsonArray("training_scalars");
+    assertThat(scalars.size()).isGreaterThanOrEqualTo(10);
+    for (int i = 0; i < scalars.size(); i++) {
+      assertThat(scalars.getJsonObject(i).getDouble("loss")).isPositive();
+      assertThat(scalars.getJsonObject(i).getDouble("learning_rate")).isPositive();
+    }
     BufferedImage png = ImageIO.read(report.resolve("figure.png").toFile());
     assertThat(png.getWidth()).isPositive();
     assertThat(Files.readString(report.resolve("figure.svg"))).contains("<svg");
@@ -221,9 +228,10 @@ class DemoIT {
     while (lines.find()) {
       points.add(Integer.parseInt(lines.group(1)));
     }
-    // Two layers in each of the two charts, each line with data.
-    assertThat(points).as(dom).hasSize(4).allSatisfy(n -> assertThat(n).isPositive());
-    assertThat(dom).contains("final_norm").doesNotContain("error:");
+    // Two layers in each of the two geometry charts and the training loss beside them, each line
+    // with data.
+    assertThat(points).as(dom).hasSize(5).allSatisfy(n -> assertThat(n).isPositive());
+    assertThat(dom).contains("final_norm").contains("data-layer=\"loss\"").doesNotContain("error:");
     List<String> shot = new ArrayList<>(flags);
     shot.add("--screenshot=" + screenshot);
     shot.add(base + "/");

@@ -23,6 +23,11 @@ public class ReferenceSketches implements SketchFactory {
     return new TwoPass(dimension);
   }
 
+  @Override
+  public CovarianceSketch rowSample(int capacity, int dimension) {
+    return new TwoPass(dimension);
+  }
+
   /** The exact summary of {@code rows} (row-major, d wide) by the two-pass formula. */
   public static ExactSnapshot summarize(List<float[]> rows, int d) {
     int n = rows.size();

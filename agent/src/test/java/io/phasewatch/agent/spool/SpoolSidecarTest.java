@@ -11,8 +11,8 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.phasewatch.agent.publish.SnapshotPublisher;
 import io.phasewatch.core.sketch.ExactSnapshot;
 import io.phasewatch.core.sketch.ExactSummary;
-import io.phasewatch.core.sketch.FdSnapshot;
-import io.phasewatch.core.sketch.FrequentDirections;
+import io.phasewatch.core.sketch.RowSample;
+import io.phasewatch.core.sketch.RowSampleSnapshot;
 import io.phasewatch.core.wire.SnapshotRecord;
 import io.phasewatch.core.wire.Stage;
 import java.nio.charset.StandardCharsets;
@@ -138,16 +138,19 @@ class SpoolSidecarTest {
   }
 
   @Test
-  void wideLayersGetFrequentDirectionsAsTheAgentConfigSays() throws Exception {
+  void wideLayersGetTheRowSampleAsTheAgentConfigSays() throws Exception {
     float[] r = rows(1, 30, 12);
     handOver(spool, "run=r,layer=wide,step=1.npy", npy(30, 12, r));
-    try (var s = sidecar("sketch.exact-max-dim=8", "sketch.fd-rows=4")) {
+    try (var s = sidecar("sketch.exact-max-dim=8", "sketch.sample-rows=16")) {
       s.drainOnce();
     }
-    FrequentDirections fd = FrequentDirections.withRows(4, 12);
-    fd.update(r, 30);
-    assertThat(published.records.get(0).snapshot()).isInstanceOf(FdSnapshot.class);
-    assertThat(published.records.get(0).snapshot()).isEqualTo(fd.snapshot());
+    // One rank (the name gives no world size): all 16 rows of the window's sample are its own.
+    RowSample sample = RowSample.withCapacity(16, 12);
+    sample.update(r, 30);
+    RowSampleSnapshot got = (RowSampleSnapshot) published.records.get(0).snapshot();
+    assertThat(got).isEqualTo(sample.snapshot());
+    assertThat(got.count()).isEqualTo(16);
+    assertThat(got.seenRows()).isEqualTo(30);
   }
 
   @Test

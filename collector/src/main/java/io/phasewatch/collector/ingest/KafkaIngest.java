@@ -102,6 +102,7 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
   public KafkaIngest(CollectorConfig config, CollectorMetrics metrics, WindowSink sink) {
     this.config = config;
     this.metrics = metrics;
+    metrics.declareRejectionReasons(Admission.rejectionLabels());
     this.sink = sink;
     CollectorConfig.Limits l = config.limits();
     this.limits =

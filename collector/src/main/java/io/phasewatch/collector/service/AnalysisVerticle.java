@@ -134,6 +134,7 @@ public final class AnalysisVerticle extends VerticleBase implements WindowSink {
             pool.<Void>executeBlocking(
                     () -> {
                       handle.apply(w, fit, metrics, state::event);
+                      state.trainingScalars(w);
                       return null;
                     },
                     false)

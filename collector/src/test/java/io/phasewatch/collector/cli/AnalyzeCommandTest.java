@@ -292,6 +292,81 @@ class AnalyzeCommandTest {
   }
 
   @Test
+  void aSampleHoldingEveryRowGivesTheNumpyValuesAndNoError() throws IOException {
+    Result r =
+        run(
+            "analyze",
+            "--json",
+            "--sketch",
+            "sample",
+            FIXTURES.resolve("f4_matrix.npy").toString());
+    assertThat(r.err()).isEmpty();
+    JsonObject j = r.json().get(0);
+    assertThat(j.getString("sketch")).isEqualTo("sample");
+    assertThat(j.getLong("rows_seen")).isEqualTo(500L);
+    assertMeasures(j, expected("f4_matrix"));
+    assertThat(j.getDouble("effective_rank_rel_error")).isCloseTo(0.0, within(1e-9));
+    assertThat(j.getDouble("alpha_error")).isCloseTo(0.0, within(1e-9));
+  }
+
+  @Test
+  void aSketchReportsItsOwnErrorAgainstTheExactValues() throws IOException {
+    JsonObject want = expected("f4_matrix");
+    Result sample =
+        run(
+            "analyze",
+            "--json",
+            "--sketch",
+            "sample",
+            "--sample-rows",
+            "200",
+            FIXTURES.resolve("f4_matrix.npy").toString());
+    JsonObject j = sample.json().get(0);
+    assertThat(j.getLong("n")).isEqualTo(200L);
+    assertThat(j.getLong("rows_seen")).isEqualTo(500L);
+    // The reference is numpy's computation on all 500 rows; the error is the sample's distance.
+    assertThat(j.getDouble("effective_rank_exact"))
+        .isCloseTo(
+            want.getDouble("effective_rank"), within(1e-8 * want.getDouble("effective_rank")));
+    assertThat(j.getDouble("alpha_exact")).isCloseTo(want.getDouble("alpha"), within(1e-8));
+    assertThat(j.getDouble("effective_rank_rel_error"))
+        .isCloseTo(
+            j.getDouble("effective_rank") / want.getDouble("effective_rank") - 1, within(1e-8))
+        .isNotZero();
+    assertThat(j.getDouble("alpha_error"))
+        .isCloseTo(j.getDouble("alpha") - want.getDouble("alpha"), within(1e-8));
+
+    JsonObject fd =
+        run(
+                "analyze",
+                "--json",
+                "--sketch",
+                "fd",
+                "--rows",
+                "64",
+                FIXTURES.resolve("f4_matrix.npy").toString())
+            .json()
+            .get(0);
+    assertThat(fd.getDouble("effective_rank_rel_error"))
+        .isCloseTo(
+            fd.getDouble("effective_rank") / want.getDouble("effective_rank") - 1, within(1e-8));
+    Result text =
+        run(
+            "analyze",
+            "--sketch",
+            "sample",
+            "--sample-rows",
+            "200",
+            FIXTURES.resolve("f4_matrix.npy").toString());
+    assertThat(text.out()).contains("rows_seen=500").contains("effective_rank_rel_error=");
+    // The exact default reports no error of its own.
+    JsonObject exact =
+        run("analyze", "--json", FIXTURES.resolve("f4_matrix.npy").toString()).json().get(0);
+    assertThat(exact.getValue("effective_rank_rel_error")).isNull();
+    assertThat(exact.getString("sketch")).isEqualTo("exact");
+  }
+
+  @Test
   void wideMatricesNeedTheSketch() throws IOException {
     int d = 5000;
     String dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, " + d + "), }";
