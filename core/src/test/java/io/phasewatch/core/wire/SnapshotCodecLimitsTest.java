@@ -374,7 +374,7 @@ class SnapshotCodecLimitsTest {
         .hasMessageContaining("runId is not valid Unicode");
 
     assertThatThrownBy(() -> SnapshotCodec.encode(Forge.exact(2), 63))
-        .hasMessageContaining("maxRecordBytes 63");
+        .hasMessageContaining("chunk size 63");
     // 2000 chunks of 20 payload bytes exceed the 1024-chunk limit.
     assertThatThrownBy(() -> SnapshotCodec.encode(Forge.fd(64, 64, 64), 64))
         .hasMessageContaining("exceed limit 1024");
