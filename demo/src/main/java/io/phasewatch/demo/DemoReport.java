@@ -1,6 +1,6 @@
 package io.phasewatch.demo;
 
-import io.phasewatch.collector.service.TrainingPoint;
+import io.phasewatch.collector.metrics.TrainingPoint;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
