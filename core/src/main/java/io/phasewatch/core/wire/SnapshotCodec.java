@@ -97,33 +97,36 @@ public final class SnapshotCodec {
   // ==== Encoding ==============================================================================
 
   /**
-   * Encodes a snapshot into record values of at most {@code maxRecordBytes} each; one value when it
-   * fits, otherwise chunks to be sent in order under the same key. Encoding is deterministic.
+   * Encodes a snapshot into record values of at most {@code chunkBytes} each (the producer's chunk
+   * size, the agent's {@code publish.max-record-bytes}; not the decoder's record limit {@link
+   * DecodeLimits#maxRecordBytes}, which bounds it); one value when it fits, otherwise chunks to be
+   * sent in order under the same key. Encoding is deterministic.
    *
    * @throws IllegalArgumentException when the record could not be decoded by a decoder with {@link
    *     DecodeLimits#defaults()} (a limit, a non-finite value, a non-UTF-16-clean string), or when
-   *     {@code maxRecordBytes} is outside [{@value #MIN_RECORD_BYTES}, default limit]
+   *     {@code chunkBytes} is outside [{@value #MIN_RECORD_BYTES}, default record limit]
    */
-  public static List<byte[]> encode(SnapshotRecord record, int maxRecordBytes) {
+  public static List<byte[]> encode(SnapshotRecord record, int chunkBytes) {
     DecodeLimits limits = DecodeLimits.defaults();
-    if (maxRecordBytes < MIN_RECORD_BYTES || maxRecordBytes > limits.maxRecordBytes()) {
+    if (chunkBytes < MIN_RECORD_BYTES || chunkBytes > limits.maxRecordBytes()) {
       throw new IllegalArgumentException(
-          "snapshot v1: maxRecordBytes "
-              + maxRecordBytes
+          "snapshot v1: chunk size "
+              + chunkBytes
               + " outside "
               + MIN_RECORD_BYTES
               + ".."
-              + limits.maxRecordBytes());
+              + limits.maxRecordBytes()
+              + " (the default record limit)");
     }
     byte[] body = encodeBody(record, limits);
-    int capacity = maxRecordBytes - FRAME_OVERHEAD;
+    int capacity = chunkBytes - FRAME_OVERHEAD;
     int chunkCount = (int) ((body.length + (long) capacity - 1) / capacity);
     if (chunkCount > limits.maxChunksPerSnapshot()) {
       throw new IllegalArgumentException(
           "snapshot v1: "
               + chunkCount
               + " chunks of "
-              + maxRecordBytes
+              + chunkBytes
               + " bytes exceed limit "
               + limits.maxChunksPerSnapshot()
               + context(record.metadata().runId(), record.metadata().layer()));
@@ -606,6 +609,7 @@ public final class SnapshotCodec {
         requireFiniteNonNegative(sumOfSquares, "sumOfSquares", ctx);
         requireFiniteNonNegative(shrinkage, "shrinkage", ctx);
         double[] mean = readFinite(b, dim, "mean", ctx);
+        requireNonNegativeTotalVariance(sumOfSquares, count, mean, ctx);
         double[] rows = readFinite(b, (int) rowCount * dim, "rows", ctx);
         snapshot = new FdSnapshot((int) ell, count, mean, rows, sumOfSquares, shrinkage, nonFinite);
       } else if (kind == KIND_SAMPLE) {
@@ -736,6 +740,31 @@ public final class SnapshotCodec {
           RejectReason.BAD_FIELD,
           field,
           "snapshot v1: " + field + " " + v + " must be finite and ≥ 0" + ctx);
+    }
+  }
+
+  /**
+   * Σ‖z‖² ≥ N‖μ‖²: their difference is (N − 1) times the total variance, which cannot be negative.
+   * A relative slack of 1e-6 of N‖μ‖² lets through data of (nearly) zero spread whose two sums were
+   * rounded apart.
+   */
+  private static void requireNonNegativeTotalVariance(
+      double sumOfSquares, long count, double[] mean, String ctx) throws WireFormatException {
+    double meanSquare = 0;
+    for (double m : mean) {
+      meanSquare += m * m;
+    }
+    double nMeanSquare = count * meanSquare;
+    if (sumOfSquares < nMeanSquare * (1 - 1e-6)) {
+      throw reject(
+          RejectReason.BAD_FIELD,
+          "sumOfSquares",
+          "snapshot v1: sumOfSquares "
+              + sumOfSquares
+              + " < count·‖mean‖² "
+              + nMeanSquare
+              + ": negative total variance"
+              + ctx);
     }
   }
 
