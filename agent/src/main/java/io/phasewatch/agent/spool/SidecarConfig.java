@@ -47,6 +47,8 @@ public record SidecarConfig(AgentConfig agent, Spool spool) {
    * @param maxArrays most arrays (layers) in one {@code .npz} or {@code .safetensors} file
    * @param scanInterval period of the full scan that backs up the file-system watch
    * @param keepMaxFiles files kept in each of {@code done/} and {@code rejected/}; the oldest go
+   * @param kafkaLogLevel the JDK logging level of the Kafka client's loggers (its INFO lines list
+   *     every producer setting; WARNING by default)
    */
   public record Spool(
       Path dir,
@@ -56,9 +58,11 @@ public record SidecarConfig(AgentConfig agent, Spool spool) {
       int maxColumns,
       int maxArrays,
       Duration scanInterval,
-      int keepMaxFiles) {
+      int keepMaxFiles,
+      java.util.logging.Level kafkaLogLevel) {
     public Spool {
       Objects.requireNonNull(dir, "spool.dir");
+      Objects.requireNonNull(kafkaLogLevel, "spool.kafka-log-level");
       Objects.requireNonNull(scanInterval, "spool.scan-interval");
       positive("spool.max-bytes", maxBytes);
       positive("spool.max-file-bytes", maxFileBytes);
@@ -93,6 +97,7 @@ public record SidecarConfig(AgentConfig agent, Spool spool) {
     d.put("spool.max-arrays", 64);
     d.put("spool.scan-interval", "2s");
     d.put("spool.keep-max-files", 1000);
+    d.put("spool.kafka-log-level", "WARNING");
     return java.util.Collections.unmodifiableMap(d);
   }
 
@@ -150,7 +155,8 @@ public record SidecarConfig(AgentConfig agent, Spool spool) {
             Math.toIntExact(integer(values, "spool.max-columns")),
             Math.toIntExact(integer(values, "spool.max-arrays")),
             duration(values, "spool.scan-interval"),
-            Math.toIntExact(integer(values, "spool.keep-max-files")));
+            Math.toIntExact(integer(values, "spool.keep-max-files")),
+            level(values, "spool.kafka-log-level"));
     return new SidecarConfig(agent, spool);
   }
 
@@ -215,6 +221,21 @@ public record SidecarConfig(AgentConfig agent, Spool spool) {
       return Math.multiplyExact(Long.parseLong(m.group(1)), 1L << shift);
     } catch (ArithmeticException | NumberFormatException e) {
       throw new IllegalArgumentException("sidecar config: " + key + " too large: '" + o + "'", e);
+    }
+  }
+
+  private static java.util.logging.Level level(Map<String, Object> v, String key) {
+    String s = String.valueOf(v.get(key)).trim().toUpperCase(Locale.ROOT);
+    try {
+      return java.util.logging.Level.parse(s);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "sidecar config: "
+              + key
+              + " must be a JDK logging level (OFF, SEVERE, WARNING, INFO, FINE), got '"
+              + v.get(key)
+              + "'",
+          e);
     }
   }
 

@@ -45,8 +45,10 @@ public record CollectorConfig(
       String topic,
       String dlqTopic,
       String groupId,
-      long pollTimeoutMillis) {
+      long pollTimeoutMillis,
+      java.util.logging.Level clientLogLevel) {
     public Kafka {
+      Objects.requireNonNull(clientLogLevel, "kafka.client-log-level");
       nonBlank("kafka.bootstrap-servers", bootstrapServers);
       nonBlank("kafka.topic", topic);
       nonBlank("kafka.dlq-topic", dlqTopic);

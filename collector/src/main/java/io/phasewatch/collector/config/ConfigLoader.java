@@ -50,6 +50,7 @@ public final class ConfigLoader {
     d.put("kafka.dlq-topic", "phasewatch.sketches.dlq");
     d.put("kafka.group-id", "phasewatch-collector");
     d.put("kafka.poll-timeout-ms", "200");
+    d.put("kafka.client-log-level", "WARNING");
     d.put("http.host", "127.0.0.1");
     d.put("http.port", "8080");
     d.put("limits.max-runs", "16");
@@ -192,7 +193,8 @@ public final class ConfigLoader {
             v.get("kafka.topic"),
             v.get("kafka.dlq-topic"),
             v.get("kafka.group-id"),
-            longValue(v, "kafka.poll-timeout-ms")),
+            longValue(v, "kafka.poll-timeout-ms"),
+            levelValue(v, "kafka.client-log-level")),
         new CollectorConfig.Http(v.get("http.host"), intValue(v, "http.port")),
         new CollectorConfig.Limits(
             intValue(v, "limits.max-runs"),
@@ -262,6 +264,21 @@ public final class ConfigLoader {
     }
     m.appendTail(out);
     return out.toString();
+  }
+
+  private static java.util.logging.Level levelValue(Map<String, String> v, String key) {
+    String text = v.get(key).trim();
+    try {
+      return java.util.logging.Level.parse(text.toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "collector config: "
+              + key
+              + " = '"
+              + text
+              + "' is not a JDK logging level (OFF, SEVERE, WARNING, INFO, FINE)",
+          e);
+    }
   }
 
   private static double doubleValue(Map<String, String> v, String key) {
