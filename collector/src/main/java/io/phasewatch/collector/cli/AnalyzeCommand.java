@@ -7,9 +7,11 @@ import io.phasewatch.agent.sketch.CovarianceSketch;
 import io.phasewatch.agent.sketch.CovarianceSnapshot;
 import io.phasewatch.agent.sketch.ExactSummary;
 import io.phasewatch.agent.sketch.FrequentDirections;
+import io.phasewatch.collector.json.MeasuresJson;
 import io.phasewatch.collector.spectrum.FitRange;
 import io.phasewatch.collector.spectrum.SpectralMeasures;
 import io.phasewatch.collector.spectrum.Spectrum;
+import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.AccessDeniedException;
@@ -219,83 +221,15 @@ final class AnalyzeCommand implements Callable<Integer> {
     return Double.isNaN(v) ? "nan" : String.format(Locale.ROOT, "%.6g", v);
   }
 
+  /** One line of {@code --json}: the file and array, then the measures as the API names them. */
   private String toJson(
       Path file, MatrixInfo info, CovarianceSnapshot s, Spectrum spectrum, SpectralMeasures m) {
-    Json j = new Json();
-    j.str("file", file.toString());
-    j.str("name", info.name());
-    j.raw("n", Long.toString(m.count()));
-    j.raw("d", Integer.toString(m.dimension()));
-    j.num("effective_rank", m.effectiveRank());
-    j.num("alpha", m.alpha());
-    j.num("alpha_r2", m.alphaR2());
-    j.num("participation_ratio", m.participationRatio());
-    j.num("top1_share", m.top1Share());
-    j.num("top10_share", m.top10Share());
-    j.num("total_variance", m.totalVariance());
-    j.raw("fit_first", m.fitRange() == null ? "null" : Integer.toString(m.fitRange().first()));
-    j.raw("fit_last", m.fitRange() == null ? "null" : Integer.toString(m.fitRange().last()));
-    j.raw("fallback", Boolean.toString(m.fallbackWindow()));
-    j.str("alpha_note", m.alphaNote());
-    j.raw("nonfinite_rows", Long.toString(s.nonFiniteRows()));
-    j.str("sketch", spectrum.kind() == Spectrum.Kind.FREQUENT_DIRECTIONS ? "fd" : "exact");
-    j.num("effective_rank_low", m.effectiveRankLow());
-    j.num("effective_rank_high", m.effectiveRankHigh());
-    j.num("effective_rank_error_bound", m.effectiveRankErrorBound());
-    j.num("alpha_low", m.alphaLow());
-    j.num("alpha_high", m.alphaHigh());
-    j.num("alpha_error_bound", m.alphaErrorBound());
-    j.num("dropped_variance", spectrum.droppedVariance());
-    j.num("effective_rank_sketch", m.sketchEffectiveRank());
-    j.num("alpha_sketch", m.sketchAlpha());
-    return j.close();
-  }
-
-  /** A flat JSON object written by hand: strings escaped, non-finite numbers as null. */
-  private static final class Json {
-    private final StringBuilder b = new StringBuilder("{");
-
-    void raw(String key, String value) {
-      if (b.length() > 1) {
-        b.append(',');
-      }
-      quote(key);
-      b.append(':').append(value);
-    }
-
-    void num(String key, double v) {
-      raw(key, Double.isFinite(v) ? Double.toString(v) : "null");
-    }
-
-    void str(String key, String value) {
-      raw(key, "");
-      quote(value);
-    }
-
-    private void quote(String s) {
-      b.append('"');
-      for (int i = 0; i < s.length(); i++) {
-        char c = s.charAt(i);
-        switch (c) {
-          case '"' -> b.append("\\\"");
-          case '\\' -> b.append("\\\\");
-          case '\n' -> b.append("\\n");
-          case '\r' -> b.append("\\r");
-          case '\t' -> b.append("\\t");
-          default -> {
-            if (c < 0x20) {
-              b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-            } else {
-              b.append(c);
-            }
-          }
-        }
-      }
-      b.append('"');
-    }
-
-    String close() {
-      return b.append('}').toString();
-    }
+    return new JsonObject()
+        .put("file", file.toString())
+        .put("name", info.name())
+        .mergeIn(MeasuresJson.measures(m))
+        .put(MeasuresJson.NONFINITE_ROWS, s.nonFiniteRows())
+        .put("dropped_variance", MeasuresJson.finite(spectrum.droppedVariance()))
+        .encode();
   }
 }

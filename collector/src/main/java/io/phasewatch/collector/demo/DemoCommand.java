@@ -216,14 +216,14 @@ public final class DemoCommand implements Callable<Integer> {
             new JsonObject()
                 .put("steps", trainer.steps())
                 .put("tokens", trainer.tokensSeen())
-                .put("final_loss", DemoReport.finite(loss))
+                .put("final_loss", io.phasewatch.collector.json.MeasuresJson.finite(loss))
                 .put("seconds", trainedNanos / 1e9)
                 .put("steps_per_second", trainer.steps() / (trainedNanos / 1e9))
                 .put("probe_every_steps", trainer.probeEverySteps())
                 .put("probe_passes", trainer.probesRun())
                 .put("probe_sequences", probeSequences)
-                .put("probe_overhead_measured", DemoReport.finite(trainer.probeOverhead()))
-                .put("probe_time_share", DemoReport.finite(trainer.probeTimeShare()))
+                .put("probe_overhead_measured", io.phasewatch.collector.json.MeasuresJson.finite(trainer.probeOverhead()))
+                .put("probe_time_share", io.phasewatch.collector.json.MeasuresJson.finite(trainer.probeTimeShare()))
                 .put("dense_probe_until", denseProbeUntil)
                 .put("dense_probe_every", denseProbeEvery)
                 .put("probe_overhead_budget", probeBudget)
@@ -302,13 +302,13 @@ public final class DemoCommand implements Callable<Integer> {
                     .put("first_step", report.firstStep())
                     .put("last_step", report.lastStep())
                     .put("seconds", report.seconds())
-                    .put("first_loss", DemoReport.finite(report.firstLoss()))
-                    .put("last_loss", DemoReport.finite(report.lastLoss()))
-                    .put("stage_metric", DemoReport.finite(report.lastStageMetric()));
+                    .put("first_loss", io.phasewatch.collector.json.MeasuresJson.finite(report.firstLoss()))
+                    .put("last_loss", io.phasewatch.collector.json.MeasuresJson.finite(report.lastLoss()))
+                    .put("stage_metric", io.phasewatch.collector.json.MeasuresJson.finite(report.lastStageMetric()));
             JsonObject before = new JsonObject();
-            report.before().forEach((k, v) -> before.put(k, DemoReport.finite(v)));
+            report.before().forEach((k, v) -> before.put(k, io.phasewatch.collector.json.MeasuresJson.finite(v)));
             JsonObject after = new JsonObject();
-            report.after().forEach((k, v) -> after.put(k, DemoReport.finite(v)));
+            report.after().forEach((k, v) -> after.put(k, io.phasewatch.collector.json.MeasuresJson.finite(v)));
             reports.add(json.put("before", before).put("after", after));
             synchronized (console) {
               out.printf(

@@ -1,5 +1,6 @@
 package io.phasewatch.collector.demo;
 
+import io.phasewatch.collector.json.MeasuresJson;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
@@ -8,7 +9,8 @@ import java.util.Objects;
 
 /**
  * What a demo run measured, as the collector computed it: per-layer series, the detected
- * transitions and the stage boundaries. Written as {@code summary.json} next to the figure.
+ * transitions and the stage boundaries. Written as {@code summary.json} next to the figure, with
+ * the field names of {@link MeasuresJson} (docs/http-api.md).
  */
 record DemoReport(
     String run,
@@ -78,39 +80,35 @@ record DemoReport(
       for (Point p : s.points()) {
         points.add(
             new JsonObject()
-                .put("step", p.step())
-                .put("effective_rank", finite(p.effectiveRank()))
-                .put("alpha", finite(p.alpha()))
-                .put("phase", p.phase())
-                .put("stage", p.stage()));
+                .put(MeasuresJson.STEP, p.step())
+                .put(MeasuresJson.EFFECTIVE_RANK, MeasuresJson.finite(p.effectiveRank()))
+                .put(MeasuresJson.ALPHA, MeasuresJson.finite(p.alpha()))
+                .put(MeasuresJson.PHASE, p.phase())
+                .put(MeasuresJson.STAGE, p.stage()));
       }
-      layerArray.add(new JsonObject().put("layer", s.layer()).put("series", points));
+      layerArray.add(new JsonObject().put(MeasuresJson.LAYER, s.layer()).put("series", points));
     }
     JsonArray transitionArray = new JsonArray();
     for (Transition t : transitions) {
       transitionArray.add(
           new JsonObject()
-              .put("layer", t.layer())
-              .put("stage", t.stage())
-              .put("from", t.from())
-              .put("to", t.to())
-              .put("step", t.step()));
+              .put(MeasuresJson.LAYER, t.layer())
+              .put(MeasuresJson.STAGE, t.stage())
+              .put(MeasuresJson.FROM, t.from())
+              .put(MeasuresJson.TO, t.to())
+              .put(MeasuresJson.STEP, t.step()));
     }
     JsonArray stageArray = new JsonArray();
     for (StageBoundary s : stages) {
-      stageArray.add(new JsonObject().put("stage", s.stage()).put("step", s.step()));
+      stageArray.add(
+          new JsonObject().put(MeasuresJson.STAGE, s.stage()).put(MeasuresJson.STEP, s.step()));
     }
     return new JsonObject()
-        .put("run", run)
+        .put(MeasuresJson.RUN, run)
         .put("headline_layer", headlineLayer)
         .put("layers", layerArray)
         .put("transitions", transitionArray)
         .put("stages", stageArray)
         .put("training", training.copy());
-  }
-
-  /** JSON has no NaN: an unknown measurement is null. */
-  static Double finite(double v) {
-    return Double.isFinite(v) ? v : null;
   }
 }
