@@ -176,6 +176,43 @@ class SpoolHelperTest(unittest.TestCase):
             self.assertEqual(only_file(d, "live").shape, (3, 4))
             self.assertEqual(len(os.listdir(d)), 3)
 
+    def test_the_probe_example_in_docs_pytorch_md_runs_as_printed(self):
+        # The one code block of docs/pytorch.md that starts with "spool = SpoolWriter(\"/tmp/spool\"",
+        # run with a stand-in for the user's names (model, vocab, steps, train_step).
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "pytorch.md")) as f:
+            doc = f.read()
+        blocks = [b.split("```", 1)[0] for b in doc.split("```python\n")[1:]]
+        example = [b for b in blocks if 'SpoolWriter("/tmp/spool", run="my-run")' in b]
+        self.assertEqual(len(example), 1, "the probe example of docs/pytorch.md")
+        trained = []
+        with tempfile.TemporaryDirectory() as d:
+            torch.manual_seed(0)
+            model = torch.nn.Module()
+            model.embed = torch.nn.Embedding(50, 128)
+            model.blocks = torch.nn.ModuleList([torch.nn.Linear(128, 128) for _ in range(6)])
+            model.norm = torch.nn.LayerNorm(128)
+
+            def forward(tokens):
+                x = model.embed(tokens)
+                for b in model.blocks:
+                    x = x + torch.tanh(b(x))
+                return model.norm(x)
+
+            model.forward = forward
+            code = example[0].replace('"/tmp/spool"', repr(d))
+            exec(code, {"torch": torch, "model": model, "vocab": 50, "steps": 200, "train_step": trained.append})
+            self.assertEqual(trained, list(range(1, 201)))
+            self.assertEqual(
+                sorted(os.listdir(d)),
+                sorted(spool_name("my-run", "pretrain", 0, 1, "probe." + n, s) for n in ("final_norm", "blocks.5") for s in (100, 200)),
+            )
+            probe = torch.randint(0, 50, (1024, 64), generator=torch.Generator().manual_seed(0))
+            with torch.no_grad():
+                expected = forward(probe)[:, -1].numpy()
+            m = np.load(os.path.join(d, spool_name("my-run", "pretrain", 0, 1, "probe.final_norm", 200)))
+            self.assertEqual(m.shape, (1024, 128))
+            self.assertTrue(np.allclose(m, expected, atol=1e-5))
+
     def test_a_probe_that_raises_writes_nothing(self):
         with tempfile.TemporaryDirectory() as d:
             model = Tiny()
