@@ -143,6 +143,7 @@ prometheus \
   --web.listen-address="127.0.0.1:$prom_port" \
   >"$work/prometheus.log" 2>&1 &
 pids+=("$!")
+echo "$me: webhook sink pid ${pids[0]}, alertmanager pid ${pids[1]}, prometheus pid ${pids[2]}"
 echo "$me: Prometheus http://127.0.0.1:$prom_port scraping $target every $interval with the phasewatch rules;" \
   "Alertmanager http://127.0.0.1:$am_port; notifications printed from 127.0.0.1:$hook_port. Ctrl-C stops all three."
 

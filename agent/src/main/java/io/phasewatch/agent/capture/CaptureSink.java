@@ -1,6 +1,6 @@
 package io.phasewatch.agent.capture;
 
-import io.phasewatch.agent.wire.Stage;
+import io.phasewatch.core.wire.Stage;
 
 /**
  * What the training side hands to the agent. Called on the training thread: implementations copy

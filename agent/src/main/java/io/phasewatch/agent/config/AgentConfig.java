@@ -1,7 +1,7 @@
 package io.phasewatch.agent.config;
 
-import io.phasewatch.agent.wire.DecodeLimits;
-import io.phasewatch.agent.wire.Stage;
+import io.phasewatch.core.wire.DecodeLimits;
+import io.phasewatch.core.wire.Stage;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;

@@ -1,6 +1,6 @@
 package io.phasewatch.agent.core;
 
-import io.phasewatch.agent.wire.Stage;
+import io.phasewatch.core.wire.Stage;
 
 /** What crosses from the training thread to the sketch thread. */
 sealed interface Event {

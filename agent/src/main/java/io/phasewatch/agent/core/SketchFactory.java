@@ -1,8 +1,8 @@
 package io.phasewatch.agent.core;
 
-import io.phasewatch.agent.sketch.CovarianceSketch;
-import io.phasewatch.agent.sketch.ExactSummary;
-import io.phasewatch.agent.sketch.FrequentDirections;
+import io.phasewatch.core.sketch.CovarianceSketch;
+import io.phasewatch.core.sketch.ExactSummary;
+import io.phasewatch.core.sketch.FrequentDirections;
 
 /** Makes the summary a layer gets; called on the sketch thread when a layer's first rows arrive. */
 public interface SketchFactory {

@@ -136,7 +136,12 @@ public final class LayerTaps {
     return failures;
   }
 
-  Block wrap(String name, Block block) {
+  /**
+   * Wraps {@code block} in a tap when a tap's glob selects {@code name}, or returns it unchanged: a
+   * model that wants taps builds its layers through this call (the model's own code decides the
+   * names the globs see).
+   */
+  public Block wrap(String name, Block block) {
     for (Tap tap : taps) {
       if (tap.matches(name)) {
         TapBlock t = new TapBlock(name, tap, block);

@@ -22,10 +22,10 @@ import java.util.logging.Logger;
  * for the steps their cadence hits, and runs the probe pass for the {@code probe} taps.
  *
  * <p>The loss handed to {@code stepEnded} is the one the training loop computed for the step, when
- * the loop passes a {@link BatchDataWithLoss} (as {@link LanguageModelTraining} and the
- * post-training stages do); with a plain {@code BatchData} (DJL's {@code EasyTrain}) it is NaN. The
- * listener never evaluates the loss itself: that would be a second softmax over the full logits on
- * the training thread every step, for a value the agent does not use.
+ * the loop passes a {@link BatchDataWithLoss} (as the demo's training loop and post-training stages
+ * do); with a plain {@code BatchData} (DJL's {@code EasyTrain}) it is NaN. The listener never
+ * evaluates the loss itself: that would be a second softmax over the full logits on the training
+ * thread every step, for a value the agent does not use.
  *
  * <p>The probe pass is compute the trainer pays for, so it is measured against the step time (the
  * time between two batches, outside this listener). When the probe's share exceeds the overhead

@@ -1,7 +1,7 @@
 package io.phasewatch.agent.publish;
 
-import io.phasewatch.agent.wire.SnapshotCodec;
-import io.phasewatch.agent.wire.SnapshotRecord;
+import io.phasewatch.core.wire.SnapshotCodec;
+import io.phasewatch.core.wire.SnapshotRecord;
 import java.util.List;
 
 /** Turns a snapshot into Kafka record values (chunks) and names their content type. */

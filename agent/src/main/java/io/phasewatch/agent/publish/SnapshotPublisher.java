@@ -1,6 +1,6 @@
 package io.phasewatch.agent.publish;
 
-import io.phasewatch.agent.wire.SnapshotRecord;
+import io.phasewatch.core.wire.SnapshotRecord;
 import java.time.Duration;
 
 /**

@@ -1,8 +1,8 @@
 package io.phasewatch.agent.spool;
 
-import io.phasewatch.agent.arrays.MatrixFiles;
 import io.phasewatch.agent.config.AgentConfig;
 import io.phasewatch.agent.config.AgentConfigLoader;
+import io.phasewatch.core.arrays.MatrixFiles;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;

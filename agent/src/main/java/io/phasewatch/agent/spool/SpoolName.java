@@ -1,6 +1,6 @@
 package io.phasewatch.agent.spool;
 
-import io.phasewatch.agent.wire.Stage;
+import io.phasewatch.core.wire.Stage;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;

@@ -1,7 +1,7 @@
 package io.phasewatch.agent.bench;
 
-import io.phasewatch.agent.sketch.ExactSummary;
-import io.phasewatch.agent.sketch.FrequentDirections;
+import io.phasewatch.core.sketch.ExactSummary;
+import io.phasewatch.core.sketch.FrequentDirections;
 import java.lang.management.ManagementFactory;
 import java.util.Arrays;
 import java.util.Locale;

@@ -2,12 +2,12 @@ package io.phasewatch.agent.bench;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.phasewatch.agent.publish.SnapshotPublisher;
-import io.phasewatch.agent.sketch.CovarianceSketch;
-import io.phasewatch.agent.sketch.ExactSummary;
-import io.phasewatch.agent.sketch.FrequentDirections;
 import io.phasewatch.agent.spool.SidecarConfig;
 import io.phasewatch.agent.spool.SpoolSidecar;
-import io.phasewatch.agent.wire.SnapshotRecord;
+import io.phasewatch.core.sketch.CovarianceSketch;
+import io.phasewatch.core.sketch.ExactSummary;
+import io.phasewatch.core.sketch.FrequentDirections;
+import io.phasewatch.core.wire.SnapshotRecord;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -3,12 +3,12 @@ package io.phasewatch.agent.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
-import io.phasewatch.agent.sketch.ExactSnapshot;
-import io.phasewatch.agent.wire.ChunkAssembler;
-import io.phasewatch.agent.wire.DecodeLimits;
-import io.phasewatch.agent.wire.SnapshotCodec;
-import io.phasewatch.agent.wire.SnapshotRecord;
-import io.phasewatch.agent.wire.Stage;
+import io.phasewatch.core.sketch.ExactSnapshot;
+import io.phasewatch.core.wire.ChunkAssembler;
+import io.phasewatch.core.wire.DecodeLimits;
+import io.phasewatch.core.wire.SnapshotCodec;
+import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.core.wire.Stage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

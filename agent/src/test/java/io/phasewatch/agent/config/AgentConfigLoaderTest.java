@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.phasewatch.agent.config.AgentConfig.Kind;
 import io.phasewatch.agent.config.AgentConfig.Mode;
-import io.phasewatch.agent.wire.Stage;
+import io.phasewatch.core.wire.Stage;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;

@@ -1,7 +1,7 @@
 package io.phasewatch.agent.core;
 
 import io.phasewatch.agent.publish.SnapshotPublisher;
-import io.phasewatch.agent.wire.SnapshotRecord;
+import io.phasewatch.core.wire.SnapshotRecord;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;

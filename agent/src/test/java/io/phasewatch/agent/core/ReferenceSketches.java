@@ -1,8 +1,8 @@
 package io.phasewatch.agent.core;
 
-import io.phasewatch.agent.sketch.CovarianceSketch;
-import io.phasewatch.agent.sketch.CovarianceSnapshot;
-import io.phasewatch.agent.sketch.ExactSnapshot;
+import io.phasewatch.core.sketch.CovarianceSketch;
+import io.phasewatch.core.sketch.CovarianceSnapshot;
+import io.phasewatch.core.sketch.ExactSnapshot;
 import java.util.ArrayList;
 import java.util.List;
 

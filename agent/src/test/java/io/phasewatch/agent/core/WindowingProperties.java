@@ -3,8 +3,8 @@ package io.phasewatch.agent.core;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.phasewatch.agent.config.AgentConfigLoader;
-import io.phasewatch.agent.wire.SnapshotRecord;
-import io.phasewatch.agent.wire.Stage;
+import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.core.wire.Stage;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;

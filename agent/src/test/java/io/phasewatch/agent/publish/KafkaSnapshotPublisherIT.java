@@ -9,15 +9,15 @@ import io.phasewatch.agent.config.AgentConfig;
 import io.phasewatch.agent.config.AgentConfigLoader;
 import io.phasewatch.agent.core.PhasewatchAgent;
 import io.phasewatch.agent.core.ReferenceSketches;
-import io.phasewatch.agent.sketch.CovarianceSketch;
-import io.phasewatch.agent.sketch.ExactSnapshot;
-import io.phasewatch.agent.sketch.ExactSummary;
-import io.phasewatch.agent.sketch.FrequentDirections;
-import io.phasewatch.agent.wire.ChunkAssembler;
-import io.phasewatch.agent.wire.DecodeLimits;
-import io.phasewatch.agent.wire.SnapshotCodec;
-import io.phasewatch.agent.wire.SnapshotRecord;
-import io.phasewatch.agent.wire.WireFormatException;
+import io.phasewatch.core.sketch.CovarianceSketch;
+import io.phasewatch.core.sketch.ExactSnapshot;
+import io.phasewatch.core.sketch.ExactSummary;
+import io.phasewatch.core.sketch.FrequentDirections;
+import io.phasewatch.core.wire.ChunkAssembler;
+import io.phasewatch.core.wire.DecodeLimits;
+import io.phasewatch.core.wire.SnapshotCodec;
+import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.core.wire.WireFormatException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -234,9 +234,9 @@ class KafkaSnapshotPublisherIT {
         rows.update(new float[] {1, 2, 3, 4});
         publisher.publish(
             new SnapshotRecord(
-                new io.phasewatch.agent.wire.SnapshotMetadata(
+                new io.phasewatch.core.wire.SnapshotMetadata(
                     "r1",
-                    io.phasewatch.agent.wire.Stage.PRETRAIN,
+                    io.phasewatch.core.wire.Stage.PRETRAIN,
                     0,
                     1,
                     "l",

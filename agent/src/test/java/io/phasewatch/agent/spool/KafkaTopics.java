@@ -2,11 +2,11 @@ package io.phasewatch.agent.spool;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.phasewatch.agent.wire.ChunkAssembler;
-import io.phasewatch.agent.wire.DecodeLimits;
-import io.phasewatch.agent.wire.SnapshotCodec;
-import io.phasewatch.agent.wire.SnapshotRecord;
-import io.phasewatch.agent.wire.WireFormatException;
+import io.phasewatch.core.wire.ChunkAssembler;
+import io.phasewatch.core.wire.DecodeLimits;
+import io.phasewatch.core.wire.SnapshotCodec;
+import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.core.wire.WireFormatException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.phasewatch.agent.spool.SpoolName.Format;
-import io.phasewatch.agent.wire.Stage;
+import io.phasewatch.core.wire.Stage;
 import java.util.Optional;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;

@@ -6,10 +6,10 @@ import static io.phasewatch.agent.spool.SpoolFiles.rows;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.phasewatch.agent.sketch.CovarianceSnapshot;
-import io.phasewatch.agent.sketch.ExactSummary;
-import io.phasewatch.agent.sketch.FrequentDirections;
-import io.phasewatch.agent.wire.SnapshotRecord;
+import io.phasewatch.core.sketch.CovarianceSnapshot;
+import io.phasewatch.core.sketch.ExactSummary;
+import io.phasewatch.core.sketch.FrequentDirections;
+import io.phasewatch.core.wire.SnapshotRecord;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;

@@ -1,16 +1,16 @@
 package io.phasewatch.collector.cli;
 
-import io.phasewatch.agent.arrays.MatrixFiles;
-import io.phasewatch.agent.arrays.MatrixInfo;
-import io.phasewatch.agent.arrays.RowReader;
-import io.phasewatch.agent.sketch.CovarianceSketch;
-import io.phasewatch.agent.sketch.CovarianceSnapshot;
-import io.phasewatch.agent.sketch.ExactSummary;
-import io.phasewatch.agent.sketch.FrequentDirections;
 import io.phasewatch.collector.json.MeasuresJson;
 import io.phasewatch.collector.spectrum.FitRange;
 import io.phasewatch.collector.spectrum.SpectralMeasures;
 import io.phasewatch.collector.spectrum.Spectrum;
+import io.phasewatch.core.arrays.MatrixFiles;
+import io.phasewatch.core.arrays.MatrixInfo;
+import io.phasewatch.core.arrays.RowReader;
+import io.phasewatch.core.sketch.CovarianceSketch;
+import io.phasewatch.core.sketch.CovarianceSnapshot;
+import io.phasewatch.core.sketch.ExactSummary;
+import io.phasewatch.core.sketch.FrequentDirections;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -127,7 +127,7 @@ final class AnalyzeCommand implements Callable<Integer> {
   private static String describe(Exception e) {
     String m = e.getMessage();
     if (e instanceof IOException
-        && !(e instanceof io.phasewatch.agent.arrays.ArrayFormatException)) {
+        && !(e instanceof io.phasewatch.core.arrays.ArrayFormatException)) {
       return "read error: " + (m == null ? e.getClass().getSimpleName() : m);
     }
     return m == null ? e.getClass().getSimpleName() : m;

@@ -13,7 +13,6 @@ import picocli.CommandLine.Command;
     subcommands = {
       AnalyzeCommand.class,
       io.phasewatch.collector.service.ServeCommand.class,
-      io.phasewatch.collector.demo.DemoCommand.class,
       CommandLine.HelpCommand.class,
     })
 public final class Main implements Runnable {

@@ -1,7 +1,7 @@
 package io.phasewatch.collector.config;
 
-import io.phasewatch.agent.wire.Stage;
 import io.phasewatch.collector.phase.PhaseDetectorConfig;
+import io.phasewatch.core.wire.Stage;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;

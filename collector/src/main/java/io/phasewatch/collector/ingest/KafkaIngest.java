@@ -1,13 +1,13 @@
 package io.phasewatch.collector.ingest;
 
-import io.phasewatch.agent.wire.ChunkAssembler;
-import io.phasewatch.agent.wire.DecodeLimits;
-import io.phasewatch.agent.wire.DecodedChunk;
-import io.phasewatch.agent.wire.SnapshotCodec;
-import io.phasewatch.agent.wire.SnapshotRecord;
-import io.phasewatch.agent.wire.WireFormatException;
 import io.phasewatch.collector.config.CollectorConfig;
 import io.phasewatch.collector.metrics.CollectorMetrics;
+import io.phasewatch.core.wire.ChunkAssembler;
+import io.phasewatch.core.wire.DecodeLimits;
+import io.phasewatch.core.wire.DecodedChunk;
+import io.phasewatch.core.wire.SnapshotCodec;
+import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.core.wire.WireFormatException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Collection;

@@ -1,6 +1,6 @@
 package io.phasewatch.collector.ingest;
 
-import io.phasewatch.agent.wire.SnapshotRecord;
+import io.phasewatch.core.wire.SnapshotRecord;
 import java.util.List;
 import java.util.Objects;
 

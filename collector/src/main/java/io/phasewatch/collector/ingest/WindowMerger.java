@@ -1,10 +1,10 @@
 package io.phasewatch.collector.ingest;
 
-import io.phasewatch.agent.sketch.CovarianceSnapshot;
-import io.phasewatch.agent.sketch.ExactSnapshot;
-import io.phasewatch.agent.sketch.FdSnapshot;
-import io.phasewatch.agent.wire.SnapshotMetadata;
-import io.phasewatch.agent.wire.SnapshotRecord;
+import io.phasewatch.core.sketch.CovarianceSnapshot;
+import io.phasewatch.core.sketch.ExactSnapshot;
+import io.phasewatch.core.sketch.FdSnapshot;
+import io.phasewatch.core.wire.SnapshotMetadata;
+import io.phasewatch.core.wire.SnapshotRecord;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.HashMap;

@@ -1,8 +1,8 @@
 package io.phasewatch.collector.metrics;
 
-import io.phasewatch.agent.wire.Stage;
 import io.phasewatch.collector.phase.Phase;
 import io.phasewatch.collector.spectrum.SpectralMeasures;
+import io.phasewatch.core.wire.Stage;
 import java.util.Objects;
 
 /**

@@ -1,6 +1,6 @@
 package io.phasewatch.collector.phase;
 
-import io.phasewatch.agent.wire.Stage;
+import io.phasewatch.core.wire.Stage;
 import java.util.Objects;
 
 /**

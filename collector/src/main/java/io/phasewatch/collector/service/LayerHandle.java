@@ -1,10 +1,6 @@
 package io.phasewatch.collector.service;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.phasewatch.agent.sketch.CovarianceSnapshot;
-import io.phasewatch.agent.wire.SnapshotMetadata;
-import io.phasewatch.agent.wire.SnapshotRecord;
-import io.phasewatch.agent.wire.Stage;
 import io.phasewatch.collector.ingest.MergedWindow;
 import io.phasewatch.collector.metrics.CollectorMetrics;
 import io.phasewatch.collector.metrics.LayerMeters;
@@ -16,6 +12,10 @@ import io.phasewatch.collector.spectrum.FitRange;
 import io.phasewatch.collector.spectrum.SnapshotMerge;
 import io.phasewatch.collector.spectrum.SpectralMeasures;
 import io.phasewatch.collector.spectrum.Spectrum;
+import io.phasewatch.core.sketch.CovarianceSnapshot;
+import io.phasewatch.core.wire.SnapshotMetadata;
+import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.core.wire.Stage;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.List;

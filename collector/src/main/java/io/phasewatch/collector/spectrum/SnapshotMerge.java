@@ -1,8 +1,8 @@
 package io.phasewatch.collector.spectrum;
 
-import io.phasewatch.agent.sketch.CovarianceSnapshot;
-import io.phasewatch.agent.sketch.FdSnapshot;
-import io.phasewatch.agent.sketch.Snapshots;
+import io.phasewatch.core.sketch.CovarianceSnapshot;
+import io.phasewatch.core.sketch.FdSnapshot;
+import io.phasewatch.core.sketch.Snapshots;
 import java.util.List;
 
 /**

@@ -1,9 +1,9 @@
 package io.phasewatch.collector.spectrum;
 
-import io.phasewatch.agent.sketch.CovarianceSnapshot;
-import io.phasewatch.agent.sketch.ExactSnapshot;
-import io.phasewatch.agent.sketch.FdSnapshot;
-import io.phasewatch.agent.sketch.SymmetricEigen;
+import io.phasewatch.core.sketch.CovarianceSnapshot;
+import io.phasewatch.core.sketch.ExactSnapshot;
+import io.phasewatch.core.sketch.FdSnapshot;
+import io.phasewatch.core.sketch.SymmetricEigen;
 import java.util.Arrays;
 
 /**

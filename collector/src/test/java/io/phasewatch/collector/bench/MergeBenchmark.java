@@ -1,10 +1,10 @@
 package io.phasewatch.collector.bench;
 
-import io.phasewatch.agent.sketch.FdSnapshot;
-import io.phasewatch.agent.sketch.FrequentDirections;
-import io.phasewatch.agent.sketch.Snapshots;
 import io.phasewatch.collector.spectrum.SnapshotMerge;
 import io.phasewatch.collector.spectrum.Spectrum;
+import io.phasewatch.core.sketch.FdSnapshot;
+import io.phasewatch.core.sketch.FrequentDirections;
+import io.phasewatch.core.sketch.Snapshots;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.Arrays;

@@ -1,9 +1,9 @@
 package io.phasewatch.collector.bench;
 
-import io.phasewatch.agent.sketch.ExactSummary;
-import io.phasewatch.agent.sketch.FrequentDirections;
 import io.phasewatch.collector.spectrum.SpectralMeasures;
 import io.phasewatch.collector.spectrum.Spectrum;
+import io.phasewatch.core.sketch.ExactSummary;
+import io.phasewatch.core.sketch.FrequentDirections;
 import java.util.Locale;
 import java.util.Random;
 

@@ -1,9 +1,9 @@
 package io.phasewatch.collector.bench;
 
-import io.phasewatch.agent.sketch.ExactSnapshot;
-import io.phasewatch.agent.sketch.FdSnapshot;
-import io.phasewatch.agent.sketch.SymmetricEigen;
 import io.phasewatch.collector.spectrum.Spectrum;
+import io.phasewatch.core.sketch.ExactSnapshot;
+import io.phasewatch.core.sketch.FdSnapshot;
+import io.phasewatch.core.sketch.SymmetricEigen;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;

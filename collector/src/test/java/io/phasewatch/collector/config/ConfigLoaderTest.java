@@ -3,8 +3,8 @@ package io.phasewatch.collector.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.phasewatch.agent.wire.Stage;
 import io.phasewatch.collector.phase.PhaseDetectorConfig;
+import io.phasewatch.core.wire.Stage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

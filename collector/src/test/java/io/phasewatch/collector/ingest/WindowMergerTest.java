@@ -2,10 +2,10 @@ package io.phasewatch.collector.ingest;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.phasewatch.agent.sketch.ExactSnapshot;
-import io.phasewatch.agent.wire.SnapshotMetadata;
-import io.phasewatch.agent.wire.SnapshotRecord;
-import io.phasewatch.agent.wire.Stage;
+import io.phasewatch.core.sketch.ExactSnapshot;
+import io.phasewatch.core.wire.SnapshotMetadata;
+import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.core.wire.Stage;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

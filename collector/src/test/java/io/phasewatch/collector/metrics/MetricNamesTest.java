@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.phasewatch.agent.wire.Stage;
 import io.phasewatch.collector.phase.Phase;
 import io.phasewatch.collector.spectrum.SpectralMeasures;
 import io.phasewatch.collector.spectrum.Spectrum;
+import io.phasewatch.core.wire.Stage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

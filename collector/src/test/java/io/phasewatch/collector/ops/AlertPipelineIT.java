@@ -3,15 +3,15 @@ package io.phasewatch.collector.ops;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.phasewatch.agent.sketch.CovarianceSnapshot;
-import io.phasewatch.agent.sketch.ExactSummary;
-import io.phasewatch.agent.wire.SnapshotCodec;
-import io.phasewatch.agent.wire.SnapshotMetadata;
-import io.phasewatch.agent.wire.SnapshotRecord;
-import io.phasewatch.agent.wire.Stage;
 import io.phasewatch.collector.config.CollectorConfig;
 import io.phasewatch.collector.config.ConfigLoader;
 import io.phasewatch.collector.service.CollectorService;
+import io.phasewatch.core.sketch.CovarianceSnapshot;
+import io.phasewatch.core.sketch.ExactSummary;
+import io.phasewatch.core.wire.SnapshotCodec;
+import io.phasewatch.core.wire.SnapshotMetadata;
+import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.core.wire.Stage;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -46,7 +46,8 @@ import org.junit.jupiter.api.Test;
  * The whole alerting path for real: snapshots → a single-node KRaft broker → the collector ({@link
  * CollectorService}: merge, spectrum, phase detector, /metrics) → Debian's Prometheus scraping it
  * and evaluating the shipped rules → Debian's Alertmanager with the shipped routes, driven by
- * deploy/e2e/alert-pipeline.sh, which must stop both servers afterwards.
+ * deploy/e2e/alert-pipeline.sh (deploy/local/ops-stack.sh on free ports), which must stop both
+ * servers and its webhook sink afterwards.
  *
  * <p>The snapshots are SYNTHETIC spectra, not a training run: the small model never reaches
  * compression-seeking within a CI-sized run (docs/demo-science.md). Each snapshot is the exact
@@ -261,7 +262,8 @@ class AlertPipelineIT {
           .as("process %d stopped", pid)
           .isFalse();
     }
-    assertThat(started).isEqualTo(2);
+    // The webhook sink, Alertmanager and Prometheus of deploy/local/ops-stack.sh.
+    assertThat(started).isEqualTo(3);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ package io.phasewatch.collector.phase;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.phasewatch.agent.wire.Stage;
+import io.phasewatch.core.wire.Stage;
 import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

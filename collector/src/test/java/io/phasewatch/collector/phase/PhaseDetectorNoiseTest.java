@@ -5,7 +5,7 @@ import static io.phasewatch.collector.phase.Phase.ENTROPY_SEEKING;
 import static io.phasewatch.collector.phase.Phase.WARMUP;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.phasewatch.agent.wire.Stage;
+import io.phasewatch.core.wire.Stage;
 import java.util.List;
 import java.util.Random;
 import net.jqwik.api.ForAll;

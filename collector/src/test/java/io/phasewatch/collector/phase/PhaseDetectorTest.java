@@ -7,7 +7,7 @@ import static io.phasewatch.collector.phase.Phase.WARMUP;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.phasewatch.agent.wire.Stage;
+import io.phasewatch.core.wire.Stage;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;

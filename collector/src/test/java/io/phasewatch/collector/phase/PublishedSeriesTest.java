@@ -5,7 +5,7 @@ import static io.phasewatch.collector.phase.Phase.STEADY;
 import static io.phasewatch.collector.phase.Phase.WARMUP;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.phasewatch.agent.wire.Stage;
+import io.phasewatch.core.wire.Stage;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

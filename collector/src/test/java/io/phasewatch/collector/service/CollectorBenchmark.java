@@ -1,11 +1,5 @@
 package io.phasewatch.collector.service;
 
-import io.phasewatch.agent.sketch.CovarianceSnapshot;
-import io.phasewatch.agent.sketch.FrequentDirections;
-import io.phasewatch.agent.wire.SnapshotCodec;
-import io.phasewatch.agent.wire.SnapshotMetadata;
-import io.phasewatch.agent.wire.SnapshotRecord;
-import io.phasewatch.agent.wire.Stage;
 import io.phasewatch.collector.config.CollectorConfig;
 import io.phasewatch.collector.config.ConfigLoader;
 import io.phasewatch.collector.metrics.LayerState;
@@ -13,6 +7,12 @@ import io.phasewatch.collector.spectrum.FitRange;
 import io.phasewatch.collector.spectrum.SnapshotMerge;
 import io.phasewatch.collector.spectrum.SpectralMeasures;
 import io.phasewatch.collector.spectrum.Spectrum;
+import io.phasewatch.core.sketch.CovarianceSnapshot;
+import io.phasewatch.core.sketch.FrequentDirections;
+import io.phasewatch.core.wire.SnapshotCodec;
+import io.phasewatch.core.wire.SnapshotMetadata;
+import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.core.wire.Stage;
 import io.vertx.core.Vertx;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;

@@ -2,8 +2,8 @@ package io.phasewatch.collector.spectrum;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.phasewatch.agent.sketch.FdSnapshot;
-import io.phasewatch.agent.sketch.FrequentDirections;
+import io.phasewatch.core.sketch.FdSnapshot;
+import io.phasewatch.core.sketch.FrequentDirections;
 import java.util.Arrays;
 import java.util.Random;
 import org.ejml.data.DMatrixRMaj;

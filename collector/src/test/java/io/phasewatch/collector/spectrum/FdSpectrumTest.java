@@ -3,9 +3,9 @@ package io.phasewatch.collector.spectrum;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import io.phasewatch.agent.sketch.ExactSummary;
-import io.phasewatch.agent.sketch.FdSnapshot;
-import io.phasewatch.agent.sketch.FrequentDirections;
+import io.phasewatch.core.sketch.ExactSummary;
+import io.phasewatch.core.sketch.FdSnapshot;
+import io.phasewatch.core.sketch.FrequentDirections;
 import java.util.Random;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;

@@ -1,7 +1,7 @@
 package io.phasewatch.collector.spectrum;
 
-import io.phasewatch.agent.sketch.ExactSnapshot;
-import io.phasewatch.agent.sketch.FdSnapshot;
+import io.phasewatch.core.sketch.ExactSnapshot;
+import io.phasewatch.core.sketch.FdSnapshot;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.UncheckedIOException;

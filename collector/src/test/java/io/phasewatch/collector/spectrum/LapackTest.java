@@ -3,7 +3,7 @@ package io.phasewatch.collector.spectrum;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import io.phasewatch.agent.sketch.SymmetricEigen;
+import io.phasewatch.core.sketch.SymmetricEigen;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
-import io.phasewatch.agent.sketch.CovarianceSnapshot;
-import io.phasewatch.agent.sketch.ExactSnapshot;
-import io.phasewatch.agent.sketch.ExactSummary;
-import io.phasewatch.agent.sketch.FdSnapshot;
-import io.phasewatch.agent.sketch.FrequentDirections;
-import io.phasewatch.agent.sketch.Snapshots;
+import io.phasewatch.core.sketch.CovarianceSnapshot;
+import io.phasewatch.core.sketch.ExactSnapshot;
+import io.phasewatch.core.sketch.ExactSummary;
+import io.phasewatch.core.sketch.FdSnapshot;
+import io.phasewatch.core.sketch.FrequentDirections;
+import io.phasewatch.core.sketch.Snapshots;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;

@@ -65,19 +65,19 @@ public final class ChildJvm implements AutoCloseable {
   }
 
   /**
-   * The test class path less this module's main classes (target/classes or its jar): the host must
-   * see phasewatch only through the agent jar, as a real training job does. The test classes stay
-   * (they hold the training program); DJL and everything else stays.
+   * The test class path less phasewatch's own agent-side classes (core, agent, collector: their
+   * target folders or jars): the host must see phasewatch only through the agent jar, as a real
+   * training job does. This module's test classes stay (they hold the training program), and so
+   * does the demo's model when the test runs in the demo module; DJL and everything else stays.
    */
   static String hostClassPath() {
-    Path target = Path.of("target").toAbsolutePath().normalize();
-    Path testClasses = target.resolve("test-classes");
+    Path testClasses = Path.of("target", "test-classes").toAbsolutePath().normalize();
     String cp =
         List.of(System.getProperty("java.class.path").split(File.pathSeparator)).stream()
             .filter(
                 e -> {
                   Path p = Path.of(e).toAbsolutePath().normalize();
-                  return p.equals(testClasses) || !p.startsWith(target);
+                  return p.equals(testClasses) || !carriedByTheAgentJar(p);
                 })
             .collect(Collectors.joining(File.pathSeparator));
     if (!cp.contains("pytorch-engine")) {
@@ -86,13 +86,26 @@ public final class ChildJvm implements AutoCloseable {
     return cp;
   }
 
-  /** The shaded agent jar, built by {@code mvn package} before the ITs run. */
+  private static boolean carriedByTheAgentJar(Path entry) {
+    return entry.toString().matches(".*/(core|agent|collector)/target/.*")
+        || entry.getFileName().toString().matches("phasewatch-(core|agent|collector)-.*\\.jar");
+  }
+
+  /**
+   * The shaded agent jar, built by {@code mvn package} before the ITs run: this module's, or the
+   * agent module's beside it when the test runs in another module.
+   */
   public static Path agentJar() {
-    Path jar = Path.of("target", "phasewatch-agent.jar").toAbsolutePath();
-    if (!Files.isRegularFile(jar)) {
-      throw new AssertionError(jar + " is missing: the ITs run after `mvn package` (mvn verify)");
+    for (Path jar :
+        List.of(
+            Path.of("target", "phasewatch-agent.jar"),
+            Path.of("..", "agent", "target", "phasewatch-agent.jar"))) {
+      if (Files.isRegularFile(jar)) {
+        return jar.toAbsolutePath().normalize();
+      }
     }
-    return jar;
+    throw new AssertionError(
+        "phasewatch-agent.jar is missing: the ITs run after `mvn package` (mvn verify)");
   }
 
   private static void pump(InputStream in, List<String> lines) {

@@ -2,7 +2,7 @@ package io.phasewatch.agent.djl.attach;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.phasewatch.agent.wire.SnapshotRecord;
+import io.phasewatch.core.wire.SnapshotRecord;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

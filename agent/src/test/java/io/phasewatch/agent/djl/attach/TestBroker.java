@@ -1,10 +1,10 @@
 package io.phasewatch.agent.djl.attach;
 
-import io.phasewatch.agent.wire.ChunkAssembler;
-import io.phasewatch.agent.wire.DecodeLimits;
-import io.phasewatch.agent.wire.SnapshotCodec;
-import io.phasewatch.agent.wire.SnapshotRecord;
-import io.phasewatch.agent.wire.WireFormatException;
+import io.phasewatch.core.wire.ChunkAssembler;
+import io.phasewatch.core.wire.DecodeLimits;
+import io.phasewatch.core.wire.SnapshotCodec;
+import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.core.wire.WireFormatException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

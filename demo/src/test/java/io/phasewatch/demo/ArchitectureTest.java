@@ -1,0 +1,99 @@
+package io.phasewatch.demo;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Keeps the module graph and the dependency direction of DESIGN.md visible: core ← agent, core ←
+ * collector, {agent, collector} ← demo; the math knows no Kafka, Vert.x, DJL or Micrometer. It
+ * lives in the demo module because only there are all modules' classes on one class path (Maven
+ * already refuses an undeclared module dependency at compile time; this also catches one declared
+ * by mistake).
+ */
+class ArchitectureTest {
+
+  private static final JavaClasses PHASEWATCH =
+      new ClassFileImporter()
+          .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+          // The other modules' test helpers reach this class path as *-tests.jar.
+          .withImportOption(location -> !location.contains("-tests.jar"))
+          .importPackages("io.phasewatch");
+
+  @Test
+  void coreDependsOnNoOtherModuleAndNoRuntimeFramework() {
+    noClasses()
+        .that()
+        .resideInAPackage("io.phasewatch.core..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage(
+            "io.phasewatch.agent..",
+            "io.phasewatch.collector..",
+            "io.phasewatch.demo..",
+            "org.apache.kafka..",
+            "io.vertx..",
+            "ai.djl..",
+            "io.micrometer..",
+            "kafka..")
+        .check(PHASEWATCH);
+  }
+
+  @Test
+  void agentDependsOnNeitherTheCollectorNorTheDemo() {
+    noClasses()
+        .that()
+        .resideInAPackage("io.phasewatch.agent..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("io.phasewatch.collector..", "io.phasewatch.demo..")
+        .check(PHASEWATCH);
+  }
+
+  @Test
+  void collectorDependsOnNeitherTheAgentNorTheDemo() {
+    noClasses()
+        .that()
+        .resideInAPackage("io.phasewatch.collector..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("io.phasewatch.agent..", "io.phasewatch.demo..", "ai.djl..")
+        .check(PHASEWATCH);
+  }
+
+  @Test
+  void mathPackagesKnowNoKafkaVertxOrDjl() {
+    noClasses()
+        .that()
+        .resideInAnyPackage("io.phasewatch.collector.spectrum..", "io.phasewatch.collector.phase..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("org.apache.kafka..", "io.vertx..", "ai.djl..", "kafka..")
+        .check(PHASEWATCH);
+  }
+
+  @Test
+  void onlyTheDjlTapsAndTheDemoImportDjl() {
+    noClasses()
+        .that()
+        .resideOutsideOfPackages("io.phasewatch.agent.djl..", "io.phasewatch.demo..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("ai.djl..")
+        .check(PHASEWATCH);
+  }
+
+  @Test
+  void onlyTheDemoStartsAnEmbeddedBroker() {
+    noClasses()
+        .that()
+        .resideOutsideOfPackage("io.phasewatch.demo..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("kafka.server..", "kafka.tools..")
+        .check(PHASEWATCH);
+  }
+}

@@ -1,0 +1,355 @@
+package io.phasewatch.demo;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.imageio.ImageIO;
+import org.apache.kafka.common.test.KafkaClusterTestKit;
+import org.apache.kafka.common.test.TestKitNodes;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * The README's first command, shortened: a headless demo with the real broker, agent, collector and
+ * engine; the page is loaded in headless Chromium while the model trains.
+ */
+class DemoIT {
+
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+  @TempDir Path dir;
+
+  @Test
+  void headlessDemoRunsEveryPieceAndWritesTheReport() throws Exception {
+    int port = freePort();
+    Path report = dir.resolve("report");
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    CompletableFuture<Integer> demo =
+        runDemo(
+            console,
+            "--headless",
+            "--steps",
+            "160",
+            "--probe-every",
+            "40",
+            "--dense-probe-until",
+            "100",
+            "--dense-probe-every",
+            "10",
+            "--probe-sequences",
+            "128",
+            "--probe-budget",
+            "1.0",
+            "--http-port",
+            Integer.toString(port),
+            "--report-dir",
+            report.toString(),
+            "--run",
+            "it-run");
+
+    String base = "http://127.0.0.1:" + port;
+    // While it trains: the collector has computed something for both layers and serves it.
+    JsonObject runs = awaitLayers(base, "it-run", 2, demo);
+    assertThat(runs.getJsonArray("runs").getJsonObject(0).getString("run")).isEqualTo("it-run");
+    String metrics = get(base + "/metrics").body();
+    assertThat(metrics)
+        .contains("phasewatch_effective_rank{")
+        .contains("run=\"it-run\"")
+        .contains("layer=\"final_norm\"")
+        .contains("phasewatch_snapshots_ingested_total");
+    HttpResponse<String> page = get(base + "/");
+    assertThat(page.statusCode()).isEqualTo(200);
+    assertThat(page.body()).contains("<svg id=\"rank-chart\"");
+    assertThat(get(base + "/phasewatch.js").statusCode()).isEqualTo(200);
+    browserShowsCharts(base);
+
+    assertThat(demo.get(8, TimeUnit.MINUTES)).as(console.toString(StandardCharsets.UTF_8)).isZero();
+    JsonObject summary = new JsonObject(Files.readString(report.resolve("summary.json")));
+    assertThat(summary.getString("run")).isEqualTo("it-run");
+    assertThat(summary.getJsonObject("training").getLong("steps")).isEqualTo(160);
+    JsonArray layers = summary.getJsonArray("layers");
+    assertThat(layers).hasSize(2);
+    for (int i = 0; i < layers.size(); i++) {
+      JsonArray series = layers.getJsonObject(i).getJsonArray("series");
+      // Dense probes at 10…100 and the steady cadence at 120 and 160.
+      assertThat(series.size()).isGreaterThanOrEqualTo(10);
+      assertThat(series.getJsonObject(0).getDouble("effective_rank")).isGreaterThan(1.0);
+    }
+    BufferedImage png = ImageIO.read(report.resolve("figure.png").toFile());
+    assertThat(png.getWidth()).isPositive();
+    assertThat(Files.readString(report.resolve("figure.svg"))).contains("<svg");
+    assertThat(console.toString(StandardCharsets.UTF_8))
+        .contains("step 160/160")
+        .contains("phase transitions detected by the collector");
+  }
+
+  @Test
+  void demoUsesAnExistingBrokerWhenGivenOne() throws Exception {
+    KafkaClusterTestKit cluster =
+        new KafkaClusterTestKit.Builder(
+                new TestKitNodes.Builder()
+                    .setCombined(true)
+                    .setNumBrokerNodes(1)
+                    .setNumControllerNodes(1)
+                    .build())
+            .setConfigProp("group.initial.rebalance.delay.ms", "0")
+            .setConfigProp("offsets.topic.replication.factor", "1")
+            .setConfigProp("offsets.topic.num.partitions", "1")
+            .build();
+    try {
+      cluster.format();
+      cluster.startup();
+      cluster.waitForReadyBrokers();
+      Path report = dir.resolve("external");
+      ByteArrayOutputStream console = new ByteArrayOutputStream();
+      int code =
+          runDemo(
+                  console,
+                  "--headless",
+                  "--steps",
+                  "40",
+                  "--probe-every",
+                  "20",
+                  "--dense-probe-until",
+                  "0",
+                  "--probe-sequences",
+                  "128",
+                  "--probe-budget",
+                  "1.0",
+                  "--http-port",
+                  Integer.toString(freePort()),
+                  "--bootstrap-servers",
+                  cluster.bootstrapServers(),
+                  "--report-dir",
+                  report.toString(),
+                  "--run",
+                  "external-run")
+              .get(5, TimeUnit.MINUTES);
+      String out = console.toString(StandardCharsets.UTF_8);
+      assertThat(code).as(out).isZero();
+      assertThat(out)
+          .contains("kafka at " + cluster.bootstrapServers())
+          .doesNotContain("in-process Kafka");
+      JsonObject summary = new JsonObject(Files.readString(report.resolve("summary.json")));
+      JsonArray layers = summary.getJsonArray("layers");
+      assertThat(layers).hasSize(2);
+      assertThat(layers.getJsonObject(0).getJsonArray("series").size()).isEqualTo(2);
+    } finally {
+      cluster.close();
+    }
+  }
+
+  @Test
+  void postTrainingStagesReachTheCollectorAndTheReport() throws Exception {
+    Path report = dir.resolve("post");
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    int code =
+        runDemo(
+                console,
+                "--headless",
+                "--steps",
+                "60",
+                "--post-training",
+                "sft,dpo,rlvr",
+                "--probe-every",
+                "50",
+                "--dense-probe-until",
+                "0",
+                "--probe-sequences",
+                "64",
+                "--probe-budget",
+                "1.0",
+                "--http-port",
+                Integer.toString(freePort()),
+                "--report-dir",
+                report.toString(),
+                "--run",
+                "post-run")
+            .get(8, TimeUnit.MINUTES);
+    String out = console.toString(StandardCharsets.UTF_8);
+    assertThat(code).as(out).isZero();
+    assertThat(out).contains("post-training sft:", "post-training dpo:", "post-training rlvr:");
+    JsonObject summary = new JsonObject(Files.readString(report.resolve("summary.json")));
+    // The collector saw every stage, in order, from the snapshots' own metadata.
+    List<String> stages = new ArrayList<>();
+    JsonArray boundaries = summary.getJsonArray("stages");
+    for (int i = 0; i < boundaries.size(); i++) {
+      stages.add(boundaries.getJsonObject(i).getString("stage"));
+    }
+    assertThat(stages).containsExactly("pretrain", "sft", "dpo", "rlvr");
+    JsonArray reports = summary.getJsonObject("training").getJsonArray("post_training");
+    assertThat(reports).hasSize(3);
+    assertThat(reports.getJsonObject(0).getLong("first_step")).isEqualTo(61);
+    JsonObject rlvr = reports.getJsonObject(2);
+    assertThat(rlvr.getString("stage")).isEqualTo("rlvr");
+    assertThat(rlvr.getJsonObject("after").getDouble("pass@1")).isNotNull();
+  }
+
+  /** Headless Chromium runs the page's script against the live collector and draws both charts. */
+  private void browserShowsCharts(String base) throws Exception {
+    Path chromium = Path.of("/usr/bin/chromium");
+    assertThat(chromium)
+        .as("Debian's chromium is needed for the browser test; .ci/run installs it")
+        .exists();
+    Path profile = Files.createTempDirectory(dir, "chromium");
+    Path screenshot = dir.resolve("page.png");
+    List<String> flags =
+        List.of(
+            chromium.toString(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--user-data-dir=" + profile,
+            "--virtual-time-budget=8000",
+            "--window-size=1100,1400");
+    List<String> dump = new ArrayList<>(flags);
+    dump.add("--dump-dom");
+    dump.add(base + "/");
+    String dom = run(dump);
+    Matcher lines = Pattern.compile("class=\"line\"[^>]*data-points=\"(\\d+)\"").matcher(dom);
+    List<Integer> points = new ArrayList<>();
+    while (lines.find()) {
+      points.add(Integer.parseInt(lines.group(1)));
+    }
+    // Two layers in each of the two charts, each line with data.
+    assertThat(points).as(dom).hasSize(4).allSatisfy(n -> assertThat(n).isPositive());
+    assertThat(dom).contains("final_norm").doesNotContain("error:");
+    List<String> shot = new ArrayList<>(flags);
+    shot.add("--screenshot=" + screenshot);
+    shot.add(base + "/");
+    run(shot);
+    BufferedImage image = ImageIO.read(screenshot.toFile());
+    assertThat(image.getWidth()).isEqualTo(1100);
+    Files.createDirectories(Path.of("target"));
+    Files.copy(
+        screenshot,
+        Path.of("target", "demo-page.png"),
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  private static String run(List<String> command) throws Exception {
+    Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(90, TimeUnit.SECONDS)).as("chromium finished").isTrue();
+    return out;
+  }
+
+  private static CompletableFuture<Integer> runDemo(ByteArrayOutputStream console, String... args) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          CommandLine cli = DemoCommand.commandLine();
+          PrintStream out = new PrintStream(console, true, StandardCharsets.UTF_8);
+          cli.setOut(new java.io.PrintWriter(out, true));
+          cli.setErr(new java.io.PrintWriter(out, true));
+          PrintStream saved = System.out;
+          System.setOut(new TeeStream(saved, out));
+          try {
+            return cli.execute(args);
+          } finally {
+            System.setOut(saved);
+          }
+        });
+  }
+
+  private static JsonObject awaitLayers(
+      String base, String run, int layers, CompletableFuture<Integer> demo) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+    while (System.nanoTime() < deadline) {
+      if (demo.isDone()) {
+        throw new AssertionError("demo ended before the collector served data: " + demo.get());
+      }
+      try {
+        HttpResponse<String> r = get(base + "/api/runs");
+        if (r.statusCode() == 200) {
+          JsonObject json = new JsonObject(r.body());
+          JsonArray runs = json.getJsonArray("runs");
+          for (int i = 0; i < runs.size(); i++) {
+            JsonObject o = runs.getJsonObject(i);
+            if (o.getString("run").equals(run)
+                && o.getJsonArray("layers").size() >= layers
+                && everyLayerHasPoints(base, run, o.getJsonArray("layers"), 3)) {
+              return json;
+            }
+          }
+        }
+      } catch (IOException notYet) {
+        // the collector is not listening yet
+      }
+      Thread.sleep(500);
+    }
+    throw new AssertionError("no data for run " + run + " within 5 minutes");
+  }
+
+  private static boolean everyLayerHasPoints(String base, String run, JsonArray layers, int n)
+      throws Exception {
+    for (int i = 0; i < layers.size(); i++) {
+      String layer = layers.getJsonObject(i).getString("layer");
+      HttpResponse<String> r = get(base + "/api/runs/" + run + "/layers/" + layer + "/series");
+      if (r.statusCode() != 200 || new JsonObject(r.body()).getJsonArray("points").size() < n) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static HttpResponse<String> get(String url) throws Exception {
+    return HTTP.send(
+        HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  /** The demo prints to System.out; the test keeps a copy to assert on. */
+  private static final class TeeStream extends PrintStream {
+    private final PrintStream copy;
+
+    TeeStream(PrintStream main, PrintStream copy) {
+      super(main, true, StandardCharsets.UTF_8);
+      this.copy = copy;
+    }
+
+    @Override
+    public void write(byte[] buf, int off, int len) {
+      super.write(buf, off, len);
+      copy.write(buf, off, len);
+    }
+
+    @Override
+    public void write(int b) {
+      super.write(b);
+      copy.write(b);
+    }
+  }
+}
