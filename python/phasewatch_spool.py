@@ -5,6 +5,8 @@ Usage (see docs/pytorch.md):
     spool = SpoolWriter("/spool", run="exp7", stage="pretrain")   # rank/world from torch.distributed
     hooks = spool.hook({"final_norm": model.norm, "layers.5": model.layers[5]})
     ... train; call spool.set_step(step) each step ...
+    spool.scalar("loss", loss.item())            # each step: averaged until the next flush
+    spool.scalar("heldout.accuracy", acc)        # any name: the latest value goes
     spool.flush()   # writes the rows gathered since the last flush, one .npy per layer
 
     with spool.probe(step):          # a fixed probe set, the study's protocol
@@ -21,7 +23,9 @@ torch only.
 """
 
 import contextlib
+import math
 import os
+import re
 import urllib.parse
 import warnings
 
@@ -29,13 +33,17 @@ import numpy as np
 import torch
 
 
-def spool_name(run, stage, rank, world, layer, step, tokens=0):
-    """The file name docs/spool.md specifies; values percent-encoded (RFC 3986)."""
+def spool_name(run, stage, rank, world, layer, step, tokens=0, ext=".npy"):
+    """The file name docs/spool.md specifies; values percent-encoded (RFC 3986). layer=None
+    leaves the layer out (a .scalars file belongs to every layer of its step)."""
     q = lambda v: urllib.parse.quote(str(v), safe="-._~")
-    name = f"run={q(run)},stage={q(stage)},rank={int(rank)},world={int(world)},layer={q(layer)},step={int(step)}"
+    name = f"run={q(run)},stage={q(stage)},rank={int(rank)},world={int(world)}"
+    if layer is not None:
+        name += f",layer={q(layer)}"
+    name += f",step={int(step)}"
     if tokens:
         name += f",tokens={int(tokens)}"
-    return name + ".npy"
+    return name + ext
 
 
 def last_token_rows(hidden, attention_mask=None):
@@ -72,6 +80,10 @@ def distributed_rank_world():
     return 0, 1
 
 
+SCALAR_NAME = re.compile(r"[a-z][a-z0-9_.]{0,63}")
+MAX_SCALARS = 32
+
+
 class SpoolWriter:
     def __init__(self, folder, run, stage="pretrain", rank=None, world=None, max_bytes=1 << 30, seed=0,
                  max_rows=DEFAULT_MAX_ROWS):
@@ -94,6 +106,9 @@ class SpoolWriter:
         self._row_counts = {}  # layer -> rows offered this window, kept or not
         self._warned = set()  # (reason, layer): each warning once per layer
         self._probe_prefix = None  # set while a probe pass runs
+        self._scalars = {}  # name -> [value, weight] of the window being gathered
+        self._scalar_names = set()  # every name of the run, at most MAX_SCALARS
+        self.scalars_dropped = 0  # bad names, non-finite values, names beyond MAX_SCALARS
         self._mask = None
         self._rng = torch.Generator().manual_seed(seed)
         os.makedirs(folder, exist_ok=True)
@@ -162,8 +177,9 @@ class SpoolWriter:
         block raises."""
         if self._probe_prefix is not None:
             raise RuntimeError("probe passes do not nest")
-        live, live_counts, live_step = self._rows, self._row_counts, self.step
-        self._rows, self._row_counts = {}, {}
+        # The live window (rows and training scalars) waits for its own flush().
+        live, live_counts, live_scalars, live_step = self._rows, self._row_counts, self._scalars, self.step
+        self._rows, self._row_counts, self._scalars = {}, {}, {}
         self._probe_prefix = prefix
         self.step = int(step)
         try:
@@ -172,7 +188,7 @@ class SpoolWriter:
             self.flush()
         finally:
             self._probe_prefix = None
-            self._rows, self._row_counts, self.step = live, live_counts, live_step
+            self._rows, self._row_counts, self._scalars, self.step = live, live_counts, live_scalars, live_step
 
     def add(self, layer, rows):
         """Adds rows (N x d array or tensor) for a layer by hand, e.g. from output_hidden_states.
@@ -212,12 +228,56 @@ class SpoolWriter:
                 f"so the collector fits its fallback window and RankMe is bounded by {max(0, min(n - 1, d))}",
             )
 
+    def scalar(self, name, value):
+        """Records a training scalar for the next flush's window. "loss" is averaged over the calls
+        since the last flush (call it every step); any other name ([a-z][a-z0-9_.]*, e.g.
+        "learning_rate", "heldout.accuracy") keeps its latest value. A bad name, a value that is
+        not finite, or a name beyond the run's 32 is dropped with a warning and counted in
+        `scalars_dropped`: a training loop is never stopped by it."""
+        value = float(value)
+        problem = None
+        if not isinstance(name, str) or not SCALAR_NAME.fullmatch(name):
+            problem = f"scalar name {name!r} is not [a-z][a-z0-9_.]*, at most 64 characters"
+        elif not math.isfinite(value):
+            problem = f"scalar {name!r} is {value}"
+        elif name not in self._scalar_names and len(self._scalar_names) >= MAX_SCALARS:
+            problem = f"scalar {name!r} is one name more than {MAX_SCALARS}"
+        if problem:
+            self.scalars_dropped += 1
+            warnings.warn("phasewatch: dropped " + problem)
+            return
+        self._scalar_names.add(name)
+        if name == "loss" and name in self._scalars:
+            mean, n = self._scalars[name]
+            self._scalars[name] = [mean + (value - mean) / (n + 1), n + 1]
+        else:
+            self._scalars[name] = [value, 1]
+
+    def _write_atomically(self, name, write):
+        tmp = os.path.join(self.folder, "." + name + ".tmp")
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, os.path.join(self.folder, name))
+
+    def _flush_scalars(self):
+        # Written before the step's arrays: the sidecar reads it first and sends its values with
+        # them (docs/spool.md, "Training scalars").
+        if not self._scalars:
+            return
+        name = spool_name(self.run, self.stage, self.rank, self.world, None, self.step, ext=".scalars")
+        lines = "".join(f"{k} {v!r} {n}\n" for k, (v, n) in sorted(self._scalars.items()))
+        self._write_atomically(name, lambda f: f.write(lines.encode("ascii")))
+        self._scalars = {}
+
     def _pending_bytes(self):
         return sum(e.stat().st_size for e in os.scandir(self.folder) if e.is_file() and not e.name.startswith("."))
 
     def flush(self):
         """Writes one file per layer with the rows gathered since the last flush."""
         pending = self._pending_bytes()
+        self._flush_scalars()
         for layer, chunks in self._rows.items():
             matrix = np.ascontiguousarray(np.concatenate(chunks, axis=0), dtype="<f4")
             self._check_window(layer, matrix.shape[0], matrix.shape[1])

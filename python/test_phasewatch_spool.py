@@ -249,26 +249,6 @@ class SpoolHelperTest(unittest.TestCase):
             self.assertTrue(np.allclose(np.concatenate(parts), whole, atol=1e-6))
 
 
-def _ddp_rank(rank, world, port, folder):
-    import torch.distributed as dist
-
-    os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = "127.0.0.1", str(port)
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo", rank=rank, world_size=world)
-    try:
-        torch.manual_seed(0)
-        model = torch.nn.parallel.DistributedDataParallel(Tiny())
-        tokens = torch.randint(0, 50, (256, 6), generator=torch.Generator().manual_seed(3))
-        w = SpoolWriter(folder, run="ddp")  # rank and world from torch.distributed
-        w.hook({"norm": model.module.norm})
-        w.set_step(5)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", PhasewatchWarning)  # 128 rows per rank: fine here
-            model(tokens[rank * 128 : (rank + 1) * 128])
-            w.flush()
-    finally:
-        dist.destroy_process_group()
-
     def test_a_full_folder_skips_writes_and_counts_them(self):
         with tempfile.TemporaryDirectory() as d:
             w = SpoolWriter(d, run="r", rank=0, world=1, max_bytes=1000)
@@ -288,6 +268,49 @@ def _ddp_rank(rank, world, port, folder):
                 SpoolWriter(d, run="r", rank=2, world=2)
             with self.assertRaises(ValueError):
                 SpoolWriter(d, run="r").add("x", np.zeros(5))
+
+    def test_scalars_file_averages_the_loss_and_keeps_the_latest_of_other_names(self):
+        with tempfile.TemporaryDirectory() as d:
+            w = SpoolWriter(d, run="r", rank=0, world=1)
+            w.set_step(3)
+            for loss in (3.0, 2.0, 1.0):
+                w.scalar("loss", loss)
+            w.scalar("heldout.accuracy", 0.25)
+            w.scalar("heldout.accuracy", 0.5)
+            with warnings.catch_warnings(record=True):
+                warnings.simplefilter("always")
+                w.scalar("Held Out", 1.0)
+                w.scalar("eval_loss", float("nan"))
+            self.assertEqual(w.scalars_dropped, 2)
+            w.add("x", np.ones((2, 3)))
+            w.flush()
+            with open(os.path.join(d, "run=r,stage=pretrain,rank=0,world=1,step=3.scalars")) as f:
+                self.assertEqual(f.read(), "heldout.accuracy 0.5 1\nloss 2.0 3\n")
+            w.set_step(4)
+            w.flush()  # nothing recorded since: no scalars file for step 4
+            self.assertFalse(any(n.endswith("step=4.scalars") for n in os.listdir(d)))
+
+
+
+def _ddp_rank(rank, world, port, folder):
+    import torch.distributed as dist
+
+    os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = "127.0.0.1", str(port)
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        torch.manual_seed(0)
+        model = torch.nn.parallel.DistributedDataParallel(Tiny())
+        tokens = torch.randint(0, 50, (256, 6), generator=torch.Generator().manual_seed(3))
+        w = SpoolWriter(folder, run="ddp")  # rank and world from torch.distributed
+        w.hook({"norm": model.module.norm})
+        w.set_step(5)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PhasewatchWarning)  # 128 rows per rank: fine here
+            model(tokens[rank * 128 : (rank + 1) * 128])
+            w.flush()
+    finally:
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":

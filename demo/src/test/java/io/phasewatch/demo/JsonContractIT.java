@@ -189,7 +189,16 @@ class JsonContractIT {
       cli.setOut(new PrintWriter(out));
       assertThat(cli.execute("analyze", "--json", MATRIX.toString())).isZero();
       JsonObject analyzed = new JsonObject(out.toString().strip());
-      Set<String> analyzeOwn = Set.of("file", "name", "dropped_variance");
+      Set<String> analyzeOwn =
+          Set.of(
+              "file",
+              "name",
+              "dropped_variance",
+              "rows_seen",
+              "effective_rank_exact",
+              "alpha_exact",
+              "effective_rank_rel_error",
+              "alpha_error");
       Set<String> shared = new LinkedHashSet<>(analyzed.fieldNames());
       shared.removeAll(analyzeOwn);
       assertThat(pointFields.keySet()).containsAll(shared);
@@ -218,6 +227,7 @@ class JsonContractIT {
       }
       Set<String> known = new TreeSet<>(withLayer);
       known.addAll(transitionFields.keySet());
+      known.addAll(section(doc, "A training point").keySet());
       // Fields of the page's own objects (pointsOf maps step, rank, alpha, r2, phase, stage) and
       // of a DOM event (e.target).
       known.addAll(List.of("rank", "r2", "target"));
@@ -244,6 +254,7 @@ class JsonContractIT {
             "/health/ready",
             "/api/runs",
             "/api/runs/{run}/layers/{layer}/series",
+            "/api/runs/{run}/training",
             "/api/events",
             "/");
     // Every route the verticle registers is in the table.

@@ -1,5 +1,7 @@
 package io.phasewatch.agent.core;
 
+import static io.phasewatch.agent.metrics.AgentMetricNames.*;
+
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -15,6 +17,7 @@ import io.phasewatch.core.sketch.CovarianceSnapshot;
 import io.phasewatch.core.wire.SnapshotMetadata;
 import io.phasewatch.core.wire.SnapshotRecord;
 import io.phasewatch.core.wire.Stage;
+import io.phasewatch.core.wire.TrainingScalars;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
@@ -54,7 +57,6 @@ import java.util.logging.Logger;
  */
 public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
   private static final Logger LOG = Logger.getLogger(PhasewatchAgent.class.getName());
-  private static final String M = "phasewatch.agent.";
 
   private final AgentConfig config;
   private final MeterRegistry registry;
@@ -69,6 +71,7 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
   private final Counter windowsClosed;
   private final Map<String, Boolean> loggedFailures = new ConcurrentHashMap<>();
   private final Map<String, Counter> dropCounters = new ConcurrentHashMap<>();
+  private final Map<String, Counter> scalarDrops = new ConcurrentHashMap<>();
   private volatile boolean active;
   private volatile boolean closed;
 
@@ -81,6 +84,7 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
   private long probeTokens;
   private boolean publishing = true;
   private long nextSummaryNanos;
+  private final ScalarWindow scalars = new ScalarWindow();
 
   /** A layer's sketch; owned by the sketch thread. */
   private static final class LayerState {
@@ -107,15 +111,13 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
     this.sketches = sketches;
     this.publisher = publisher;
     this.stage = config.stage();
-    this.taken = Counter.builder(M + "samples.taken").baseUnit("rows").register(registry);
-    this.sketchTime = Timer.builder(M + "sketch.time").register(registry);
-    this.windowsClosed = Counter.builder(M + "windows.closed").register(registry);
+    this.taken = Counter.builder(SAMPLES_TAKEN).baseUnit("rows").register(registry);
+    this.sketchTime = Timer.builder(SKETCH_TIME).register(registry);
+    this.windowsClosed = Counter.builder(WINDOWS_CLOSED).register(registry);
     if (start) {
       this.queue = new SampleQueue(config.queue().maxRows(), config.queue().maxBytes());
-      Gauge.builder(M + "queue.rows", queue, SampleQueue::rows).baseUnit("rows").register(registry);
-      Gauge.builder(M + "queue.bytes", queue, SampleQueue::bytes)
-          .baseUnit("bytes")
-          .register(registry);
+      Gauge.builder(QUEUE_ROWS, queue, SampleQueue::rows).baseUnit("rows").register(registry);
+      Gauge.builder(QUEUE_BYTES, queue, SampleQueue::bytes).baseUnit("bytes").register(registry);
       this.thread = new Thread(this::run, "phasewatch-sketch-" + config.runId());
       thread.setDaemon(true);
       this.active = true;
@@ -199,7 +201,7 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
         return new PhasewatchAgent(config, r, s, p, true);
       } catch (RuntimeException | Error e) {
         LOG.log(Level.SEVERE, "phasewatch: agent failed to start; running without it", e);
-        Counter.builder(M + "failures").tag("part", "start").register(r).increment();
+        failures(r, "start").increment();
         return new PhasewatchAgent(config, r, sketches, null, false);
       }
     }
@@ -266,7 +268,51 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
 
   @Override
   public void stepEnded(long step, long tokensSeen, double loss) {
-    control(new Event.StepEnded(step, tokensSeen));
+    control(new Event.StepEnded(step, tokensSeen, loss));
+  }
+
+  /**
+   * Records a training scalar for the open window: a name the user chooses ({@code
+   * heldout.accuracy}, {@code eval_loss}) or {@value TrainingScalars#LEARNING_RATE}; the window
+   * carries the latest value. The learning rate is a step's: recorded before a step's end (as
+   * {@code PhasewatchTrainingListener} does), it goes with that step, like the loss. Any other name
+   * goes with the window open when it is recorded: in {@code probe} mode, a value recorded after a
+   * probe pass goes with that pass. Names are {@code [a-z][a-z0-9_.]*}, at most 64 characters, at
+   * most {@value TrainingScalars#MAX_SCALARS} per run with the loss; {@value TrainingScalars#LOSS}
+   * is the agent's own (the steps' loss, averaged). A bad name, a non-finite value or one name too
+   * many is dropped and counted in {@code phasewatch.agent.scalars.dropped}, never thrown.
+   */
+  @Override
+  public void recordScalar(String name, double value) {
+    if (!active) {
+      return;
+    }
+    try {
+      String problem = TrainingScalars.nameProblem(name);
+      if (problem != null) {
+        droppedScalar("bad_name", problem);
+      } else if (TrainingScalars.LOSS.equals(name)) {
+        droppedScalar(
+            "reserved_name", "'loss' is the steps' loss the training listener hands over");
+      } else if (!Double.isFinite(value)) {
+        droppedScalar("non_finite", "scalar '" + name + "' is " + value);
+      } else {
+        control(new Event.Scalar(name, value));
+      }
+    } catch (Throwable t) {
+      fail("capture", t, true);
+    }
+  }
+
+  private void droppedScalar(String reason, String why) {
+    scalarDrops
+        .computeIfAbsent(
+            reason,
+            k -> {
+              LOG.warning("phasewatch: training scalar dropped (" + k + "): " + why);
+              return Counter.builder(SCALARS_DROPPED).tag(TAG_REASON, k).register(registry);
+            })
+        .increment();
   }
 
   @Override
@@ -282,7 +328,7 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
     }
     try {
       if (!queue.offerControl(e)) {
-        Counter.builder(M + "events.dropped").register(registry).increment();
+        Counter.builder(EVENTS_DROPPED).register(registry).increment();
       }
     } catch (Throwable t) {
       fail("capture", t, true);
@@ -297,9 +343,9 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
         .computeIfAbsent(
             reason,
             k ->
-                Counter.builder(M + "samples.dropped")
+                Counter.builder(SAMPLES_DROPPED)
                     .baseUnit("rows")
-                    .tag("reason", k)
+                    .tag(TAG_REASON, k)
                     .register(registry))
         .increment(rowCount);
   }
@@ -320,11 +366,23 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
           lastStep = s.step();
           tokensSeen = s.tokensSeen();
           if (config.sampling().mode() == AgentConfig.Mode.LIVE) {
+            scalars.stepEnded(s.loss());
             if (s.step() % config.window().steps() == 0) {
               closeWindow(s.step());
             }
-          } else if (rowsInWindow) {
-            closeProbeWindow();
+          } else {
+            // The probe pass ran after the previous step ended: this step belongs to the next
+            // window.
+            if (rowsInWindow) {
+              closeProbeWindow();
+            }
+            scalars.stepEnded(s.loss());
+          }
+        } else if (e instanceof Event.Scalar sc) {
+          if (!scalars.set(sc.name(), sc.value())) {
+            droppedScalar(
+                "name_limit",
+                "'" + sc.name() + "' is one name more than " + TrainingScalars.MAX_SCALARS);
           }
         } else if (e instanceof Event.StageChanged c) {
           closeWindow(lastStep); // the window ends with the last step that finished
@@ -357,9 +415,13 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
       if (s == null) {
         var choice = config.sketch().choose(c.name, r.dim());
         CovarianceSketch sketch =
-            choice.kind() == AgentConfig.Kind.EXACT
-                ? sketches.exact(r.dim())
-                : sketches.frequentDirections(choice.fdRows(), r.dim());
+            switch (choice.kind()) {
+              case EXACT -> sketches.exact(r.dim());
+              case SAMPLE ->
+                  sketches.rowSample(
+                      config.sketch().sampleCapacity(config.worldSize(), r.dim()), r.dim());
+              case FD -> sketches.frequentDirections(choice.fdRows(), r.dim());
+            };
         s = new LayerState(c, sketch, r.dim());
         layers.put(c.name, s);
       }
@@ -399,6 +461,8 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
     rowsInWindow = false;
     windowsClosed.increment();
     long now = System.currentTimeMillis();
+    TrainingScalars windowScalars = scalars.snapshot();
+    boolean handedOver = false;
     for (LayerState s : layers.values()) {
       if (s.rows == 0) {
         continue;
@@ -419,20 +483,23 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
                 tokensSeen,
                 now,
                 s.counters.dropped.get());
-        handOver(new SnapshotRecord(meta, snapshot));
+        handOver(new SnapshotRecord(meta, snapshot, windowScalars));
+        handedOver = true;
       } catch (RuntimeException | AssertionError e) {
         s.counters.failed = true;
         fail("sketch", e, false);
       }
+    }
+    // A window that sent nothing (no layer had rows) hands its scalars on to the next one.
+    if (handedOver) {
+      scalars.clear();
     }
     layers.values().removeIf(s -> s.counters.failed);
   }
 
   private void handOver(SnapshotRecord record) {
     if (publisher == null || !publishing) {
-      Counter.builder(M + "snapshots.dropped")
-          .tag("reason", publisher == null ? "publish_disabled" : "publish_failed")
-          .register(registry)
+      snapshotsDropped(registry, publisher == null ? "publish_disabled" : "publish_failed")
           .increment();
       return;
     }
@@ -456,13 +523,11 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
   /** The one-line summary logged every {@code summary-interval}. */
   public String summary() {
     double dropped =
-        registry.find(M + "samples.dropped").counters().stream().mapToDouble(Counter::count).sum();
+        registry.find(SAMPLES_DROPPED).counters().stream().mapToDouble(Counter::count).sum();
     double snapshotsDropped =
-        registry.find(M + "snapshots.dropped").counters().stream()
-            .mapToDouble(Counter::count)
-            .sum();
-    Counter published = registry.find(M + "windows.published").counter();
-    Counter failures = registry.find(M + "publish.failures").counter();
+        registry.find(SNAPSHOTS_DROPPED).counters().stream().mapToDouble(Counter::count).sum();
+    Counter published = registry.find(WINDOWS_PUBLISHED).counter();
+    Counter failures = registry.find(PUBLISH_FAILURES).counter();
     return String.format(
         "phasewatch agent run=%s stage=%s: rows taken %.0f, dropped %.0f; queue %d rows / %d bytes;"
             + " windows closed %.0f, published %.0f, snapshots dropped %.0f; publish failures %.0f;"
@@ -484,7 +549,7 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
     if (disableAgent) {
       active = false;
     }
-    Counter.builder(M + "failures").tag("part", part).register(registry).increment();
+    failures(registry, part).increment();
     if (loggedFailures.putIfAbsent(part, Boolean.TRUE) == null) {
       LOG.log(
           Level.SEVERE,

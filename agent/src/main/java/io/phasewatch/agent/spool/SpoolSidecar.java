@@ -1,5 +1,7 @@
 package io.phasewatch.agent.spool;
 
+import static io.phasewatch.agent.metrics.AgentMetricNames.*;
+
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -13,8 +15,10 @@ import io.phasewatch.core.sketch.CovarianceSketch;
 import io.phasewatch.core.sketch.CovarianceSnapshot;
 import io.phasewatch.core.sketch.ExactSummary;
 import io.phasewatch.core.sketch.FrequentDirections;
+import io.phasewatch.core.sketch.RowSample;
 import io.phasewatch.core.wire.SnapshotMetadata;
 import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.core.wire.TrainingScalars;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.ClosedWatchServiceException;
@@ -30,7 +34,9 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -47,7 +53,6 @@ import java.util.logging.Logger;
  */
 public final class SpoolSidecar implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(SpoolSidecar.class.getName());
-  private static final String M = "phasewatch.sidecar.";
 
   /** The journal's file name inside the spool; a dot-name, so it is never read as data. */
   public static final String JOURNAL = ".phasewatch-journal";
@@ -74,7 +79,7 @@ public final class SpoolSidecar implements AutoCloseable {
   static final int STUDY_FIT_LAST = 100;
 
   // Rows per block handed to the sketch: a few MiB of floats at most, whatever d is.
-  private static final int BLOCK_FLOATS = 1 << 20;
+  private static final int BLOCK_VALUES = 1 << 20;
 
   private final SidecarConfig.Spool spool;
   private final AgentConfig agent;
@@ -89,6 +94,23 @@ public final class SpoolSidecar implements AutoCloseable {
   private final AtomicLong pendingFiles = new AtomicLong();
   private final AtomicLong pendingBytes = new AtomicLong();
   private final Object lock = new Object();
+
+  /**
+   * The scalars of the latest {@code .scalars} file of each (run, rank), for the array files of its
+   * step; bounded, the least recently written going first.
+   */
+  private final Map<String, HeldScalars> scalars =
+      new LinkedHashMap<>(16, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, HeldScalars> eldest) {
+          return size() > MAX_HELD_SCALARS;
+        }
+      };
+
+  private static final int MAX_HELD_SCALARS = 1024;
+
+  private record HeldScalars(long step, TrainingScalars scalars) {}
+
   private Thread thread;
   private WatchService watch;
   private volatile boolean stopping;
@@ -107,22 +129,22 @@ public final class SpoolSidecar implements AutoCloseable {
     this.journal =
         SpoolJournal.open(spool.dir().resolve(JOURNAL), key -> Files.exists(fileOf(key)));
     this.filesPublished =
-        Counter.builder(M + "files.done")
+        Counter.builder(SIDECAR_FILES_DONE)
             .description("files whose snapshots were handed to the publisher and journaled")
             .register(registry);
-    this.windowsHanded = Counter.builder(M + "windows.handed").register(registry);
-    this.rowsFolded = Counter.builder(M + "rows.folded").baseUnit("rows").register(registry);
+    this.windowsHanded = Counter.builder(SIDECAR_WINDOWS_HANDED).register(registry);
+    this.rowsFolded = Counter.builder(SIDECAR_ROWS_FOLDED).baseUnit("rows").register(registry);
     this.rowsNonFinite =
-        Counter.builder(M + "rows.nonfinite")
+        Counter.builder(SIDECAR_ROWS_NONFINITE)
             .description("rows holding NaN or ±Inf, left out of the sketch")
             .baseUnit("rows")
             .register(registry);
     this.alreadyPublished =
-        Counter.builder(M + "files.already.published")
+        Counter.builder(SIDECAR_FILES_ALREADY_PUBLISHED)
             .description("files found in the journal after a restart: cleaned up, not re-sent")
             .register(registry);
-    Gauge.builder(M + "pending.files", pendingFiles, AtomicLong::get).register(registry);
-    Gauge.builder(M + "pending.bytes", pendingBytes, AtomicLong::get)
+    Gauge.builder(SIDECAR_PENDING_FILES, pendingFiles, AtomicLong::get).register(registry);
+    Gauge.builder(SIDECAR_PENDING_BYTES, pendingBytes, AtomicLong::get)
         .baseUnit("bytes")
         .register(registry);
     this.nextSummaryNanos =
@@ -149,10 +171,7 @@ public final class SpoolSidecar implements AutoCloseable {
     AgentConfig.Publish p = config.agent().publish();
     if (!p.enabled()) {
       // As in the agent: sketched, not sent, and counted.
-      Counter disabled =
-          Counter.builder("phasewatch.agent.snapshots.dropped")
-              .tag("reason", "publish_disabled")
-              .register(registry);
+      Counter disabled = snapshotsDropped(registry, "publish_disabled");
       return new SpoolSidecar(
           config,
           new SnapshotPublisher() {
@@ -211,7 +230,7 @@ public final class SpoolSidecar implements AutoCloseable {
         break;
       } catch (IOException | RuntimeException e) {
         // A failing scan (folder gone, permissions) must not end the sidecar; try again later.
-        Counter.builder(M + "failures").tag("part", "scan").register(registry).increment();
+        Counter.builder(SIDECAR_FAILURES).tag(TAG_PART, "scan").register(registry).increment();
         LOG.log(Level.WARNING, "phasewatch sidecar: scan of " + spool.dir() + " failed: " + e);
         try {
           Thread.sleep(spool.scanInterval().toMillis());
@@ -272,8 +291,10 @@ public final class SpoolSidecar implements AutoCloseable {
           handled++;
         }
       }
+      // Within a step the scalars file goes first: the array files of the step carry its values.
       pending.sort(
           Comparator.comparingLong(Pending::step)
+              .thenComparing(p -> !p.name().endsWith(SpoolName.Format.SCALARS.extension()))
               .thenComparingLong(Pending::mtime)
               .thenComparing(Pending::name));
       long total = pending.stream().mapToLong(Pending::size).sum();
@@ -283,8 +304,8 @@ public final class SpoolSidecar implements AutoCloseable {
         Files.deleteIfExists(oldest.path());
         total -= oldest.size();
         handled++;
-        Counter.builder(M + "files.dropped")
-            .tag("reason", "dropped_backlog")
+        Counter.builder(SIDECAR_FILES_DROPPED)
+            .tag(TAG_REASON, "dropped_backlog")
             .register(registry)
             .increment();
         LOG.warning(
@@ -318,6 +339,13 @@ public final class SpoolSidecar implements AutoCloseable {
   private void handle(Pending p) throws IOException {
     String key = key(p);
     SpoolName meta = SpoolName.parse(p.name());
+    if (meta.format() == SpoolName.Format.SCALARS) {
+      holdScalars(p, meta);
+      return;
+    }
+    HeldScalars held = scalars.get(meta.run() + "\u0000" + meta.rank());
+    TrainingScalars stepScalars =
+        held != null && held.step() == meta.step() ? held.scalars() : TrainingScalars.empty();
     if (p.size() > spool.maxFileBytes()) {
       reject(
           p.path(),
@@ -350,17 +378,18 @@ public final class SpoolSidecar implements AutoCloseable {
                       + " columns exceeds spool.max-columns="
                       + spool.maxColumns());
             }
-            CovarianceSketch sketch = sketchFor(layer, info.cols(), where);
-            int blockRows = Math.max(1, Math.min(4096, BLOCK_FLOATS / info.cols()));
-            float[] block = new float[blockRows * info.cols()];
+            CovarianceSketch sketch = sketchFor(layer, info.cols(), meta.world(), where);
+            int blockRows = Math.max(1, Math.min(4096, BLOCK_VALUES / info.cols()));
+            double[] block = new double[blockRows * info.cols()];
             int got;
             while ((got = rows.read(block, blockRows)) > 0) {
               sketch.update(block, got);
             }
-            records.add(new SnapshotRecord(metadata(meta, layer, p), sketch.snapshot()));
+            records.add(
+                new SnapshotRecord(metadata(meta, layer, p), sketch.snapshot(), stepScalars));
           });
     } catch (NoSuchFileException e) {
-      Counter.builder(M + "files.vanished").register(registry).increment();
+      Counter.builder(SIDECAR_FILES_VANISHED).register(registry).increment();
       return;
     } catch (ArrayFormatException e) {
       reject(p.path(), "array", e.getMessage());
@@ -433,12 +462,45 @@ public final class SpoolSidecar implements AutoCloseable {
     }
   }
 
-  private CovarianceSketch sketchFor(String layer, int d, String where)
+  /**
+   * Reads a {@code .scalars} file and keeps its values for the array files of its step, which sort
+   * after it; the file itself is then done. Its values reach the collector with those snapshots.
+   */
+  private void holdScalars(Pending p, SpoolName meta) throws IOException {
+    if (p.size() > ScalarsFile.MAX_BYTES) {
+      reject(
+          p.path(),
+          "too_large",
+          "scalars file of " + p.size() + " bytes exceeds " + ScalarsFile.MAX_BYTES);
+      return;
+    }
+    ScalarsFile file;
+    try {
+      file = ScalarsFile.parse(Files.readString(p.path(), StandardCharsets.UTF_8));
+    } catch (NoSuchFileException e) {
+      Counter.builder(SIDECAR_FILES_VANISHED).register(registry).increment();
+      return;
+    } catch (IllegalArgumentException | java.nio.charset.CharacterCodingException e) {
+      reject(p.path(), "scalars", e.getMessage());
+      return;
+    }
+    if (file.nonFinite() > 0) {
+      Counter.builder(SIDECAR_SCALARS_DROPPED)
+          .tag(TAG_REASON, "non_finite")
+          .register(registry)
+          .increment(file.nonFinite());
+    }
+    scalars.put(meta.run() + "\u0000" + meta.rank(), new HeldScalars(meta.step(), file.scalars()));
+    finish(p.path());
+  }
+
+  private CovarianceSketch sketchFor(String layer, int d, int worldSize, String where)
       throws ArrayFormatException {
     var choice = agent.sketch().choose(layer, d);
     try {
       return switch (choice.kind()) {
         case EXACT -> ExactSummary.ofDimension(d);
+        case SAMPLE -> RowSample.withCapacity(agent.sketch().sampleCapacity(worldSize, d), d);
         case FD -> FrequentDirections.withRows(choice.fdRows(), d);
       };
     } catch (IllegalArgumentException e) {
@@ -477,7 +539,7 @@ public final class SpoolSidecar implements AutoCloseable {
   private void reject(Path file, String reason, String message) throws IOException {
     String name = file.getFileName().toString();
     String line = message.replace('\n', ' ').replace('\r', ' ');
-    Counter.builder(M + "files.rejected").tag("reason", reason).register(registry).increment();
+    Counter.builder(SIDECAR_FILES_REJECTED).tag(TAG_REASON, reason).register(registry).increment();
     LOG.warning("phasewatch sidecar: rejected " + name + ": " + line);
     Path dir = spool.dir().resolve(REJECTED);
     Files.createDirectories(dir);
@@ -530,13 +592,21 @@ public final class SpoolSidecar implements AutoCloseable {
   /** The one-line summary logged every {@code summary-interval}. */
   public String summary() {
     double rejected =
-        registry.find(M + "files.rejected").counters().stream().mapToDouble(Counter::count).sum();
+        registry.find(SIDECAR_FILES_REJECTED).counters().stream().mapToDouble(Counter::count).sum();
     double dropped =
-        registry.find(M + "files.dropped").counters().stream().mapToDouble(Counter::count).sum();
+        registry.find(SIDECAR_FILES_DROPPED).counters().stream().mapToDouble(Counter::count).sum();
+    // The publisher's side: snapshots handed over but not yet acknowledged by the broker (its
+    // outbox), and those it gave up on. Without these a broker outage reads as "pending 0".
+    double outbox = gauge(PUBLISH_PENDING);
+    double outboxBytes = gauge(PUBLISH_PENDING_BYTES);
+    double published = counter(WINDOWS_PUBLISHED);
+    double notSent =
+        registry.find(SNAPSHOTS_DROPPED).counters().stream().mapToDouble(Counter::count).sum();
     return String.format(
         java.util.Locale.ROOT,
         "phasewatch sidecar: %s: done %.0f files (%.0f windows, %.0f rows, %.0f non-finite),"
-            + " rejected %.0f, dropped %.0f, pending %d files / %d bytes",
+            + " rejected %.0f, dropped %.0f, pending %d files / %d bytes;"
+            + " publisher: sent %.0f, outbox %.0f snapshots / %.0f bytes, not sent %.0f",
         spool.dir(),
         filesPublished.count(),
         windowsHanded.count(),
@@ -545,7 +615,21 @@ public final class SpoolSidecar implements AutoCloseable {
         rejected,
         dropped,
         pendingFiles.get(),
-        pendingBytes.get());
+        pendingBytes.get(),
+        published,
+        outbox,
+        outboxBytes,
+        notSent);
+  }
+
+  private double gauge(String name) {
+    var g = registry.find(name).gauge();
+    return g == null ? 0 : g.value();
+  }
+
+  private double counter(String name) {
+    var c = registry.find(name).counter();
+    return c == null ? 0 : c.count();
   }
 
   /** Stops the thread, then gives the publisher up to {@code drainTimeout} to deliver. */

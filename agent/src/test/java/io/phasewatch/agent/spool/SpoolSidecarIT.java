@@ -8,49 +8,37 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.phasewatch.core.sketch.CovarianceSnapshot;
 import io.phasewatch.core.sketch.ExactSummary;
-import io.phasewatch.core.sketch.FrequentDirections;
+import io.phasewatch.core.sketch.RowSampleSnapshot;
 import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.testkit.KafkaBroker;
+import io.phasewatch.testkit.SnapshotReader;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.kafka.common.test.KafkaClusterTestKit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The sidecar in-process against a real single-node KRaft broker. */
 class SpoolSidecarIT {
-  private static KafkaClusterTestKit cluster;
+  @RegisterExtension static final KafkaBroker KAFKA = KafkaBroker.perClass();
 
   @TempDir Path spool;
-
-  @BeforeAll
-  static void startBroker() throws Exception {
-    cluster = KafkaTopics.start();
-  }
-
-  @AfterAll
-  static void stopBroker() throws Exception {
-    if (cluster != null) {
-      cluster.close();
-    }
-  }
 
   private SidecarConfig config(String topic) {
     Map<String, String> flags = new HashMap<>();
     flags.put("spool.dir", spool.toString());
     flags.put("spool.scan-interval", "200ms");
-    flags.put("kafka.bootstrap.servers", cluster.bootstrapServers());
+    flags.put("kafka.bootstrap.servers", KAFKA.bootstrapServers());
     flags.put("kafka.linger.ms", "0");
     flags.put("publish.topic", topic);
-    // Small records make the 24 × 24 FD state travel in chunks.
+    // Small records make the 40 × 24 row sample travel in chunks.
     flags.put("publish.max-record-bytes", "2KiB");
     flags.put("sketch.exact-max-dim", "16");
-    flags.put("sketch.fd-rows", "6");
     return SidecarConfig.load("", Map.of(), flags);
   }
 
@@ -60,9 +48,8 @@ class SpoolSidecarIT {
       s.update(r, n);
       return s.snapshot();
     }
-    FrequentDirections fd = FrequentDirections.withRows(6, d);
-    fd.update(r, n);
-    return fd.snapshot();
+    // Wider layers get the default route's row sample: all n rows fit its capacity.
+    return new RowSampleSnapshot(1024, d, Arrays.copyOf(r, n * d), n, 0);
   }
 
   private static String keyOf(SnapshotRecord r) {
@@ -72,7 +59,7 @@ class SpoolSidecarIT {
   @Test
   void spooledFilesArriveAsTheSketchesOfTheirRowsAndARestartSendsNothingTwice() throws Exception {
     String topic = "spooled";
-    KafkaTopics.create(cluster, topic);
+    KAFKA.createTopic(topic);
     Map<String, CovarianceSnapshot> expected = new LinkedHashMap<>();
     for (int step = 10; step <= 30; step += 10) {
       for (int rank = 0; rank < 2; rank++) {
@@ -93,8 +80,7 @@ class SpoolSidecarIT {
     var registry = new SimpleMeterRegistry();
     try (var sidecar = SpoolSidecar.withKafka(config(topic), registry).start()) {
       List<SnapshotRecord> got =
-          KafkaTopics.consume(
-              cluster, topic, expected.size(), Duration.ofSeconds(60), Duration.ZERO);
+          KAFKA.read(topic, SnapshotReader.atLeast(expected.size()), Duration.ofSeconds(60));
       assertThat(got).hasSize(expected.size());
       Map<String, CovarianceSnapshot> byKey = new LinkedHashMap<>();
       for (SnapshotRecord r : got) {
@@ -113,8 +99,11 @@ class SpoolSidecarIT {
         spool, "run=r1,stage=sft,rank=0,world=2,layer=layers.0,step=40.npy", npy(20, 4, later));
     try (var again = SpoolSidecar.withKafka(config(topic), new SimpleMeterRegistry()).start()) {
       List<SnapshotRecord> all =
-          KafkaTopics.consume(
-              cluster, topic, expected.size() + 1, Duration.ofSeconds(60), Duration.ofSeconds(3));
+          KAFKA.read(
+              topic,
+              SnapshotReader.atLeast(expected.size() + 1),
+              Duration.ofSeconds(60),
+              Duration.ofSeconds(3));
       assertThat(all).hasSize(expected.size() + 1);
       assertThat(all.get(all.size() - 1).snapshot()).isEqualTo(direct(later, 20, 4));
       assertThat(again.summary()).contains("done 1 files");
@@ -125,7 +114,7 @@ class SpoolSidecarIT {
   void snapshotsHandedOverWhileTheBrokerIsUnreachableWaitInTheOutboxAcrossARestart()
       throws Exception {
     String topic = "outbox";
-    KafkaTopics.create(cluster, topic);
+    KAFKA.createTopic(topic);
     float[] r = rows(5, 10, 3);
     handOver(spool, "run=r2,layer=x,step=5.npy", npy(10, 3, r));
     // First run: a broker address nobody listens on; the file is journaled into the outbox.
@@ -136,13 +125,19 @@ class SpoolSidecarIT {
     var offline =
         SpoolSidecar.withKafka(SidecarConfig.load("", Map.of(), flags), new SimpleMeterRegistry());
     assertThat(offline.drainOnce()).isEqualTo(1);
+    // The spool is empty, the snapshot waits in the publisher's outbox: the summary says so.
+    assertThat(offline.summary())
+        .contains("pending 0 files")
+        .contains("outbox 1 snapshots")
+        .contains("sent 0");
     offline.close(Duration.ofMillis(200));
     assertThat(spool.resolve("run=r2,layer=x,step=5.npy")).doesNotExist();
 
     // Second run with the broker: the outbox delivers it, exactly once.
     try (var online = SpoolSidecar.withKafka(config(topic), new SimpleMeterRegistry()).start()) {
       List<SnapshotRecord> got =
-          KafkaTopics.consume(cluster, topic, 1, Duration.ofSeconds(60), Duration.ofSeconds(2));
+          KAFKA.read(
+              topic, SnapshotReader.atLeast(1), Duration.ofSeconds(60), Duration.ofSeconds(2));
       assertThat(got).hasSize(1);
       assertThat(got.get(0).snapshot()).isEqualTo(direct(r, 10, 3));
       assertThat(online.summary()).contains("done 0 files");

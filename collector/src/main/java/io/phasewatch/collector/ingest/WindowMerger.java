@@ -3,6 +3,7 @@ package io.phasewatch.collector.ingest;
 import io.phasewatch.core.sketch.CovarianceSnapshot;
 import io.phasewatch.core.sketch.ExactSnapshot;
 import io.phasewatch.core.sketch.FdSnapshot;
+import io.phasewatch.core.sketch.RowSampleSnapshot;
 import io.phasewatch.core.wire.SnapshotMetadata;
 import io.phasewatch.core.wire.SnapshotRecord;
 import java.util.ArrayList;
@@ -195,6 +196,36 @@ public final class WindowMerger {
     return evicted;
   }
 
+  /** One (run, layer) series, as {@link #release} names it. */
+  public record Series(String run, String layer) {}
+
+  /**
+   * Forgets every layer whose records come through {@code partition}, with their pending parts and
+   * the memory of closed windows; returns them. Called when the partition moves to another instance
+   * of the group, which rebuilds them from the partition's start: nothing held here for it may be
+   * published or consulted again (a part seen later would otherwise read as late).
+   */
+  public List<Series> release(int partition) {
+    List<Series> released = new ArrayList<>();
+    for (Iterator<RunBook> runIt = runs.values().iterator(); runIt.hasNext(); ) {
+      RunBook run = runIt.next();
+      for (Iterator<LayerBook> it = run.layers.values().iterator(); it.hasNext(); ) {
+        LayerBook layer = it.next();
+        if (layer.partition == partition) {
+          for (Pending p : layer.pending.values()) {
+            pendingBytes -= p.bytes;
+          }
+          it.remove();
+          released.add(new Series(layer.run, layer.layer));
+        }
+      }
+      if (run.layers.isEmpty()) {
+        runIt.remove();
+      }
+    }
+    return released;
+  }
+
   public int liveRuns() {
     return runs.size();
   }
@@ -250,6 +281,9 @@ public final class WindowMerger {
     long d = s.dimension();
     if (s instanceof ExactSnapshot) {
       return 8 * (d + d * d);
+    }
+    if (s instanceof RowSampleSnapshot r) {
+      return 4 * r.count() * d;
     }
     FdSnapshot fd = (FdSnapshot) s;
     return 8 * (d + (long) fd.rowCount() * d);

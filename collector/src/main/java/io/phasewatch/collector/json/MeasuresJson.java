@@ -79,7 +79,7 @@ public final class MeasuresJson {
     return new JsonObject()
         .put(WINDOW_SAMPLES, m.count())
         .put(DIMENSION, m.dimension())
-        .put(SKETCH, m.kind() == Spectrum.Kind.FREQUENT_DIRECTIONS ? "fd" : "exact")
+        .put(SKETCH, sketchName(m.kind()))
         .put(EFFECTIVE_RANK, finite(m.effectiveRank()))
         .put(EFFECTIVE_RANK_ERROR_BOUND, finite(m.effectiveRankErrorBound()))
         .put(EFFECTIVE_RANK_LOW, finite(m.effectiveRankLow()))
@@ -99,6 +99,15 @@ public final class MeasuresJson {
         .put(TOTAL_VARIANCE, finite(m.totalVariance()))
         .put(EFFECTIVE_RANK_SKETCH, finite(m.sketchEffectiveRank()))
         .put(ALPHA_SKETCH, finite(m.sketchAlpha()));
+  }
+
+  /** The summary kind as {@code analyze --sketch} and the agent's sketch keys name it. */
+  public static String sketchName(Spectrum.Kind kind) {
+    return switch (kind) {
+      case FREQUENT_DIRECTIONS -> "fd";
+      case SAMPLE -> "sample";
+      default -> "exact";
+    };
   }
 
   /** One merged window of a layer: where it sits, the measures, and the phase after it. */

@@ -6,9 +6,10 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import io.phasewatch.collector.ingest.Admission;
 import io.phasewatch.core.wire.RejectReason;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.Collection;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -48,15 +49,9 @@ public final class CollectorMetrics {
         Timer.builder(MERGE_WAIT)
             .description("time from a window's first part to its merge")
             .register(registry);
-    // Every reason exists from the start at 0, so rate() and alert rules see a series at once.
-    for (RejectReason r : RejectReason.values()) {
-      counterFor(r.label());
-    }
-    for (Admission a : Admission.values()) {
-      if (a.rejected()) {
-        counterFor(a.label());
-      }
-    }
+    // Every reason exists from the start at 0, so rate() and alert rules see a series at once;
+    // the ingest adds the reasons of its own bookkeeping (declareRejectionReasons).
+    declareRejectionReasons(Arrays.stream(RejectReason.values()).map(RejectReason::label).toList());
     Gauge.builder(
             INGEST_LAG,
             latestCaptureMillis,
@@ -67,15 +62,16 @@ public final class CollectorMetrics {
         .baseUnit("seconds")
         .description("now minus the capture time of the latest ingested snapshot")
         .register(registry);
-    Gauge.builder(CONSUMER_LAG_RECORDS, consumerLag, AtomicLong::get)
-        .description("records behind the end of the assigned partitions")
+    Gauge.builder(CONSUMER_LAG_RECORDS, consumerLag, l -> l.get() < 0 ? Double.NaN : l.get())
+        .description(
+            "records behind the end of the assigned partitions; NaN while the end is unknown")
         .register(registry);
     Gauge.builder(RUNS_LIVE, liveRuns, s -> s.getAsInt())
         .description("runs held in memory")
         .strongReference(true)
         .register(registry);
     Gauge.builder(CONSUMER_READY, consumerReady, b -> b.get() ? 1 : 0)
-        .description("1 while the consumer is assigned and polling")
+        .description("1 while the consumer is assigned, polling and the broker answers")
         .register(registry);
   }
 
@@ -93,6 +89,11 @@ public final class CollectorMetrics {
 
   public void duplicate() {
     duplicates.increment();
+  }
+
+  /** Registers a rejection counter at 0 for each of {@code reasons} that has none yet. */
+  public void declareRejectionReasons(Collection<String> reasons) {
+    reasons.forEach(this::counterFor);
   }
 
   /**
@@ -139,6 +140,11 @@ public final class CollectorMetrics {
 
   public void consumerLag(long records) {
     consumerLag.set(records);
+  }
+
+  /** The end offsets could not be read (no broker answered): the lag is unknown, not 0. */
+  public void consumerLagUnknown() {
+    consumerLag.set(-1);
   }
 
   public void consumerReady(boolean ready) {

@@ -1,9 +1,15 @@
 package io.phasewatch.collector.service;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.phasewatch.collector.http.CollectorView;
+import io.phasewatch.collector.ingest.MergedWindow;
 import io.phasewatch.collector.metrics.LayerState;
+import io.phasewatch.collector.metrics.TrainingPoint;
 import io.phasewatch.collector.phase.PhaseDetectorConfig;
 import io.phasewatch.collector.phase.PhaseTransition;
+import io.phasewatch.core.wire.SnapshotMetadata;
+import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.core.wire.TrainingScalars;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,7 +22,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * The per-run, per-layer state the analysis writes and the HTTP API reads, plus the bounded list of
  * recent phase transitions. Thread-safe.
  */
-public final class CollectorState {
+public final class CollectorState implements CollectorView {
 
   private final MeterRegistry registry;
   private final int maxPointsPerLayer;
@@ -24,6 +30,7 @@ public final class CollectorState {
   private final PhaseDetectorConfig detectorConfig;
   private final Map<String, Map<String, LayerHandle>> runs = new ConcurrentHashMap<>();
   private final ArrayDeque<PhaseTransition> events = new ArrayDeque<>();
+  private final Map<String, RunScalars> scalars = new ConcurrentHashMap<>();
 
   /**
    * @param detectorConfig the phase detector's parameters, for every layer of every run
@@ -47,6 +54,10 @@ public final class CollectorState {
 
   /** Forgets a run and removes its meters; returns whether it was held. */
   boolean evict(String run) {
+    RunScalars s = scalars.remove(run);
+    if (s != null) {
+      s.close();
+    }
     Map<String, LayerHandle> layers = runs.remove(run);
     if (layers == null) {
       return false;
@@ -55,11 +66,24 @@ public final class CollectorState {
     return true;
   }
 
+  /** Forgets one layer and removes its meters (its partition moved to another instance). */
+  void release(String run, String layer) {
+    runs.computeIfPresent(
+        run,
+        (r, layers) -> {
+          LayerHandle h = layers.remove(layer);
+          if (h != null) {
+            h.close();
+          }
+          return layers.isEmpty() ? null : layers;
+        });
+  }
+
   public int liveRuns() {
     return runs.size();
   }
 
-  /** The latest state of every layer that has one, by run and layer name. */
+  @Override
   public Map<String, Map<String, LayerState>> latest() {
     Map<String, Map<String, LayerState>> out = new TreeMap<>();
     runs.forEach(
@@ -71,11 +95,39 @@ public final class CollectorState {
     return out;
   }
 
-  /** The held series of one layer, oldest first; empty when the layer is unknown. */
+  @Override
   public Optional<List<LayerState>> series(String run, String layer) {
     Map<String, LayerHandle> layers = runs.get(run);
     LayerHandle h = layers == null ? null : layers.get(layer);
     return h == null ? Optional.empty() : Optional.of(h.series());
+  }
+
+  /** Keeps the training scalars a merged window carried, if any (called on a worker thread). */
+  void trainingScalars(MergedWindow w) {
+    TrainingScalars merged = TrainingScalars.empty();
+    for (SnapshotRecord part : w.parts()) {
+      merged = merged.merge(part.scalars());
+    }
+    if (merged.isEmpty()) {
+      return;
+    }
+    SnapshotMetadata meta = w.latestPart().metadata();
+    scalars
+        .computeIfAbsent(w.run(), r -> new RunScalars(registry, r, maxPointsPerLayer))
+        .offer(
+            new TrainingPoint(w.windowId(), meta.step(), meta.stage(), w.parts().size(), merged));
+  }
+
+  @Override
+  public List<TrainingPoint> trainingSeries(String run) {
+    RunScalars s = scalars.get(run);
+    return s == null ? List.of() : s.series();
+  }
+
+  @Override
+  public Optional<TrainingPoint> trainingAt(String run, long windowId) {
+    RunScalars s = scalars.get(run);
+    return s == null ? Optional.empty() : s.at(windowId);
   }
 
   void event(PhaseTransition t) {
@@ -87,7 +139,7 @@ public final class CollectorState {
     }
   }
 
-  /** The most recent transitions, oldest first. */
+  @Override
   public List<PhaseTransition> events() {
     synchronized (events) {
       return new ArrayList<>(events);

@@ -4,6 +4,7 @@ import io.phasewatch.collector.config.CollectorConfig;
 import io.phasewatch.collector.config.ConfigLoader;
 import io.phasewatch.collector.metrics.MetricNames;
 import io.phasewatch.collector.spectrum.Spectrum;
+import io.phasewatch.core.config.ConfigException;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,7 +15,9 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code phasewatch-collector serve}: runs the collector until the process is stopped. */
 @Command(
@@ -38,6 +41,11 @@ public final class ServeCommand implements Callable<Integer> {
 
   // JDK logging holds loggers weakly: this keeps the level set on the Kafka client's loggers.
   private static Logger kafkaLogger;
+
+  /** Exit code of a configuration error, as picocli uses for a bad option. */
+  public static final int CONFIG_ERROR = 2;
+
+  @Spec CommandSpec spec;
 
   @Option(
       names = {"-c", "--config"},
@@ -72,7 +80,15 @@ public final class ServeCommand implements Callable<Integer> {
     if (httpPort != null) {
       flags.put("http.port", httpPort.toString());
     }
-    CollectorConfig config = ConfigLoader.load(configFile, flags);
+    CollectorConfig config;
+    try {
+      config = ConfigLoader.load(configFile, flags);
+    } catch (ConfigException e) {
+      // An operator's mistake, not a bug: one line naming the key, no stack trace.
+      spec.commandLine().getErr().println("phasewatch-collector serve: " + e.getMessage());
+      spec.commandLine().getErr().flush();
+      return CONFIG_ERROR;
+    }
     kafkaLogger = Logger.getLogger("org.apache.kafka");
     kafkaLogger.setLevel(config.kafka().clientLogLevel());
     Vertx vertx = Vertx.vertx();

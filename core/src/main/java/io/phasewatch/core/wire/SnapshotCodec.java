@@ -3,6 +3,7 @@ package io.phasewatch.core.wire;
 import io.phasewatch.core.sketch.CovarianceSnapshot;
 import io.phasewatch.core.sketch.ExactSnapshot;
 import io.phasewatch.core.sketch.FdSnapshot;
+import io.phasewatch.core.sketch.RowSampleSnapshot;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.CharBuffer;
@@ -12,7 +13,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.CRC32;
-import java.util.zip.CRC32C;
 
 /**
  * Wire format v1: the one class that knows the byte layout. docs/wire-format.md mirrors the offset
@@ -58,7 +58,7 @@ public final class SnapshotCodec {
   // ---- Body: the snapshot, possibly spread over several frames ------------------------------
   static final int B_KIND = 0; // u8
   static final int B_STAGE = 1; // u8
-  static final int B_FLAGS = 2; // u16, no bit defined in v1
+  static final int B_FLAGS = 2; // u16, bit 0: FLAG_SCALARS, no other bit defined in v1
   static final int B_DIMENSION = 4; // u32 d
   static final int B_ELL = 8; // u32 ℓ (0 for exact)
   static final int B_ROW_COUNT = 12; // u32 rows of B (0 for exact)
@@ -74,8 +74,18 @@ public final class SnapshotCodec {
   static final int B_STRINGS = 80; // run id (u16 length + UTF-8), layer (same), then payload
   static final int FIXED_BODY = B_STRINGS;
 
+  /** Flag bit: a scalars section ({@link ScalarsSection}) follows the payload. */
+  static final int FLAG_SCALARS = 0x0001;
+
   static final int KIND_EXACT = 1;
   static final int KIND_FD = 2;
+
+  /**
+   * A v1 addition: the sampled rows themselves, float32 (an older v1 decoder rejects the kind as
+   * {@code bad_field}). {@code ell} is the sampler's capacity, {@code rowCount} the rows held and
+   * equal to {@code count}; the payload is {@code seenRows} (i64), then the rows.
+   */
+  static final int KIND_SAMPLE = 3;
 
   /** Stage codes on the wire, independent of the enum's declaration order. */
   private static final Stage[] STAGE_BY_CODE = {
@@ -170,10 +180,17 @@ public final class SnapshotCodec {
       }
       requireFinite(fd.sumOfSquares(), "sumOfSquares", ctx);
       requireFinite(fd.shrinkage(), "shrinkage", ctx);
+    } else if (s instanceof RowSampleSnapshot rs) {
+      kind = KIND_SAMPLE;
+      ell = rs.capacity();
+      rowCount = (int) rs.count();
     } else {
       kind = KIND_EXACT;
     }
-    long length = bodyLength(kind, d, rowCount, run.length, layer.length);
+    TrainingScalars scalars = record.scalars();
+    long length =
+        bodyLength(kind, d, rowCount, run.length, layer.length)
+            + (scalars.isEmpty() ? 0 : ScalarsSection.length(scalars));
     if (length > limits.maxSnapshotBytes()) {
       throw new IllegalArgumentException(
           "snapshot v1: body of "
@@ -185,7 +202,7 @@ public final class SnapshotCodec {
     ByteBuffer b = ByteBuffer.allocate((int) length).order(ByteOrder.LITTLE_ENDIAN);
     b.put(B_KIND, (byte) kind);
     b.put(B_STAGE, (byte) stageCode(m.stage()));
-    b.putShort(B_FLAGS, (short) 0);
+    b.putShort(B_FLAGS, (short) (scalars.isEmpty() ? 0 : FLAG_SCALARS));
     b.putInt(B_DIMENSION, d);
     b.putInt(B_ELL, ell);
     b.putInt(B_ROW_COUNT, rowCount);
@@ -205,6 +222,11 @@ public final class SnapshotCodec {
       b.putDouble(fd.sumOfSquares()).putDouble(fd.shrinkage());
       putFinite(b, fd.mean(), "mean", ctx);
       putFinite(b, fd.rows(), "rows", ctx);
+    } else if (s instanceof RowSampleSnapshot rs) {
+      b.putLong(rs.seenRows());
+      for (float v : rs.rows()) { // finite: the record checks it
+        b.putFloat(v);
+      }
     } else {
       ExactSnapshot ex = (ExactSnapshot) s;
       putFinite(b, ex.mean(), "mean", ctx);
@@ -219,11 +241,17 @@ public final class SnapshotCodec {
         }
       }
     }
+    if (!scalars.isEmpty()) {
+      ScalarsSection.write(b, scalars);
+    }
     return b.array();
   }
 
   private static long bodyLength(int kind, long d, long rowCount, int runBytes, int layerBytes) {
     long strings = 2L + runBytes + 2L + layerBytes;
+    if (kind == KIND_SAMPLE) {
+      return FIXED_BODY + strings + 8 + 4 * rowCount * d;
+    }
     long doubles = kind == KIND_EXACT ? d + d * (d + 1) / 2 : 2 + d + rowCount * d;
     return FIXED_BODY + strings + 8 * doubles;
   }
@@ -464,7 +492,7 @@ public final class SnapshotCodec {
           "snapshot v1: body of " + body.length + " bytes is shorter than its fixed part");
     }
     int kind = Byte.toUnsignedInt(b.get(B_KIND));
-    if (kind != KIND_EXACT && kind != KIND_FD) {
+    if (kind != KIND_EXACT && kind != KIND_FD && kind != KIND_SAMPLE) {
       throw reject(RejectReason.BAD_FIELD, "kind", "snapshot v1: unknown sketch kind " + kind);
     }
     int stageCode = Byte.toUnsignedInt(b.get(B_STAGE));
@@ -472,12 +500,13 @@ public final class SnapshotCodec {
       throw reject(RejectReason.BAD_FIELD, "stage", "snapshot v1: unknown stage code " + stageCode);
     }
     int flags = Short.toUnsignedInt(b.getShort(B_FLAGS));
-    if (flags != 0) {
+    if ((flags & ~FLAG_SCALARS) != 0) {
       throw reject(
           RejectReason.BAD_FIELD,
           "flags",
-          String.format("snapshot v1: unknown flag bits 0x%04x", flags));
+          String.format("snapshot v1: unknown flag bits 0x%04x", flags & ~FLAG_SCALARS));
     }
+    boolean hasScalars = (flags & FLAG_SCALARS) != 0;
     b.position(B_STRINGS);
     String runId = readString(b, "runId", limits, "");
     String layer = readString(b, "layer", limits, " (run=" + runId + ")");
@@ -519,6 +548,12 @@ public final class SnapshotCodec {
             "snapshot v1: rowCount " + rowCount + " exceeds ell " + ell + ctx);
       }
     }
+    if (kind == KIND_SAMPLE && (ell == 0 || rowCount > ell)) {
+      throw reject(
+          RejectReason.BAD_FIELD,
+          "rowCount",
+          "snapshot v1: row sample of capacity " + ell + " holds " + rowCount + " rows" + ctx);
+    }
     long rank = u32(b, B_RANK);
     long worldSize = u32(b, B_WORLD_SIZE);
     if (worldSize == 0 || worldSize > Integer.MAX_VALUE || rank >= worldSize) {
@@ -536,21 +571,27 @@ public final class SnapshotCodec {
     long nonFinite = nonNegative(b, B_NON_FINITE_ROWS, "nonFiniteRows", ctx);
 
     // Size check against the bytes actually present, before any array is allocated.
-    long expected = bodyLength(kind, d, rowCount, 0, 0) - FIXED_BODY - 4 + stringsEnd;
+    long expected =
+        bodyLength(kind, d, rowCount, 0, 0)
+            - FIXED_BODY
+            - 4
+            + stringsEnd
+            + (hasScalars ? ScalarsSection.MIN_LENGTH : 0);
     if (expected > body.length) {
       throw reject(
           RejectReason.TRUNCATED,
           "body",
           "snapshot v1: dim "
               + d
-              + (kind == KIND_FD ? ", rowCount " + rowCount : "")
+              + (kind != KIND_EXACT ? ", rowCount " + rowCount : "")
+              + (hasScalars ? " and a scalars section" : "")
               + " need a "
               + expected
               + "-byte body, got "
               + body.length
               + ctx);
     }
-    if (expected < body.length) {
+    if (expected < body.length && !hasScalars) {
       throw reject(
           RejectReason.BAD_FIELD,
           "body",
@@ -567,6 +608,8 @@ public final class SnapshotCodec {
         double[] mean = readFinite(b, dim, "mean", ctx);
         double[] rows = readFinite(b, (int) rowCount * dim, "rows", ctx);
         snapshot = new FdSnapshot((int) ell, count, mean, rows, sumOfSquares, shrinkage, nonFinite);
+      } else if (kind == KIND_SAMPLE) {
+        snapshot = decodeSample(b, ell, rowCount, dim, count, nonFinite, ctx);
       } else {
         double[] mean = readFinite(b, dim, "mean", ctx);
         double[] c = new double[dim * dim];
@@ -582,6 +625,7 @@ public final class SnapshotCodec {
         }
         snapshot = new ExactSnapshot(count, mean, c, nonFinite);
       }
+      TrainingScalars scalars = hasScalars ? ScalarsSection.read(b, ctx) : TrainingScalars.empty();
       SnapshotMetadata metadata =
           new SnapshotMetadata(
               runId,
@@ -594,11 +638,38 @@ public final class SnapshotCodec {
               tokensSeen,
               captureTime,
               samplesDropped);
-      return new SnapshotRecord(metadata, snapshot);
+      return new SnapshotRecord(metadata, snapshot, scalars);
     } catch (IllegalArgumentException e) {
       // The checks above mirror the records' own; this only guards against them drifting apart.
       throw reject(RejectReason.BAD_FIELD, "snapshot", e.getMessage() + ctx);
     }
+  }
+
+  private static RowSampleSnapshot decodeSample(
+      ByteBuffer b, long capacity, long rowCount, int d, long count, long nonFinite, String ctx)
+      throws WireFormatException {
+    if (count != rowCount) {
+      throw reject(
+          RejectReason.BAD_FIELD,
+          "count",
+          "snapshot v1: row sample count " + count + " differs from rowCount " + rowCount + ctx);
+    }
+    long seen = b.getLong();
+    if (seen < rowCount) {
+      throw reject(
+          RejectReason.BAD_FIELD,
+          "seenRows",
+          "snapshot v1: seenRows " + seen + " below the " + rowCount + " rows held" + ctx);
+    }
+    float[] rows = new float[(int) rowCount * d];
+    for (int i = 0; i < rows.length; i++) {
+      float v = b.getFloat();
+      if (!Float.isFinite(v)) {
+        throw nonFinite("rows", v, ctx);
+      }
+      rows[i] = v;
+    }
+    return new RowSampleSnapshot((int) capacity, d, rows, seen, nonFinite);
   }
 
   private static String readString(ByteBuffer b, String field, DecodeLimits limits, String ctx)
@@ -638,12 +709,7 @@ public final class SnapshotCodec {
     ByteBuffer slice = b.slice(b.position(), length);
     b.position(b.position() + length);
     try {
-      return StandardCharsets.UTF_8
-          .newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(slice)
-          .toString();
+      return WireBytes.strictUtf8(slice);
     } catch (CharacterCodingException e) {
       throw reject(
           RejectReason.BAD_FIELD, field, "snapshot v1: " + field + " is not valid UTF-8" + ctx);
@@ -700,9 +766,7 @@ public final class SnapshotCodec {
   }
 
   static int crc32c(byte[] bytes, int from, int length) {
-    CRC32C crc = new CRC32C();
-    crc.update(bytes, from, length);
-    return (int) crc.getValue();
+    return WireBytes.crc32c(bytes, from, length);
   }
 
   static String hexId(long snapshotId) {

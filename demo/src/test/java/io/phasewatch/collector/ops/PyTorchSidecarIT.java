@@ -4,13 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 import static org.awaitility.Awaitility.await;
 
+import io.phasewatch.collector.config.CollectorConfig;
+import io.phasewatch.collector.config.ConfigLoader;
 import io.phasewatch.collector.service.CollectorService;
 import io.phasewatch.collector.spectrum.FitRange;
 import io.phasewatch.collector.spectrum.SpectralMeasures;
 import io.phasewatch.collector.spectrum.Spectrum;
 import io.phasewatch.core.arrays.MatrixFiles;
 import io.phasewatch.core.sketch.ExactSummary;
-import io.phasewatch.demo.CollectorOnBroker;
+import io.phasewatch.testkit.KafkaBroker;
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
@@ -57,15 +60,26 @@ class PyTorchSidecarIT {
   @Test
   void aPyTorchRunShowsInTheCollectorWithTheMeasuresOfTheRowsItWrote() throws Exception {
     requireJarAndTorch();
-    CollectorOnBroker stack = null;
+    KafkaBroker broker = null;
+    Vertx vertx = null;
     CollectorService collector = null;
     Process sidecar = null;
     Path sidecarLog = tmp.resolve("sidecar.log");
     Path trainLog = tmp.resolve("train.log");
     try {
-      String topic = "pytorch-e2e";
-      stack = CollectorOnBroker.start(topic);
-      collector = stack.collector();
+      broker = KafkaBroker.start();
+      String topic = broker.createTopic("pytorch-e2e");
+      broker.createTopic(topic + ".dlq");
+
+      Map<String, String> o = new HashMap<>();
+      o.put("kafka.bootstrap-servers", broker.bootstrapServers());
+      o.put("kafka.topic", topic);
+      o.put("kafka.dlq-topic", topic + ".dlq");
+      o.put("kafka.group-id", topic);
+      o.put("http.port", "0");
+      CollectorConfig config = ConfigLoader.load(null, Map.of(), o);
+      vertx = Vertx.vertx();
+      collector = CollectorService.start(vertx, config).await(60, TimeUnit.SECONDS);
 
       Path spool = tmp.resolve("spool");
       sidecar =
@@ -77,7 +91,7 @@ class PyTorchSidecarIT {
                   "--spool",
                   spool.toString(),
                   "--bootstrap-servers",
-                  stack.bootstrapServers(),
+                  broker.bootstrapServers(),
                   "--set",
                   "publish.topic=" + topic,
                   "--set",
@@ -190,8 +204,14 @@ class PyTorchSidecarIT {
           sidecar.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         }
       }
-      if (stack != null) {
-        stack.close();
+      if (collector != null) {
+        collector.close().await(30, TimeUnit.SECONDS);
+      }
+      if (vertx != null) {
+        vertx.close().await(30, TimeUnit.SECONDS);
+      }
+      if (broker != null) {
+        broker.close();
       }
     }
     assertThat(Files.readString(sidecarLog))

@@ -5,10 +5,10 @@ import static net.bytebuddy.matcher.ElementMatchers.named;
 import static net.bytebuddy.matcher.ElementMatchers.takesArgument;
 import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
 
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.phasewatch.agent.config.AgentConfig;
 import io.phasewatch.agent.core.PhasewatchAgent;
+import io.phasewatch.agent.metrics.AgentMetricNames;
 import java.lang.instrument.Instrumentation;
 import java.time.Duration;
 import java.util.Set;
@@ -206,10 +206,7 @@ public final class DjlAttachment {
 
   /** A failure on the training thread: counted, and the byte code restored off that thread. */
   private void failed(String part, Throwable t) {
-    Counter.builder("phasewatch.agent.failures")
-        .tag("part", "instrumentation")
-        .register(agent.meterRegistry())
-        .increment();
+    AgentMetricNames.failures(agent.meterRegistry(), "instrumentation").increment();
     Dispatch.clear(taps);
     Thread restorer = new Thread(this::restore, "phasewatch-restore");
     restorer.setDaemon(true);
