@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -129,6 +130,14 @@ public final class DemoCommand implements Callable<Integer> {
       description = "Where the figure and summary go (default: ${DEFAULT-VALUE}).")
   Path reportDir = Path.of("phasewatch-report");
 
+  @Option(
+      names = "--kafka-only",
+      paramLabel = "PORT",
+      description =
+          "Start only the in-process Kafka broker, on 127.0.0.1:PORT, and keep it running until"
+              + " stopped: a broker for trying phasewatch with your own trainer (docs/walkthrough.md).")
+  Integer kafkaOnly;
+
   @Option(names = "--headless", description = "Plain log lines instead of the live terminal view.")
   boolean headless;
 
@@ -192,6 +201,9 @@ public final class DemoCommand implements Callable<Integer> {
       System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
     }
     quietLibraries();
+    if (kafkaOnly != null) {
+      return kafkaOnly(kafkaOnly);
+    }
     boolean modular = task == Task.MODULAR;
     int totalSteps = steps;
     int probeN = probeSequences != null ? probeSequences : modular ? 1024 : 256;
@@ -321,14 +333,18 @@ public final class DemoCommand implements Callable<Integer> {
             new JsonObject()
                 .put("steps", trainer.steps())
                 .put("tokens", trainer.tokensSeen())
-                .put("final_loss", DemoReport.finite(loss))
+                .put("final_loss", io.phasewatch.collector.json.MeasuresJson.finite(loss))
                 .put("seconds", trainedNanos / 1e9)
                 .put("steps_per_second", trainer.steps() / (trainedNanos / 1e9))
                 .put("probe_every_steps", trainer.probeEverySteps())
                 .put("probe_passes", trainer.probesRun())
                 .put("probe_sequences", probeN)
-                .put("probe_overhead_measured", DemoReport.finite(trainer.probeOverhead()))
-                .put("probe_time_share", DemoReport.finite(trainer.probeTimeShare()))
+                .put(
+                    "probe_overhead_measured",
+                    io.phasewatch.collector.json.MeasuresJson.finite(trainer.probeOverhead()))
+                .put(
+                    "probe_time_share",
+                    io.phasewatch.collector.json.MeasuresJson.finite(trainer.probeTimeShare()))
                 .put("dense_probe_until", denseProbeUntil)
                 .put("dense_probe_every", denseProbeEvery)
                 .put("probe_overhead_budget", probeBudget)
@@ -419,13 +435,25 @@ public final class DemoCommand implements Callable<Integer> {
                     .put("first_step", report.firstStep())
                     .put("last_step", report.lastStep())
                     .put("seconds", report.seconds())
-                    .put("first_loss", DemoReport.finite(report.firstLoss()))
-                    .put("last_loss", DemoReport.finite(report.lastLoss()))
-                    .put("stage_metric", DemoReport.finite(report.lastStageMetric()));
+                    .put(
+                        "first_loss",
+                        io.phasewatch.collector.json.MeasuresJson.finite(report.firstLoss()))
+                    .put(
+                        "last_loss",
+                        io.phasewatch.collector.json.MeasuresJson.finite(report.lastLoss()))
+                    .put(
+                        "stage_metric",
+                        io.phasewatch.collector.json.MeasuresJson.finite(report.lastStageMetric()));
             JsonObject before = new JsonObject();
-            report.before().forEach((k, v) -> before.put(k, DemoReport.finite(v)));
+            report
+                .before()
+                .forEach(
+                    (k, v) -> before.put(k, io.phasewatch.collector.json.MeasuresJson.finite(v)));
             JsonObject after = new JsonObject();
-            report.after().forEach((k, v) -> after.put(k, DemoReport.finite(v)));
+            report
+                .after()
+                .forEach(
+                    (k, v) -> after.put(k, io.phasewatch.collector.json.MeasuresJson.finite(v)));
             reports.add(json.put("before", before).put("after", after));
             console.log(
                 String.format(
@@ -475,8 +503,8 @@ public final class DemoCommand implements Callable<Integer> {
       points.add(
           new JsonObject()
               .put("step", a.step())
-              .put("train", DemoReport.finite(a.train()))
-              .put("held_out", DemoReport.finite(a.heldOut())));
+              .put("train", io.phasewatch.collector.json.MeasuresJson.finite(a.train()))
+              .put("held_out", io.phasewatch.collector.json.MeasuresJson.finite(a.heldOut())));
     }
     return points;
   }
@@ -527,6 +555,30 @@ public final class DemoCommand implements Callable<Integer> {
               : 0;
       previous = now;
     }
+  }
+
+  /** A broker and nothing else, until the process is stopped; not for production use. */
+  private static int kafkaOnly(int port) throws Exception {
+    if (port < 1 || port > 65_535) {
+      throw new IllegalArgumentException("demo: --kafka-only " + port + " is not a port");
+    }
+    PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+    EmbeddedKafka kafka = EmbeddedKafka.start(port);
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  kafka.close();
+                  stopped.countDown();
+                },
+                "phasewatch-kafka-shutdown"));
+    out.println(
+        "kafka at "
+            + kafka.bootstrapServers()
+            + " (in-process KRaft broker, one node, data in a temporary folder; Ctrl-C stops it)");
+    stopped.await();
+    return 0;
   }
 
   static DemoReport report(CollectorService collector, String runId, JsonObject training) {

@@ -113,6 +113,8 @@ final class WatchCommand implements Callable<Integer> {
       System.err.println("phasewatch-agent watch: " + e.getMessage());
       return 2;
     }
+    Main.kafkaLogLevel(cfg.spool().kafkaLogLevel());
+    java.util.logging.Logger.getLogger(WatchCommand.class.getName()).info(startLine(cfg));
     var registry = new SimpleMeterRegistry();
     var sidecar = SpoolSidecar.withKafka(cfg, registry);
     MetricsEndpoint endpoint =
@@ -143,6 +145,22 @@ final class WatchCommand implements Callable<Integer> {
     sidecar.start();
     stopped.await();
     return 0;
+  }
+
+  /** What the sidecar reads and where it sends, as its first log line. */
+  static String startLine(SidecarConfig cfg) {
+    var publish = cfg.agent().publish();
+    return Main.version()
+        + " watch: reading "
+        + cfg.spool().dir().toAbsolutePath()
+        + ", publishing to topic "
+        + publish.topic()
+        + " at "
+        + publish.kafka().getOrDefault("bootstrap.servers", "(kafka.bootstrap.servers unset)")
+        + (publish.enabled() ? "" : " (publish.enabled=false: sketched, not sent)")
+        + ", summary every "
+        + cfg.agent().summaryInterval().toSeconds()
+        + " s";
   }
 
   /**

@@ -81,6 +81,7 @@ public final class ConfigLoader {
             .key("kafka.dlq-topic", "phasewatch.sketches.dlq")
             .key("kafka.group-id", "phasewatch-collector")
             .key("kafka.poll-timeout", "200ms")
+            .key("kafka.client-log-level", "WARNING")
             .key("http.host", "127.0.0.1")
             .key("http.port", "8080")
             .key("limits.max-runs", "16")
@@ -184,6 +185,7 @@ public final class ConfigLoader {
             v.string("kafka.dlq-topic"),
             v.string("kafka.group-id"),
             v.duration("kafka.poll-timeout").toMillis(),
+            v.logLevel("kafka.client-log-level"),
             clientProperties(v)),
         new CollectorConfig.Http(v.string("http.host"), v.integer("http.port")),
         new CollectorConfig.Limits(

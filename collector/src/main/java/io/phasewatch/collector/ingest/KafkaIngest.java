@@ -206,6 +206,9 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
     }
   }
 
+  // Ingest thread only.
+  private boolean loggedFirstSnapshot;
+
   private void handle(ConsumerRecord<byte[], byte[]> r) throws InterruptedException {
     int partition = r.partition();
     nextOffset.put(new TopicPartition(r.topic(), partition), r.offset() + 1);
@@ -231,7 +234,27 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
             ? merger.offer(snapshot, partition, time)
             : new WindowMerger.Offer(Admission.KEY_MISMATCH, List.of());
     switch (offer.admission()) {
-      case ACCEPTED -> metrics.ingested(snapshot.metadata().captureTimeMillis());
+      case ACCEPTED -> {
+        metrics.ingested(snapshot.metadata().captureTimeMillis());
+        if (!loggedFirstSnapshot) {
+          loggedFirstSnapshot = true;
+          LOG.info(
+              "first snapshot arrived from "
+                  + r.topic()
+                  + "/"
+                  + partition
+                  + ": run="
+                  + snapshot.metadata().runId()
+                  + ", layer="
+                  + snapshot.metadata().layer()
+                  + ", rank "
+                  + snapshot.metadata().rank()
+                  + " of "
+                  + snapshot.metadata().worldSize()
+                  + ", step "
+                  + snapshot.metadata().step());
+        }
+      }
       case DUPLICATE -> metrics.duplicate();
       default ->
           deadLetter(

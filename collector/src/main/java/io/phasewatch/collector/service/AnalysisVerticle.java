@@ -38,6 +38,7 @@ public final class AnalysisVerticle extends VerticleBase implements WindowSink {
   // Touched only on this verticle's event-loop context.
   private final Map<String, Future<Void>> tails = new HashMap<>();
   private WorkerExecutor pool;
+  private boolean loggedFirstWindow;
 
   public AnalysisVerticle(
       CollectorState state,
@@ -108,6 +109,22 @@ public final class AnalysisVerticle extends VerticleBase implements WindowSink {
         });
   }
 
+  private static String firstWindowLine(io.phasewatch.collector.metrics.LayerState l) {
+    var m = l.measures();
+    return String.format(
+        java.util.Locale.ROOT,
+        "first window measured: run=%s, layer=%s, step %d, %d rows x d=%d, RankMe %.4g,"
+            + " alpha %.4g%s; GET /api/runs lists it",
+        l.run(),
+        l.layer(),
+        l.step(),
+        m.count(),
+        m.dimension(),
+        m.effectiveRank(),
+        m.alpha(),
+        m.alphaNote().isEmpty() ? "" : " (" + m.alphaNote() + ")");
+  }
+
   @Override
   public void release(String run, String layer) {
     // Runs after the layer's windows already queued were enqueued: they hold the closed handle,
@@ -154,6 +171,9 @@ public final class AnalysisVerticle extends VerticleBase implements WindowSink {
                                 + " set aside: "
                                 + ar.cause().getMessage(),
                             ar.cause());
+                      } else if (!loggedFirstWindow) {
+                        loggedFirstWindow = true;
+                        handle.latest().ifPresent(l -> LOG.info(firstWindowLine(l)));
                       }
                       if (tails.get(key) == done.future()) {
                         tails.remove(key);

@@ -42,7 +42,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * The whole alerting path for real: snapshots → a single-node KRaft broker → the collector ({@link
  * CollectorService}: merge, spectrum, phase detector, /metrics) → Debian's Prometheus scraping it
  * and evaluating the shipped rules → Debian's Alertmanager with the shipped routes, driven by
- * deploy/e2e/alert-pipeline.sh, which must stop both servers afterwards.
+ * deploy/e2e/alert-pipeline.sh (deploy/local/ops-stack.sh on free ports), which must stop both
+ * servers and its webhook sink afterwards.
  *
  * <p>The snapshots are SYNTHETIC spectra, not a training run. The same path driven by real training
  * (the modular-addition workload) is the demo module's ModularAlertPipelineIT; this test stays for
@@ -256,7 +257,8 @@ class AlertPipelineIT {
           .as("process %d stopped", pid)
           .isFalse();
     }
-    assertThat(started).isEqualTo(2);
+    // The webhook sink, Alertmanager and Prometheus of deploy/local/ops-stack.sh.
+    assertThat(started).isEqualTo(3);
   }
 
   // ---------------------------------------------------------------------------------------------
