@@ -54,7 +54,7 @@ class PhaseDetectorNoiseTest {
     assertThat(changed).as("stationary series that changed phase").isLessThanOrEqualTo(4);
   }
 
-  @Property(tries = 100)
+  @Property(tries = 100, seed = "20261204") // fixed: a build is repeatable
   void aStationarySeriesLateInTrainingNeverChangesPhase(
       @ForAll long seed,
       @ForAll @IntRange(min = 1, max = 3) int noiseScale,
@@ -72,7 +72,7 @@ class PhaseDetectorNoiseTest {
     assertThat(transitions).isZero();
   }
 
-  @Property(tries = 100)
+  @Property(tries = 100, seed = "20261204") // fixed: a build is repeatable
   void theCycleIsFoundInOrderWithinTheDelayBoundAtProbeNoise(@ForAll long seed) {
     SyntheticSeries series = SyntheticSeries.warmupEntropyCompressionEntropy();
     List<PhaseTransition> ts =
