@@ -82,3 +82,11 @@ chunked = body(KIND_FD, "rlvr", d, 8, 8, 2, 8, 5000, 41, 2 ** 33, 1764460801000,
 for i, f in enumerate(frames(chunked, 256)):
     write("fd_l8_d8_chunk%d.bin" % i, f)
 print(len(exact), len(fd), len(chunked), len(frames(chunked, 256)))
+
+# Row sample (kind 3, a v1 addition), capacity 4, d = 3: two float32 rows of 7 offered.
+KIND_SAMPLE = 3
+sample = body(KIND_SAMPLE, "dpo", 3, 4, 2, 3, 8, 700, 7, 1 << 20, 1764460802000, 1, 2, 1,
+              "r9", "final_norm", []) + struct.pack("<q6f", 7, 1.5, -2.0, 0.25, 3.0, 0.0, -0.125)
+(f,) = frames(sample, 900_000)
+write("sample_c4_d3.bin", f)
+print(len(sample))

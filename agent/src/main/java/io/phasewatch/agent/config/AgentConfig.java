@@ -1,5 +1,6 @@
 package io.phasewatch.agent.config;
 
+import io.phasewatch.core.sketch.RowSample;
 import io.phasewatch.core.wire.DecodeLimits;
 import io.phasewatch.core.wire.Stage;
 import java.nio.file.Path;
@@ -129,19 +130,38 @@ public record AgentConfig(
   /** Which summary a layer gets. */
   public enum Kind {
     EXACT,
+    /** The window's rows themselves (a uniform sample of a fixed size when there are more). */
+    SAMPLE,
     FD
   }
 
   /**
-   * @param exactMaxDim layers with d ≤ this get the exact summary, wider ones Frequent Directions
+   * @param exactMaxDim layers with d ≤ this get the exact summary, wider ones the row sample
    * @param fdRows ℓ, the Frequent Directions sketch size
+   * @param sampleRows rows a window's sample holds, all ranks together
+   * @param sampleMaxBytes float32 rows one rank keeps per layer at most
    * @param overrides per-layer choices, first matching pattern wins
    */
-  public record Sketch(int exactMaxDim, int fdRows, List<LayerOverride> overrides) {
+  public record Sketch(
+      int exactMaxDim,
+      int fdRows,
+      int sampleRows,
+      long sampleMaxBytes,
+      List<LayerOverride> overrides) {
     public Sketch {
       positive("sketch.exact-max-dim", exactMaxDim);
       positive("sketch.fd-rows", fdRows);
+      positive("sketch.sample-rows", sampleRows);
+      if (sampleMaxBytes < 4) {
+        throw new IllegalArgumentException(
+            "agent config: sketch.sample-max-bytes must be ≥ 4, got " + sampleMaxBytes);
+      }
       overrides = List.copyOf(overrides);
+    }
+
+    /** Rows one of {@code worldSize} ranks keeps in a row sample of width {@code dim}. */
+    public int sampleCapacity(int worldSize, int dim) {
+      return RowSample.capacityFor(sampleRows, worldSize, sampleMaxBytes, dim);
     }
 
     /** The summary for {@code layer} of width {@code dim}: an override, else by width. */
@@ -151,15 +171,13 @@ public record AgentConfig(
           return o;
         }
       }
-      return dim <= exactMaxDim
-          ? new LayerOverride(layer, Kind.EXACT, fdRows)
-          : new LayerOverride(layer, Kind.FD, fdRows);
+      return new LayerOverride(layer, dim <= exactMaxDim ? Kind.EXACT : Kind.SAMPLE, fdRows);
     }
   }
 
   /**
    * @param layer a layer name or glob
-   * @param kind exact or fd
+   * @param kind exact, sample or fd
    * @param fdRows ℓ when {@code kind} is fd
    */
   public record LayerOverride(String layer, Kind kind, int fdRows) {

@@ -6,6 +6,7 @@ import io.phasewatch.agent.config.AgentConfig.Mode;
 import io.phasewatch.core.config.ConfigException;
 import io.phasewatch.core.config.ConfigKeys;
 import io.phasewatch.core.config.ConfigSource;
+import io.phasewatch.core.sketch.DefaultSummary;
 import io.phasewatch.core.wire.SnapshotCodec;
 import io.phasewatch.core.wire.Stage;
 import java.io.IOException;
@@ -46,8 +47,11 @@ public final class AgentConfigLoader {
           .key("sampling.probe-sequences", 256)
           .key("sampling.probe-budget", 0.02)
           .key("window.steps", 100)
-          .key("sketch.exact-max-dim", 1024)
+          // The shared default route (DefaultSummary): exact up to 1024 wide, the rows beyond.
+          .key("sketch.exact-max-dim", DefaultSummary.EXACT_MAX_DIMENSION)
           .key("sketch.fd-rows", 256)
+          .key("sketch.sample-rows", DefaultSummary.SAMPLE_ROWS)
+          .key("sketch.sample-max-bytes", DefaultSummary.SAMPLE_MAX_BYTES)
           .key(OVERRIDES, List.of())
           .key("queue.max-rows", 65_536)
           .key("queue.max-bytes", "64MiB")
@@ -103,7 +107,11 @@ public final class AgentConfigLoader {
               v.real("sampling.probe-budget")),
           new AgentConfig.Window(v.integer("window.steps")),
           new AgentConfig.Sketch(
-              v.integer("sketch.exact-max-dim"), fdRows, overrides(v, v.raw(OVERRIDES), fdRows)),
+              v.integer("sketch.exact-max-dim"),
+              fdRows,
+              v.integer("sketch.sample-rows"),
+              v.bytes("sketch.sample-max-bytes"),
+              overrides(v, v.raw(OVERRIDES), fdRows)),
           new AgentConfig.Queue(
               v.integer("queue.max-rows"),
               v.bytes("queue.max-bytes"),

@@ -415,9 +415,13 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
       if (s == null) {
         var choice = config.sketch().choose(c.name, r.dim());
         CovarianceSketch sketch =
-            choice.kind() == AgentConfig.Kind.EXACT
-                ? sketches.exact(r.dim())
-                : sketches.frequentDirections(choice.fdRows(), r.dim());
+            switch (choice.kind()) {
+              case EXACT -> sketches.exact(r.dim());
+              case SAMPLE ->
+                  sketches.rowSample(
+                      config.sketch().sampleCapacity(config.worldSize(), r.dim()), r.dim());
+              case FD -> sketches.frequentDirections(choice.fdRows(), r.dim());
+            };
         s = new LayerState(c, sketch, r.dim());
         layers.put(c.name, s);
       }

@@ -3,6 +3,7 @@ package io.phasewatch.agent.core;
 import io.phasewatch.core.sketch.CovarianceSketch;
 import io.phasewatch.core.sketch.ExactSummary;
 import io.phasewatch.core.sketch.FrequentDirections;
+import io.phasewatch.core.sketch.RowSample;
 
 /** Makes the summary a layer gets; called on the sketch thread when a layer's first rows arrive. */
 public interface SketchFactory {
@@ -13,7 +14,13 @@ public interface SketchFactory {
   /** A Frequent Directions sketch of {@code ell} rows and width {@code dimension}. */
   CovarianceSketch frequentDirections(int ell, int dimension);
 
-  /** {@link ExactSummary} and {@link FrequentDirections}: what the agent uses unless told else. */
+  /** A uniform sample of at most {@code capacity} rows of width {@code dimension}. */
+  CovarianceSketch rowSample(int capacity, int dimension);
+
+  /**
+   * {@link ExactSummary}, {@link RowSample} and {@link FrequentDirections}: what the agent uses
+   * unless told else.
+   */
   static SketchFactory standard() {
     return new SketchFactory() {
       @Override
@@ -24,6 +31,11 @@ public interface SketchFactory {
       @Override
       public CovarianceSketch frequentDirections(int ell, int dimension) {
         return FrequentDirections.withRows(ell, dimension);
+      }
+
+      @Override
+      public CovarianceSketch rowSample(int capacity, int dimension) {
+        return RowSample.withCapacity(capacity, dimension);
       }
     };
   }

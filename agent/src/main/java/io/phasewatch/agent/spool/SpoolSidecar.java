@@ -15,6 +15,7 @@ import io.phasewatch.core.sketch.CovarianceSketch;
 import io.phasewatch.core.sketch.CovarianceSnapshot;
 import io.phasewatch.core.sketch.ExactSummary;
 import io.phasewatch.core.sketch.FrequentDirections;
+import io.phasewatch.core.sketch.RowSample;
 import io.phasewatch.core.wire.SnapshotMetadata;
 import io.phasewatch.core.wire.SnapshotRecord;
 import io.phasewatch.core.wire.TrainingScalars;
@@ -69,7 +70,7 @@ public final class SpoolSidecar implements AutoCloseable {
   public static final int MAX_FILES_PER_SCAN = 65_536;
 
   // Rows per block handed to the sketch: a few MiB of floats at most, whatever d is.
-  private static final int BLOCK_FLOATS = 1 << 20;
+  private static final int BLOCK_VALUES = 1 << 20;
 
   private final SidecarConfig.Spool spool;
   private final AgentConfig agent;
@@ -364,9 +365,9 @@ public final class SpoolSidecar implements AutoCloseable {
                       + " columns exceeds spool.max-columns="
                       + spool.maxColumns());
             }
-            CovarianceSketch sketch = sketchFor(layer, info.cols(), where);
-            int blockRows = Math.max(1, Math.min(4096, BLOCK_FLOATS / info.cols()));
-            float[] block = new float[blockRows * info.cols()];
+            CovarianceSketch sketch = sketchFor(layer, info.cols(), meta.world(), where);
+            int blockRows = Math.max(1, Math.min(4096, BLOCK_VALUES / info.cols()));
+            double[] block = new double[blockRows * info.cols()];
             int got;
             while ((got = rows.read(block, blockRows)) > 0) {
               sketch.update(block, got);
@@ -433,12 +434,13 @@ public final class SpoolSidecar implements AutoCloseable {
     finish(p.path());
   }
 
-  private CovarianceSketch sketchFor(String layer, int d, String where)
+  private CovarianceSketch sketchFor(String layer, int d, int worldSize, String where)
       throws ArrayFormatException {
     var choice = agent.sketch().choose(layer, d);
     try {
       return switch (choice.kind()) {
         case EXACT -> ExactSummary.ofDimension(d);
+        case SAMPLE -> RowSample.withCapacity(agent.sketch().sampleCapacity(worldSize, d), d);
         case FD -> FrequentDirections.withRows(choice.fdRows(), d);
       };
     } catch (IllegalArgumentException e) {
@@ -533,10 +535,18 @@ public final class SpoolSidecar implements AutoCloseable {
         registry.find(SIDECAR_FILES_REJECTED).counters().stream().mapToDouble(Counter::count).sum();
     double dropped =
         registry.find(SIDECAR_FILES_DROPPED).counters().stream().mapToDouble(Counter::count).sum();
+    // The publisher's side: snapshots handed over but not yet acknowledged by the broker (its
+    // outbox), and those it gave up on. Without these a broker outage reads as "pending 0".
+    double outbox = gauge(PUBLISH_PENDING);
+    double outboxBytes = gauge(PUBLISH_PENDING_BYTES);
+    double published = counter(WINDOWS_PUBLISHED);
+    double notSent =
+        registry.find(SNAPSHOTS_DROPPED).counters().stream().mapToDouble(Counter::count).sum();
     return String.format(
         java.util.Locale.ROOT,
         "phasewatch sidecar: %s: done %.0f files (%.0f windows, %.0f rows, %.0f non-finite),"
-            + " rejected %.0f, dropped %.0f, pending %d files / %d bytes",
+            + " rejected %.0f, dropped %.0f, pending %d files / %d bytes;"
+            + " publisher: sent %.0f, outbox %.0f snapshots / %.0f bytes, not sent %.0f",
         spool.dir(),
         filesPublished.count(),
         windowsHanded.count(),
@@ -545,7 +555,21 @@ public final class SpoolSidecar implements AutoCloseable {
         rejected,
         dropped,
         pendingFiles.get(),
-        pendingBytes.get());
+        pendingBytes.get(),
+        published,
+        outbox,
+        outboxBytes,
+        notSent);
+  }
+
+  private double gauge(String name) {
+    var g = registry.find(name).gauge();
+    return g == null ? 0 : g.value();
+  }
+
+  private double counter(String name) {
+    var c = registry.find(name).counter();
+    return c == null ? 0 : c.count();
   }
 
   /** Stops the thread, then gives the publisher up to {@code drainTimeout} to deliver. */

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.phasewatch.agent.config.AgentConfig.Kind;
 import io.phasewatch.agent.config.AgentConfig.Mode;
+import io.phasewatch.core.sketch.DefaultSummary;
+import io.phasewatch.core.sketch.RowSample;
 import io.phasewatch.core.wire.Stage;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -117,6 +119,26 @@ class AgentConfigLoaderTest {
   }
 
   @Test
+  void wideLayersGetTheRowSampleOfTheSharedDefaultRoute() {
+    AgentConfig c = AgentConfigLoader.load("run: r\nworld-size: 8\n", Map.of(), Map.of());
+    assertThat(c.sketch().exactMaxDim()).isEqualTo(DefaultSummary.EXACT_MAX_DIMENSION);
+    assertThat(c.sketch().choose("final_norm", 1024).kind()).isEqualTo(Kind.EXACT);
+    assertThat(c.sketch().choose("final_norm", 2048).kind()).isEqualTo(Kind.SAMPLE);
+    // 2048 rows a window over 8 ranks: 256 each, as DefaultSummary gives every route.
+    assertThat(c.sketch().sampleCapacity(8, 4096))
+        .isEqualTo(((RowSample) DefaultSummary.forLayer(4096, 8)).capacity())
+        .isEqualTo(256);
+    AgentConfig small =
+        AgentConfigLoader.load(
+            "run: r\nsketch: {sample-rows: 512, sample-max-bytes: 1MiB, overrides: [{layer: x, kind: sample}]}\n",
+            Map.of(),
+            Map.of());
+    assertThat(small.sketch().choose("x", 16).kind()).isEqualTo(Kind.SAMPLE);
+    assertThat(small.sketch().sampleCapacity(1, 4096)).isEqualTo(64); // 1 MiB of 16 KiB rows
+    assertThat(small.sketch().sampleCapacity(1, 256)).isEqualTo(512);
+  }
+
+  @Test
   void layerOverridesPickTheSketchByGlobBeforeTheWidthRule() {
     AgentConfig c =
         AgentConfigLoader.load(
@@ -135,8 +157,7 @@ class AgentConfigLoaderTest {
     assertThat(c.sketch().choose("layers.3.attn", 16).fdRows()).isEqualTo(32);
     assertThat(c.sketch().choose("final_norm", 4096).kind()).isEqualTo(Kind.EXACT);
     assertThat(c.sketch().choose("layers.3.mlp", 128).kind()).isEqualTo(Kind.EXACT);
-    assertThat(c.sketch().choose("layers.3.mlp", 129).kind()).isEqualTo(Kind.FD);
-    assertThat(c.sketch().choose("layers.3.mlp", 129).fdRows()).isEqualTo(64);
+    assertThat(c.sketch().choose("layers.3.mlp", 129).kind()).isEqualTo(Kind.SAMPLE);
     assertThatThrownBy(
             () ->
                 AgentConfigLoader.load(

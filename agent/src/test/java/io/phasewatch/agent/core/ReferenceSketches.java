@@ -23,6 +23,11 @@ public class ReferenceSketches implements SketchFactory {
     return new TwoPass(dimension);
   }
 
+  @Override
+  public CovarianceSketch rowSample(int capacity, int dimension) {
+    return new TwoPass(dimension);
+  }
+
   /** The exact summary of {@code rows} (row-major, d wide) by the two-pass formula. */
   public static ExactSnapshot summarize(List<float[]> rows, int d) {
     int n = rows.size();
@@ -71,6 +76,11 @@ public class ReferenceSketches implements SketchFactory {
         System.arraycopy(data, i * d, r, 0, d);
         rows.add(r);
       }
+    }
+
+    @Override
+    public void update(double[] data, int rowCount) {
+      throw new UnsupportedOperationException("the reference takes the agent's float rows");
     }
 
     @Override

@@ -8,12 +8,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.phasewatch.core.sketch.CovarianceSnapshot;
 import io.phasewatch.core.sketch.ExactSummary;
-import io.phasewatch.core.sketch.FrequentDirections;
+import io.phasewatch.core.sketch.RowSampleSnapshot;
 import io.phasewatch.core.wire.SnapshotRecord;
 import io.phasewatch.testkit.KafkaBroker;
 import io.phasewatch.testkit.SnapshotReader;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,10 +36,9 @@ class SpoolSidecarIT {
     flags.put("kafka.bootstrap.servers", KAFKA.bootstrapServers());
     flags.put("kafka.linger.ms", "0");
     flags.put("publish.topic", topic);
-    // Small records make the 24 × 24 FD state travel in chunks.
+    // Small records make the 40 × 24 row sample travel in chunks.
     flags.put("publish.max-record-bytes", "2KiB");
     flags.put("sketch.exact-max-dim", "16");
-    flags.put("sketch.fd-rows", "6");
     return SidecarConfig.load("", Map.of(), flags);
   }
 
@@ -48,9 +48,8 @@ class SpoolSidecarIT {
       s.update(r, n);
       return s.snapshot();
     }
-    FrequentDirections fd = FrequentDirections.withRows(6, d);
-    fd.update(r, n);
-    return fd.snapshot();
+    // Wider layers get the default route's row sample: all n rows fit its capacity.
+    return new RowSampleSnapshot(1024, d, Arrays.copyOf(r, n * d), n, 0);
   }
 
   private static String keyOf(SnapshotRecord r) {
@@ -126,6 +125,11 @@ class SpoolSidecarIT {
     var offline =
         SpoolSidecar.withKafka(SidecarConfig.load("", Map.of(), flags), new SimpleMeterRegistry());
     assertThat(offline.drainOnce()).isEqualTo(1);
+    // The spool is empty, the snapshot waits in the publisher's outbox: the summary says so.
+    assertThat(offline.summary())
+        .contains("pending 0 files")
+        .contains("outbox 1 snapshots")
+        .contains("sent 0");
     offline.close(Duration.ofMillis(200));
     assertThat(spool.resolve("run=r2,layer=x,step=5.npy")).doesNotExist();
 

@@ -10,6 +10,8 @@ import io.phasewatch.core.sketch.CovarianceSketch;
 import io.phasewatch.core.sketch.CovarianceSnapshot;
 import io.phasewatch.core.sketch.ExactSummary;
 import io.phasewatch.core.sketch.FrequentDirections;
+import io.phasewatch.core.sketch.RowSample;
+import io.phasewatch.core.sketch.RowSampleSnapshot;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.AccessDeniedException;
@@ -26,8 +28,10 @@ import picocli.CommandLine.Spec;
 
 /**
  * Prints the study's measures of each 2-D matrix in the given files. Rows are streamed in blocks
- * into the chosen summary, so memory is the summary's size (d² doubles for exact, ℓ·d for fd), not
- * the file's.
+ * into the chosen summary, so memory is the summary's size (d² doubles for exact, ℓ·d for fd, the
+ * sampled rows for sample), not the file's. With a summary other than exact, and d within the exact
+ * limit, the exact summary is filled from the same blocks as well, and the summary's own error
+ * against it is printed.
  */
 @Command(
     name = "analyze",
@@ -36,7 +40,7 @@ import picocli.CommandLine.Spec;
       "Spectral measures of saved hidden states (.npy, .npz, .safetensors).",
       "Per N x d matrix, one row per sample: RankMe, alpha and its R²,",
       "participation ratio, top-1 share, total variance; with --sketch fd",
-      "also the error bounds."
+      "or sample also the summary's error against the exact computation."
     })
 final class AnalyzeCommand implements Callable<Integer> {
 
@@ -46,10 +50,11 @@ final class AnalyzeCommand implements Callable<Integer> {
   static final int MAX_FD_ROWS = 4096;
 
   /** Floats per streamed block (16 MiB). */
-  private static final int BLOCK_FLOATS = 1 << 22;
+  private static final int BLOCK_VALUES = 1 << 22;
 
   enum SketchKind {
     exact,
+    sample,
     fd
   }
 
@@ -80,6 +85,15 @@ final class AnalyzeCommand implements Callable<Integer> {
       description = "Frequent Directions sketch rows ℓ for --sketch fd (default ${DEFAULT-VALUE}).")
   private int rows;
 
+  @Option(
+      names = "--sample-rows",
+      defaultValue = "2048",
+      paramLabel = "N",
+      description =
+          "Rows kept by --sketch sample, a uniform sample when the matrix has more (default"
+              + " ${DEFAULT-VALUE}, the agent's sketch.sample-rows).")
+  private int sampleRows;
+
   @Parameters(arity = "1..*", paramLabel = "FILE", description = ".npy, .npz or .safetensors")
   private List<Path> files;
 
@@ -96,6 +110,11 @@ final class AnalyzeCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     if (sketch == SketchKind.fd && (rows < 2 || rows > MAX_FD_ROWS)) {
       err.println("analyze: --rows " + rows + " outside 2.." + MAX_FD_ROWS);
+      err.flush();
+      return 2;
+    }
+    if (sketch == SketchKind.sample && (sampleRows < 2 || sampleRows > RowSample.MAX_CAPACITY)) {
+      err.println("analyze: --sample-rows " + sampleRows + " outside 2.." + RowSample.MAX_CAPACITY);
       err.flush();
       return 2;
     }
@@ -139,11 +158,17 @@ final class AnalyzeCommand implements Callable<Integer> {
       throw new IOException(where + "empty matrix (" + info.rows() + " x " + d + ")");
     }
     CovarianceSketch summary = newSummary(d, where);
-    int blockRows = Math.max(1, Math.min(4096, BLOCK_FLOATS / d));
-    float[] block = new float[blockRows * d];
+    // The reference the summary's error is measured against, where the exact summary fits.
+    CovarianceSketch exact =
+        sketch != SketchKind.exact && d <= MAX_EXACT_DIMENSION ? ExactSummary.ofDimension(d) : null;
+    int blockRows = Math.max(1, Math.min(4096, BLOCK_VALUES / d));
+    double[] block = new double[blockRows * d];
     int got;
     while ((got = reader.read(block, blockRows)) > 0) {
       summary.update(block, got);
+      if (exact != null) {
+        exact.update(block, got);
+      }
     }
     CovarianceSnapshot snapshot = summary.snapshot();
     if (snapshot.count() == 0) {
@@ -152,13 +177,116 @@ final class AnalyzeCommand implements Callable<Integer> {
     }
     Spectrum spectrum = Spectrum.of(snapshot);
     SpectralMeasures m = SpectralMeasures.of(spectrum, fitRange);
-    out.println(
-        json
-            ? toJson(file, info, snapshot, spectrum, m)
-            : toText(file, info, snapshot, spectrum, m));
+    // Over the window the summary was fitted on (its fallback, if it had to take one), so that
+    // alpha_error compares like with like.
+    SpectralMeasures reference =
+        exact == null
+            ? null
+            : SpectralMeasures.of(
+                Spectrum.of(exact.snapshot()), m.fitRange() == null ? fitRange : m.fitRange());
+    Analysis a = new Analysis(file, info, snapshot, spectrum, m, reference);
+    out.println(json ? a.toJson() : a.toText());
+  }
+
+  /** One matrix's result; {@code reference} is the exact computation, null when not made. */
+  private record Analysis(
+      Path file,
+      MatrixInfo info,
+      CovarianceSnapshot s,
+      Spectrum spectrum,
+      SpectralMeasures m,
+      SpectralMeasures reference) {
+
+    String toText() {
+      StringBuilder b = new StringBuilder();
+      b.append(file).append(':').append(info.name());
+      kv(b, "n", Long.toString(m.count()));
+      kv(b, "d", Integer.toString(m.dimension()));
+      kv(b, "effective_rank", num(m.effectiveRank()));
+      kv(b, "alpha", num(m.alpha()));
+      kv(b, "alpha_r2", num(m.alphaR2()));
+      kv(b, "participation_ratio", num(m.participationRatio()));
+      kv(b, "top1_share", num(m.top1Share()));
+      kv(b, "total_variance", num(m.totalVariance()));
+      kv(b, "fit_range", m.fitRange() == null ? "none" : m.fitRange().toString());
+      if (m.fallbackWindow()) {
+        kv(b, "fallback", "true");
+      }
+      kv(b, "nonfinite_rows", Long.toString(s.nonFiniteRows()));
+      if (spectrum.kind() == Spectrum.Kind.FREQUENT_DIRECTIONS) {
+        kv(
+            b,
+            "effective_rank_bounds",
+            "[" + num(m.effectiveRankLow()) + "," + num(m.effectiveRankHigh()) + "]");
+        kv(b, "alpha_bounds", "[" + num(m.alphaLow()) + "," + num(m.alphaHigh()) + "]");
+        kv(b, "dropped_variance", num(spectrum.droppedVariance()));
+        kv(b, "effective_rank_sketch", num(m.sketchEffectiveRank()));
+        kv(b, "alpha_sketch", num(m.sketchAlpha()));
+      }
+      if (s instanceof RowSampleSnapshot r) {
+        kv(b, "rows_seen", Long.toString(r.seenRows()));
+      }
+      if (reference != null) {
+        kv(b, "effective_rank_exact", num(reference.effectiveRank()));
+        kv(b, "alpha_exact", num(reference.alpha()));
+        kv(b, "effective_rank_rel_error", num(relativeError(m, reference)));
+        kv(b, "alpha_error", num(m.alpha() - reference.alpha()));
+      }
+      if (!m.alphaNote().isEmpty()) {
+        b.append("  # ").append(m.alphaNote());
+      }
+      return b.toString();
+    }
+
+    String toJson() {
+      Json j = new Json();
+      j.str("file", file.toString());
+      j.str("name", info.name());
+      j.raw("n", Long.toString(m.count()));
+      j.raw("d", Integer.toString(m.dimension()));
+      j.num("effective_rank", m.effectiveRank());
+      j.num("alpha", m.alpha());
+      j.num("alpha_r2", m.alphaR2());
+      j.num("participation_ratio", m.participationRatio());
+      j.num("top1_share", m.top1Share());
+      j.num("top10_share", m.top10Share());
+      j.num("total_variance", m.totalVariance());
+      j.raw("fit_first", m.fitRange() == null ? "null" : Integer.toString(m.fitRange().first()));
+      j.raw("fit_last", m.fitRange() == null ? "null" : Integer.toString(m.fitRange().last()));
+      j.raw("fallback", Boolean.toString(m.fallbackWindow()));
+      j.str("alpha_note", m.alphaNote());
+      j.raw("nonfinite_rows", Long.toString(s.nonFiniteRows()));
+      j.str("sketch", kindName(spectrum.kind()));
+      j.raw(
+          "rows_seen", Long.toString(s instanceof RowSampleSnapshot r ? r.seenRows() : s.count()));
+      j.num("effective_rank_low", m.effectiveRankLow());
+      j.num("effective_rank_high", m.effectiveRankHigh());
+      j.num("effective_rank_error_bound", m.effectiveRankErrorBound());
+      j.num("alpha_low", m.alphaLow());
+      j.num("alpha_high", m.alphaHigh());
+      j.num("alpha_error_bound", m.alphaErrorBound());
+      j.num("dropped_variance", spectrum.droppedVariance());
+      j.num("effective_rank_sketch", m.sketchEffectiveRank());
+      j.num("alpha_sketch", m.sketchAlpha());
+      // The summary's own error: its value minus the exact computation on all rows of the matrix
+      // (null with --sketch exact, or when d is beyond the exact limit).
+      j.num("effective_rank_exact", reference == null ? Double.NaN : reference.effectiveRank());
+      j.num("alpha_exact", reference == null ? Double.NaN : reference.alpha());
+      j.num(
+          "effective_rank_rel_error", reference == null ? Double.NaN : relativeError(m, reference));
+      j.num("alpha_error", reference == null ? Double.NaN : m.alpha() - reference.alpha());
+      return j.close();
+    }
   }
 
   private CovarianceSketch newSummary(int d, String where) throws IOException {
+    if (sketch == SketchKind.sample) {
+      if (d > RowSample.MAX_DIMENSION || (long) sampleRows * d > Integer.MAX_VALUE - 8) {
+        throw new IOException(
+            where + "d = " + d + " with --sample-rows " + sampleRows + " exceeds the sample limit");
+      }
+      return RowSample.withCapacity(sampleRows, d);
+    }
     if (sketch == SketchKind.fd) {
       if (d > FrequentDirections.MAX_DIMENSION) {
         throw new IOException(
@@ -173,42 +301,9 @@ final class AnalyzeCommand implements Callable<Integer> {
               + d
               + " exceeds the exact limit "
               + MAX_EXACT_DIMENSION
-              + "; use --sketch fd --rows ELL");
+              + "; use --sketch sample (the agent's default route) or --sketch fd --rows ELL");
     }
     return ExactSummary.ofDimension(d);
-  }
-
-  private String toText(
-      Path file, MatrixInfo info, CovarianceSnapshot s, Spectrum spectrum, SpectralMeasures m) {
-    StringBuilder b = new StringBuilder();
-    b.append(file).append(':').append(info.name());
-    kv(b, "n", Long.toString(m.count()));
-    kv(b, "d", Integer.toString(m.dimension()));
-    kv(b, "effective_rank", num(m.effectiveRank()));
-    kv(b, "alpha", num(m.alpha()));
-    kv(b, "alpha_r2", num(m.alphaR2()));
-    kv(b, "participation_ratio", num(m.participationRatio()));
-    kv(b, "top1_share", num(m.top1Share()));
-    kv(b, "total_variance", num(m.totalVariance()));
-    kv(b, "fit_range", m.fitRange() == null ? "none" : m.fitRange().toString());
-    if (m.fallbackWindow()) {
-      kv(b, "fallback", "true");
-    }
-    kv(b, "nonfinite_rows", Long.toString(s.nonFiniteRows()));
-    if (spectrum.kind() == Spectrum.Kind.FREQUENT_DIRECTIONS) {
-      kv(
-          b,
-          "effective_rank_bounds",
-          "[" + num(m.effectiveRankLow()) + "," + num(m.effectiveRankHigh()) + "]");
-      kv(b, "alpha_bounds", "[" + num(m.alphaLow()) + "," + num(m.alphaHigh()) + "]");
-      kv(b, "dropped_variance", num(spectrum.droppedVariance()));
-      kv(b, "effective_rank_sketch", num(m.sketchEffectiveRank()));
-      kv(b, "alpha_sketch", num(m.sketchAlpha()));
-    }
-    if (!m.alphaNote().isEmpty()) {
-      b.append("  # ").append(m.alphaNote());
-    }
-    return b.toString();
   }
 
   private static void kv(StringBuilder b, String k, String v) {
@@ -219,36 +314,16 @@ final class AnalyzeCommand implements Callable<Integer> {
     return Double.isNaN(v) ? "nan" : String.format(Locale.ROOT, "%.6g", v);
   }
 
-  private String toJson(
-      Path file, MatrixInfo info, CovarianceSnapshot s, Spectrum spectrum, SpectralMeasures m) {
-    Json j = new Json();
-    j.str("file", file.toString());
-    j.str("name", info.name());
-    j.raw("n", Long.toString(m.count()));
-    j.raw("d", Integer.toString(m.dimension()));
-    j.num("effective_rank", m.effectiveRank());
-    j.num("alpha", m.alpha());
-    j.num("alpha_r2", m.alphaR2());
-    j.num("participation_ratio", m.participationRatio());
-    j.num("top1_share", m.top1Share());
-    j.num("top10_share", m.top10Share());
-    j.num("total_variance", m.totalVariance());
-    j.raw("fit_first", m.fitRange() == null ? "null" : Integer.toString(m.fitRange().first()));
-    j.raw("fit_last", m.fitRange() == null ? "null" : Integer.toString(m.fitRange().last()));
-    j.raw("fallback", Boolean.toString(m.fallbackWindow()));
-    j.str("alpha_note", m.alphaNote());
-    j.raw("nonfinite_rows", Long.toString(s.nonFiniteRows()));
-    j.str("sketch", spectrum.kind() == Spectrum.Kind.FREQUENT_DIRECTIONS ? "fd" : "exact");
-    j.num("effective_rank_low", m.effectiveRankLow());
-    j.num("effective_rank_high", m.effectiveRankHigh());
-    j.num("effective_rank_error_bound", m.effectiveRankErrorBound());
-    j.num("alpha_low", m.alphaLow());
-    j.num("alpha_high", m.alphaHigh());
-    j.num("alpha_error_bound", m.alphaErrorBound());
-    j.num("dropped_variance", spectrum.droppedVariance());
-    j.num("effective_rank_sketch", m.sketchEffectiveRank());
-    j.num("alpha_sketch", m.sketchAlpha());
-    return j.close();
+  private static double relativeError(SpectralMeasures m, SpectralMeasures reference) {
+    return m.effectiveRank() / reference.effectiveRank() - 1.0;
+  }
+
+  private static String kindName(Spectrum.Kind kind) {
+    return switch (kind) {
+      case FREQUENT_DIRECTIONS -> "fd";
+      case SAMPLE -> "sample";
+      default -> "exact";
+    };
   }
 
   /** A flat JSON object written by hand: strings escaped, non-finite numbers as null. */

@@ -3,6 +3,7 @@ package io.phasewatch.collector.ingest;
 import io.phasewatch.core.sketch.CovarianceSnapshot;
 import io.phasewatch.core.sketch.ExactSnapshot;
 import io.phasewatch.core.sketch.FdSnapshot;
+import io.phasewatch.core.sketch.RowSampleSnapshot;
 import io.phasewatch.core.wire.SnapshotMetadata;
 import io.phasewatch.core.wire.SnapshotRecord;
 import java.util.ArrayList;
@@ -280,6 +281,9 @@ public final class WindowMerger {
     long d = s.dimension();
     if (s instanceof ExactSnapshot) {
       return 8 * (d + d * d);
+    }
+    if (s instanceof RowSampleSnapshot r) {
+      return 4 * r.count() * d;
     }
     FdSnapshot fd = (FdSnapshot) s;
     return 8 * (d + (long) fd.rowCount() * d);

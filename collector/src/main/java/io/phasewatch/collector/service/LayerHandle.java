@@ -80,7 +80,12 @@ final class LayerHandle {
     Spectrum spectrum = Spectrum.of(merged);
     SpectralMeasures measures = SpectralMeasures.of(spectrum, fit);
     metrics.spectrumTime(
-        spectrum.kind() == Spectrum.Kind.EXACT ? "exact" : "fd", System.nanoTime() - t0);
+        switch (spectrum.kind()) {
+          case FREQUENT_DIRECTIONS -> "fd";
+          case SAMPLE -> "sample";
+          default -> "exact";
+        },
+        System.nanoTime() - t0);
     SnapshotMetadata meta = window.latestPart().metadata();
     synchronized (this) {
       if (closed) {

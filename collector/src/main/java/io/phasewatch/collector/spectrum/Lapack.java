@@ -102,6 +102,28 @@ final class Lapack {
   }
 
   /**
+   * The {@code min(n, d)} eigenvalues of {@code XᵀX} for the row-major {@code n × d} matrix {@code
+   * x}, descending: {@code dsyrk} forms the smaller of the Gram matrix {@code XXᵀ} (n × n, when
+   * {@code n ≤ d}) and {@code XᵀX} (d × d), both with the same non-zero eigenvalues, then {@code
+   * dsyevd} without vectors. Cost {@code min(n, d)²·max(n, d)} multiply-adds plus the eigensolver
+   * on the smaller side.
+   */
+  static double[] gramEigenvalues(double[] x, int n, int d) {
+    int m = Math.min(n, d);
+    double[] g = new double[m * m];
+    if (n <= d) {
+      cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, n, d, 1.0, x, d, 0.0, g, n);
+    } else {
+      cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, n, 1.0, x, d, 0.0, g, d);
+    }
+    double[] w = new double[m];
+    // Row-major upper triangle = column-major lower triangle, as in symmetricEigenvalues.
+    check(LAPACKE_dsyevd(LAPACK_COL_MAJOR, (byte) 'N', (byte) 'L', m, g, m, w), "dsyevd");
+    Spectrum.reverse(w);
+    return w;
+  }
+
+  /**
    * The Frequent Directions shrink of the {@code m × d} row-major rows {@code s} to at most {@code
    * ell} rows by {@code δ = λ_{ell+1}} (eigenvalues of {@code S Sᵀ}, descending, 1-based), as
    * {@code FrequentDirections} does it: Gram matrix ({@code dsyrk}), its eigenpairs ({@code

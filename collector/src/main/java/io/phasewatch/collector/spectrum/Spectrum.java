@@ -2,7 +2,9 @@ package io.phasewatch.collector.spectrum;
 
 import io.phasewatch.core.sketch.CovarianceSnapshot;
 import io.phasewatch.core.sketch.ExactSnapshot;
+import io.phasewatch.core.sketch.ExactSummary;
 import io.phasewatch.core.sketch.FdSnapshot;
+import io.phasewatch.core.sketch.RowSampleSnapshot;
 import io.phasewatch.core.sketch.SymmetricEigen;
 import java.util.Arrays;
 
@@ -20,7 +22,8 @@ import java.util.Arrays;
  * sketch's under-estimate can leave tiny negative eigenvalues; they are clamped to 0 (true
  * covariance eigenvalues are never negative).
  *
- * @param eigenvalues descending, all ≥ 0; for FD at most ℓ + 1 of them (the rest are 0)
+ * @param eigenvalues descending, all ≥ 0; for FD at most ℓ + 1 of them, for a row sample at most
+ *     min(n, d) (the rest are 0)
  * @param count rows n in the window
  * @param dimension d
  * @param shrinkage FD's accumulated shrinkage on the covariance scale (0 for exact)
@@ -38,6 +41,8 @@ public record Spectrum(
   public enum Kind {
     EXACT,
     FREQUENT_DIRECTIONS,
+    /** The window's sampled rows themselves: exact on those rows. */
+    SAMPLE,
     /** Eigenvalues handed in directly (tests, other tools). */
     GIVEN
   }
@@ -87,6 +92,9 @@ public record Spectrum(
   public static Spectrum of(CovarianceSnapshot snapshot) {
     if (snapshot instanceof ExactSnapshot e) {
       return ofExact(e);
+    }
+    if (snapshot instanceof RowSampleSnapshot r) {
+      return ofSample(r, Lapack.available());
     }
     return ofFd((FdSnapshot) snapshot);
   }
@@ -153,6 +161,49 @@ public record Spectrum(
     }
     double total = Math.max(0.0, trace * scale);
     return new Spectrum(eig, s.count(), d, Kind.EXACT, total, total, 0.0);
+  }
+
+  /**
+   * The covariance of the sampled rows themselves: centred in double ({@code X_c = X − 1μᵀ}), then
+   * the eigenvalues of {@code X_cᵀX_c/(n − 1)} through the smaller of the two Gram matrices ({@link
+   * Lapack#gramEigenvalues}). Without the native library: the pure-Java Gram route for {@code n ≤
+   * d} ({@link SymmetricEigen#valuesOfWeightedGram}), the exact co-moment otherwise.
+   */
+  static Spectrum ofSample(RowSampleSnapshot s, boolean nativeSolver) {
+    int d = s.dimension();
+    int n = (int) s.count();
+    if (n == 0) {
+      return new Spectrum(new double[1], 0, d, Kind.SAMPLE, 0.0, 0.0, 0.0);
+    }
+    float[] rows = s.rows();
+    double[] mu = s.mean();
+    double[] xc = new double[n * d];
+    double trace = 0;
+    for (int i = 0; i < n; i++) {
+      for (int k = 0; k < d; k++) {
+        double v = rows[i * d + k] - mu[k];
+        xc[i * d + k] = v;
+        trace += v * v;
+      }
+    }
+    double scale = 1.0 / divisor(n);
+    double[] eig;
+    if (nativeSolver) {
+      eig = Lapack.gramEigenvalues(xc, n, d);
+    } else if (n <= d) {
+      double[] w = new double[n];
+      Arrays.fill(w, 1.0);
+      eig = SymmetricEigen.valuesOfWeightedGram(xc, n, d, w);
+    } else {
+      ExactSummary e = ExactSummary.ofDimension(d);
+      e.update(rows, n);
+      eig = SymmetricEigen.values(e.snapshot().comoment(), d);
+    }
+    for (int i = 0; i < eig.length; i++) {
+      eig[i] = Math.max(0.0, eig[i] * scale);
+    }
+    double total = trace * scale;
+    return new Spectrum(eig, n, d, Kind.SAMPLE, total, total, 0.0);
   }
 
   /**

@@ -106,6 +106,25 @@ class AnalyzeCommandTest {
     }
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"f8_spread_1e-9_of_mean", "f8_beyond_float_range"})
+  void float64DataAFloatCannotHoldGivesTheNumpyMeasures(String name) throws IOException {
+    // 1000 + 1e-6·g is 1000 in float32 (RankMe NaN, total variance 0 before doubles were kept);
+    // g·1e39 overflows float32 (every row non-finite).
+    Result r = run("analyze", "--json", FIXTURES.resolve(name + ".npy").toString());
+    assertThat(r.err()).isEmpty();
+    assertThat(r.exit()).isZero();
+    JsonObject want = expected(name);
+    JsonObject got = r.json().get(0);
+    assertThat(got.getLong("nonfinite_rows")).isZero();
+    for (String k : List.of("effective_rank", "total_variance", "alpha", "top1_share")) {
+      // Relative only: the total variance is 5e-12 in one file and 5e78 in the other.
+      assertThat(got.getDouble(k))
+          .as(k)
+          .isCloseTo(want.getDouble(k), within(1e-6 * Math.abs(want.getDouble(k))));
+    }
+  }
+
   @Test
   void rowsWithNanOrInfAreExcludedAndCounted() throws IOException {
     Result r = run("analyze", "--json", FIXTURES.resolve("f4_matrix_nonfinite.npy").toString());
@@ -270,6 +289,81 @@ class AnalyzeCommandTest {
             "64",
             FIXTURES.resolve("f4_matrix.npy").toString());
     assertThat(text.out()).contains("effective_rank_bounds=[").contains("alpha_bounds=[");
+  }
+
+  @Test
+  void aSampleHoldingEveryRowGivesTheNumpyValuesAndNoError() throws IOException {
+    Result r =
+        run(
+            "analyze",
+            "--json",
+            "--sketch",
+            "sample",
+            FIXTURES.resolve("f4_matrix.npy").toString());
+    assertThat(r.err()).isEmpty();
+    JsonObject j = r.json().get(0);
+    assertThat(j.getString("sketch")).isEqualTo("sample");
+    assertThat(j.getLong("rows_seen")).isEqualTo(500L);
+    assertMeasures(j, expected("f4_matrix"));
+    assertThat(j.getDouble("effective_rank_rel_error")).isCloseTo(0.0, within(1e-9));
+    assertThat(j.getDouble("alpha_error")).isCloseTo(0.0, within(1e-9));
+  }
+
+  @Test
+  void aSketchReportsItsOwnErrorAgainstTheExactValues() throws IOException {
+    JsonObject want = expected("f4_matrix");
+    Result sample =
+        run(
+            "analyze",
+            "--json",
+            "--sketch",
+            "sample",
+            "--sample-rows",
+            "200",
+            FIXTURES.resolve("f4_matrix.npy").toString());
+    JsonObject j = sample.json().get(0);
+    assertThat(j.getLong("n")).isEqualTo(200L);
+    assertThat(j.getLong("rows_seen")).isEqualTo(500L);
+    // The reference is numpy's computation on all 500 rows; the error is the sample's distance.
+    assertThat(j.getDouble("effective_rank_exact"))
+        .isCloseTo(
+            want.getDouble("effective_rank"), within(1e-8 * want.getDouble("effective_rank")));
+    assertThat(j.getDouble("alpha_exact")).isCloseTo(want.getDouble("alpha"), within(1e-8));
+    assertThat(j.getDouble("effective_rank_rel_error"))
+        .isCloseTo(
+            j.getDouble("effective_rank") / want.getDouble("effective_rank") - 1, within(1e-8))
+        .isNotZero();
+    assertThat(j.getDouble("alpha_error"))
+        .isCloseTo(j.getDouble("alpha") - want.getDouble("alpha"), within(1e-8));
+
+    JsonObject fd =
+        run(
+                "analyze",
+                "--json",
+                "--sketch",
+                "fd",
+                "--rows",
+                "64",
+                FIXTURES.resolve("f4_matrix.npy").toString())
+            .json()
+            .get(0);
+    assertThat(fd.getDouble("effective_rank_rel_error"))
+        .isCloseTo(
+            fd.getDouble("effective_rank") / want.getDouble("effective_rank") - 1, within(1e-8));
+    Result text =
+        run(
+            "analyze",
+            "--sketch",
+            "sample",
+            "--sample-rows",
+            "200",
+            FIXTURES.resolve("f4_matrix.npy").toString());
+    assertThat(text.out()).contains("rows_seen=500").contains("effective_rank_rel_error=");
+    // The exact default reports no error of its own.
+    JsonObject exact =
+        run("analyze", "--json", FIXTURES.resolve("f4_matrix.npy").toString()).json().get(0);
+    assertThat(exact.getValue("effective_rank_rel_error")).isNull();
+    assertThat(exact.getString("sketch")).isEqualTo("exact");
   }
 
   @Test

@@ -7,7 +7,7 @@ public final class Snapshots {
 
   /**
    * The snapshot of the union of the rows behind {@code a} and {@code b}; both must be of the same
-   * kind and dimension (and, for Frequent Directions, the same ℓ).
+   * kind and dimension (and, for Frequent Directions, the same ℓ). Row samples are concatenated.
    */
   public static CovarianceSnapshot merge(CovarianceSnapshot a, CovarianceSnapshot b) {
     if (a == null || b == null) {
@@ -19,6 +19,9 @@ public final class Snapshots {
     if (a instanceof FdSnapshot fa && b instanceof FdSnapshot fb) {
       return FrequentDirections.merge(fa, fb);
     }
+    if (a instanceof RowSampleSnapshot ra && b instanceof RowSampleSnapshot rb) {
+      return RowSampleSnapshot.concat(ra, rb);
+    }
     throw new IllegalArgumentException(
         "merge: cannot merge " + describe(a) + " with " + describe(b) + " (kinds differ)");
   }
@@ -26,6 +29,9 @@ public final class Snapshots {
   private static String describe(CovarianceSnapshot s) {
     if (s instanceof FdSnapshot f) {
       return "fd(ell=" + f.ell() + ", d=" + f.dimension() + ")";
+    }
+    if (s instanceof RowSampleSnapshot) {
+      return "sample(d=" + s.dimension() + ")";
     }
     return "exact(d=" + s.dimension() + ")";
   }

@@ -3,6 +3,7 @@ package io.phasewatch.core.wire;
 import io.phasewatch.core.sketch.CovarianceSnapshot;
 import io.phasewatch.core.sketch.ExactSnapshot;
 import io.phasewatch.core.sketch.FdSnapshot;
+import io.phasewatch.core.sketch.RowSampleSnapshot;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.CharBuffer;
@@ -78,6 +79,13 @@ public final class SnapshotCodec {
 
   static final int KIND_EXACT = 1;
   static final int KIND_FD = 2;
+
+  /**
+   * A v1 addition: the sampled rows themselves, float32 (an older v1 decoder rejects the kind as
+   * {@code bad_field}). {@code ell} is the sampler's capacity, {@code rowCount} the rows held and
+   * equal to {@code count}; the payload is {@code seenRows} (i64), then the rows.
+   */
+  static final int KIND_SAMPLE = 3;
 
   /** Stage codes on the wire, independent of the enum's declaration order. */
   private static final Stage[] STAGE_BY_CODE = {
@@ -172,6 +180,10 @@ public final class SnapshotCodec {
       }
       requireFinite(fd.sumOfSquares(), "sumOfSquares", ctx);
       requireFinite(fd.shrinkage(), "shrinkage", ctx);
+    } else if (s instanceof RowSampleSnapshot rs) {
+      kind = KIND_SAMPLE;
+      ell = rs.capacity();
+      rowCount = (int) rs.count();
     } else {
       kind = KIND_EXACT;
     }
@@ -210,6 +222,11 @@ public final class SnapshotCodec {
       b.putDouble(fd.sumOfSquares()).putDouble(fd.shrinkage());
       putFinite(b, fd.mean(), "mean", ctx);
       putFinite(b, fd.rows(), "rows", ctx);
+    } else if (s instanceof RowSampleSnapshot rs) {
+      b.putLong(rs.seenRows());
+      for (float v : rs.rows()) { // finite: the record checks it
+        b.putFloat(v);
+      }
     } else {
       ExactSnapshot ex = (ExactSnapshot) s;
       putFinite(b, ex.mean(), "mean", ctx);
@@ -232,6 +249,9 @@ public final class SnapshotCodec {
 
   private static long bodyLength(int kind, long d, long rowCount, int runBytes, int layerBytes) {
     long strings = 2L + runBytes + 2L + layerBytes;
+    if (kind == KIND_SAMPLE) {
+      return FIXED_BODY + strings + 8 + 4 * rowCount * d;
+    }
     long doubles = kind == KIND_EXACT ? d + d * (d + 1) / 2 : 2 + d + rowCount * d;
     return FIXED_BODY + strings + 8 * doubles;
   }
@@ -472,7 +492,7 @@ public final class SnapshotCodec {
           "snapshot v1: body of " + body.length + " bytes is shorter than its fixed part");
     }
     int kind = Byte.toUnsignedInt(b.get(B_KIND));
-    if (kind != KIND_EXACT && kind != KIND_FD) {
+    if (kind != KIND_EXACT && kind != KIND_FD && kind != KIND_SAMPLE) {
       throw reject(RejectReason.BAD_FIELD, "kind", "snapshot v1: unknown sketch kind " + kind);
     }
     int stageCode = Byte.toUnsignedInt(b.get(B_STAGE));
@@ -528,6 +548,12 @@ public final class SnapshotCodec {
             "snapshot v1: rowCount " + rowCount + " exceeds ell " + ell + ctx);
       }
     }
+    if (kind == KIND_SAMPLE && (ell == 0 || rowCount > ell)) {
+      throw reject(
+          RejectReason.BAD_FIELD,
+          "rowCount",
+          "snapshot v1: row sample of capacity " + ell + " holds " + rowCount + " rows" + ctx);
+    }
     long rank = u32(b, B_RANK);
     long worldSize = u32(b, B_WORLD_SIZE);
     if (worldSize == 0 || worldSize > Integer.MAX_VALUE || rank >= worldSize) {
@@ -557,7 +583,7 @@ public final class SnapshotCodec {
           "body",
           "snapshot v1: dim "
               + d
-              + (kind == KIND_FD ? ", rowCount " + rowCount : "")
+              + (kind != KIND_EXACT ? ", rowCount " + rowCount : "")
               + (hasScalars ? " and a scalars section" : "")
               + " need a "
               + expected
@@ -582,6 +608,8 @@ public final class SnapshotCodec {
         double[] mean = readFinite(b, dim, "mean", ctx);
         double[] rows = readFinite(b, (int) rowCount * dim, "rows", ctx);
         snapshot = new FdSnapshot((int) ell, count, mean, rows, sumOfSquares, shrinkage, nonFinite);
+      } else if (kind == KIND_SAMPLE) {
+        snapshot = decodeSample(b, ell, rowCount, dim, count, nonFinite, ctx);
       } else {
         double[] mean = readFinite(b, dim, "mean", ctx);
         double[] c = new double[dim * dim];
@@ -615,6 +643,33 @@ public final class SnapshotCodec {
       // The checks above mirror the records' own; this only guards against them drifting apart.
       throw reject(RejectReason.BAD_FIELD, "snapshot", e.getMessage() + ctx);
     }
+  }
+
+  private static RowSampleSnapshot decodeSample(
+      ByteBuffer b, long capacity, long rowCount, int d, long count, long nonFinite, String ctx)
+      throws WireFormatException {
+    if (count != rowCount) {
+      throw reject(
+          RejectReason.BAD_FIELD,
+          "count",
+          "snapshot v1: row sample count " + count + " differs from rowCount " + rowCount + ctx);
+    }
+    long seen = b.getLong();
+    if (seen < rowCount) {
+      throw reject(
+          RejectReason.BAD_FIELD,
+          "seenRows",
+          "snapshot v1: seenRows " + seen + " below the " + rowCount + " rows held" + ctx);
+    }
+    float[] rows = new float[(int) rowCount * d];
+    for (int i = 0; i < rows.length; i++) {
+      float v = b.getFloat();
+      if (!Float.isFinite(v)) {
+        throw nonFinite("rows", v, ctx);
+      }
+      rows[i] = v;
+    }
+    return new RowSampleSnapshot((int) capacity, d, rows, seen, nonFinite);
   }
 
   private static String readString(ByteBuffer b, String field, DecodeLimits limits, String ctx)
