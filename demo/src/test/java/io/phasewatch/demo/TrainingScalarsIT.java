@@ -82,7 +82,12 @@ class TrainingScalarsIT {
                   new DemoTraining.Settings(
                       model,
                       new DemoTraining.Workload.Language(null),
-                      List.of("final_norm"), PROBE_EVERY, 64, 1.0, 0, 1),
+                      List.of("final_norm"),
+                      PROBE_EVERY,
+                      64,
+                      1.0,
+                      0,
+                      1),
                   agent)) {
         for (int step = 1; step <= STEPS; step++) {
           losses[step] = trainer.step();
