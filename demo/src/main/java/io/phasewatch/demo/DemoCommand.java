@@ -31,6 +31,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
+import org.jline.terminal.TerminalBuilder;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -262,16 +263,20 @@ public final class DemoCommand implements Callable<Integer> {
       long trainedNanos;
       JsonObject training;
       List<DemoTraining.Accuracy> accuracy = new ArrayList<>();
+      DemoConsole console =
+          !headless && System.console() != null
+              ? DemoConsole.interactive(TerminalBuilder.builder().system(true).build())
+              : DemoConsole.headless(out);
+      DemoConsole.Progress lastProgress = null;
       try (PhasewatchAgent agent =
               PhasewatchAgent.builder(AgentConfigLoader.load("", Map.of(), agentFlags)).start();
           DemoTraining trainer = DemoTraining.start(settings, agent)) {
-        out.println(
+        console.log(
             "training "
                 + (modular ? "a + b mod " + modulus + ", " : "the language model, ")
                 + totalSteps
                 + " steps, probing "
                 + trainer.tappedLayers());
-        DemoConsole console = new DemoConsole(out, !headless && System.console() != null);
         double loss = Double.NaN;
         long lastDraw = 0;
         Optional<DemoTraining.Accuracy> latestAccuracy = Optional.empty();
@@ -295,7 +300,7 @@ public final class DemoCommand implements Callable<Integer> {
           if (now - lastDraw > (headless ? 5_000_000_000L : 500_000_000L) || i == totalSteps - 1) {
             lastDraw = now;
             double seconds = (now - started) / 1e9;
-            console.update(
+            lastProgress =
                 new DemoConsole.Progress(
                     trainer.steps(),
                     totalSteps,
@@ -303,16 +308,15 @@ public final class DemoCommand implements Callable<Integer> {
                     loss,
                     trainer.steps() / seconds,
                     latestAccuracy.map(DemoTraining.Accuracy::train).orElse(Double.NaN),
-                    latestAccuracy.map(DemoTraining.Accuracy::heldOut).orElse(Double.NaN)),
-                layerRows(collector, runId));
+                    latestAccuracy.map(DemoTraining.Accuracy::heldOut).orElse(Double.NaN));
+            console.update(lastProgress, layerRows(collector, runId));
           }
         }
         trainedNanos = System.nanoTime() - started;
         JsonArray postReports = new JsonArray();
         if (!stages.isEmpty()) {
-          postReports = postTrain(trainer, stages, stageProbeEvery, console, collector, runId, out);
+          postReports = postTrain(trainer, stages, stageProbeEvery, console, collector, runId);
         }
-        console.finish();
         training =
             new JsonObject()
                 .put("steps", trainer.steps())
@@ -345,6 +349,12 @@ public final class DemoCommand implements Callable<Integer> {
         training.put("agent", agent.summary());
       }
       awaitCollector(collector, runId, Duration.ofSeconds(60));
+      // The last frame shows the windows the collector analysed after training ended, not the ones
+      // it had when the last step ran.
+      if (lastProgress != null) {
+        console.update(lastProgress, layerRows(collector, runId));
+      }
+      console.close();
 
       DemoReport report = report(collector, runId, training);
       Files.createDirectories(reportDir);
@@ -380,9 +390,8 @@ public final class DemoCommand implements Callable<Integer> {
       int stageProbeEvery,
       DemoConsole console,
       CollectorService collector,
-      String runId,
-      PrintStream out) {
-    out.println("post-training: " + stages);
+      String runId) {
+    console.log("post-training: " + stages);
     JsonArray reports = new JsonArray();
     ScheduledExecutorService ticker =
         Executors.newSingleThreadScheduledExecutor(
@@ -394,13 +403,7 @@ public final class DemoCommand implements Callable<Integer> {
     try {
       ticker.scheduleAtFixedRate(
           () -> {
-            List<DemoConsole.LayerRow> rows = layerRows(collector, runId);
-            synchronized (console) {
-              out.println(
-                  DemoConsole.logLine(
-                      new DemoConsole.Progress(0, 0, 0, Double.NaN, 0, Double.NaN, Double.NaN),
-                      rows));
-            }
+            console.log("post-training" + DemoConsole.layersText(layerRows(collector, runId)));
           },
           5,
           5,
@@ -424,17 +427,16 @@ public final class DemoCommand implements Callable<Integer> {
             JsonObject after = new JsonObject();
             report.after().forEach((k, v) -> after.put(k, DemoReport.finite(v)));
             reports.add(json.put("before", before).put("after", after));
-            synchronized (console) {
-              out.printf(
-                  java.util.Locale.ROOT,
-                  "post-training %s: steps %d–%d in %.0f s, loss %.3f → %.3f%n",
-                  json.getString("stage"),
-                  report.firstStep(),
-                  report.lastStep(),
-                  report.seconds(),
-                  report.firstLoss(),
-                  report.lastLoss());
-            }
+            console.log(
+                String.format(
+                    java.util.Locale.ROOT,
+                    "post-training %s: steps %d–%d in %.0f s, loss %.3f → %.3f",
+                    json.getString("stage"),
+                    report.firstStep(),
+                    report.lastStep(),
+                    report.seconds(),
+                    report.firstLoss(),
+                    report.lastLoss()));
           });
     } finally {
       ticker.shutdownNow();

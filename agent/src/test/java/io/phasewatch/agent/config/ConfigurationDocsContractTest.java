@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.phasewatch.agent.spool.SidecarConfig;
 import io.phasewatch.core.config.ConfigDocs;
+import io.phasewatch.core.config.Units;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,8 +17,9 @@ class ConfigurationDocsContractTest {
 
   @Test
   void theAgentTableHasEveryKeyWithItsDefault() {
-    assertThat(ConfigDocs.table(DOC, "## Agent"))
-        .containsExactlyEntriesOf(documented(AgentConfigLoader.KEYS.defaults()));
+    Map<String, String> table = ConfigDocs.table(DOC, "## Agent");
+    assertThat(table)
+        .containsExactlyEntriesOf(documented(AgentConfigLoader.KEYS.defaults(), table));
   }
 
   @Test
@@ -31,16 +33,32 @@ class ConfigurationDocsContractTest {
                 spool.put(k, v);
               }
             });
-    assertThat(ConfigDocs.table(DOC, "## Sidecar")).containsExactlyEntriesOf(documented(spool));
+    Map<String, String> table = ConfigDocs.table(DOC, "## Sidecar");
+    assertThat(table).containsExactlyEntriesOf(documented(spool, table));
   }
 
-  /** Defaults as the docs write them: lists as {@code []}, none as a dash. */
-  private static Map<String, String> documented(Map<String, Object> defaults) {
+  /**
+   * Defaults as the docs write them: lists as {@code []}, none as a dash, and a size in code
+   * ({@code 16777216}) as the docs' spelling of the same number of bytes ({@code 16MiB}).
+   */
+  private static Map<String, String> documented(
+      Map<String, Object> defaults, Map<String, String> docs) {
     var out = new LinkedHashMap<String, String>();
     defaults.forEach(
-        (k, v) ->
-            out.put(
-                k, v == null ? null : v instanceof List<?> l && l.isEmpty() ? "[]" : v.toString()));
+        (k, v) -> {
+          String text =
+              v == null ? null : v instanceof List<?> l && l.isEmpty() ? "[]" : v.toString();
+          String doc = docs.get(k);
+          out.put(k, text != null && doc != null && sameSize(text, doc) ? doc : text);
+        });
     return out;
+  }
+
+  private static boolean sameSize(String a, String b) {
+    try {
+      return Units.bytes(a) == Units.bytes(b);
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
   }
 }

@@ -103,13 +103,14 @@ class KafkaSnapshotPublisherIT {
     String topic = "windows";
     KAFKA.createTopic(topic);
     var registry = new SimpleMeterRegistry();
-    // d = 4 gets the exact summary, d = 40 (by its override) Frequent Directions with ℓ = 8 (15
-    // rows a window); 1 KiB records make the 40 × 40 state travel in chunks.
+    // d = 4 gets the exact summary, d = 40 (wider than exact-max-dim, which would give it the row
+    // sample) Frequent Directions with ℓ = 8 by override (15 rows a window); 1 KiB records make
+    // the 40 × 40 state travel in chunks.
     AgentConfig config =
         config(
             topic,
-            "window: {steps: 5}\nsketch: {exact-max-dim: 16, overrides: [{layer: final_norm,"
-                + " kind: fd, fd-rows: 8}]}\n");
+            "window: {steps: 5}\nsketch: {exact-max-dim: 16, fd-rows: 8,"
+                + " overrides: [{layer: final_norm, kind: fd, fd-rows: 8}]}\n");
     PhasewatchAgent agent = agent(config, registry);
     Map<String, Integer> dims = Map.of("layers.0.out", 4, "final_norm", 40);
     Map<String, List<CovarianceSketch>> direct = new HashMap<>();

@@ -67,7 +67,35 @@ public final class AnalysisVerticle extends VerticleBase implements WindowSink {
   @Override
   public void accept(MergedWindow window) throws InterruptedException {
     queued.acquire();
-    context.runOnContext(v -> enqueue(window));
+    context.runOnContext(v -> enqueue(window, false));
+  }
+
+  @Override
+  public void acceptReplayed(MergedWindow window) throws InterruptedException {
+    queued.acquire();
+    context.runOnContext(v -> enqueue(window, true));
+  }
+
+  @Override
+  public void reveal(String run, String layer) {
+    context.runOnContext(
+        v -> {
+          // After the layer's queued windows: its meters then show the state they rebuilt.
+          String key = run + '\u0000' + layer;
+          LayerHandle handle = state.existing(run, layer);
+          if (handle != null) {
+            tails
+                .getOrDefault(key, Future.succeededFuture())
+                .onComplete(
+                    ignored ->
+                        pool.executeBlocking(
+                            () -> {
+                              handle.reveal();
+                              return null;
+                            },
+                            false));
+          }
+        });
   }
 
   @Override
@@ -92,9 +120,12 @@ public final class AnalysisVerticle extends VerticleBase implements WindowSink {
     return maxQueuedWindows - queued.availablePermits();
   }
 
-  private void enqueue(MergedWindow w) {
+  private void enqueue(MergedWindow w, boolean replayed) {
     String key = w.run() + '\u0000' + w.layer();
     LayerHandle handle = state.layer(w.run(), w.layer());
+    if (replayed) {
+      handle.hideIfNew();
+    }
     Future<Void> previous = tails.getOrDefault(key, Future.succeededFuture());
     Promise<Void> done = Promise.promise();
     tails.put(key, done.future());

@@ -22,19 +22,19 @@ final class Frames {
   private Frames() {}
 
   /**
-   * The frames of {@code body}, each at most {@code maxRecordBytes}; {@code maxRecordBytes} is
-   * already checked against the limits.
+   * The frames of {@code body}, each at most {@code chunkBytes}; {@code chunkBytes} is already
+   * checked against the record limit.
    */
   static List<byte[]> encode(
-      byte[] body, int maxRecordBytes, DecodeLimits limits, SnapshotMetadata metadata) {
-    int capacity = maxRecordBytes - FRAME_OVERHEAD;
+      byte[] body, int chunkBytes, DecodeLimits limits, SnapshotMetadata metadata) {
+    int capacity = chunkBytes - FRAME_OVERHEAD;
     int chunkCount = (int) ((body.length + (long) capacity - 1) / capacity);
     if (chunkCount > limits.maxChunksPerSnapshot()) {
       throw new IllegalArgumentException(
           "snapshot v1: "
               + chunkCount
               + " chunks of "
-              + maxRecordBytes
+              + chunkBytes
               + " bytes exceed limit "
               + limits.maxChunksPerSnapshot()
               + context(metadata.runId(), metadata.layer()));

@@ -299,6 +299,7 @@ final class SnapshotBody {
         requireFiniteNonNegative(sumOfSquares, "sumOfSquares", ctx);
         requireFiniteNonNegative(shrinkage, "shrinkage", ctx);
         double[] mean = readFinite(b, dim, "mean", ctx);
+        requireNonNegativeTotalVariance(sumOfSquares, count, mean, ctx);
         double[] rows = readFinite(b, (int) rowCount * dim, "rows", ctx);
         snapshot = new FdSnapshot((int) ell, count, mean, rows, sumOfSquares, shrinkage, nonFinite);
       } else if (kind == KIND_SAMPLE) {
@@ -429,6 +430,31 @@ final class SnapshotBody {
           RejectReason.BAD_FIELD,
           field,
           "snapshot v1: " + field + " " + v + " must be finite and ≥ 0" + ctx);
+    }
+  }
+
+  /**
+   * Σ‖z‖² ≥ N‖μ‖²: their difference is (N − 1) times the total variance, which cannot be negative.
+   * A relative slack of 1e-6 of N‖μ‖² lets through data of (nearly) zero spread whose two sums were
+   * rounded apart.
+   */
+  private static void requireNonNegativeTotalVariance(
+      double sumOfSquares, long count, double[] mean, String ctx) throws WireFormatException {
+    double meanSquare = 0;
+    for (double m : mean) {
+      meanSquare += m * m;
+    }
+    double nMeanSquare = count * meanSquare;
+    if (sumOfSquares < nMeanSquare * (1 - 1e-6)) {
+      throw reject(
+          RejectReason.BAD_FIELD,
+          "sumOfSquares",
+          "snapshot v1: sumOfSquares "
+              + sumOfSquares
+              + " < count·‖mean‖² "
+              + nMeanSquare
+              + ": negative total variance"
+              + ctx);
     }
   }
 

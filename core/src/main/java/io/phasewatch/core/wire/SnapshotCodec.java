@@ -28,26 +28,29 @@ public final class SnapshotCodec {
   private SnapshotCodec() {}
 
   /**
-   * Encodes a snapshot into record values of at most {@code maxRecordBytes} each; one value when it
-   * fits, otherwise chunks to be sent in order under the same key. Encoding is deterministic.
+   * Encodes a snapshot into record values of at most {@code chunkBytes} each (the producer's chunk
+   * size, the agent's {@code publish.max-record-bytes}; not the decoder's record limit {@link
+   * DecodeLimits#maxRecordBytes}, which bounds it); one value when it fits, otherwise chunks to be
+   * sent in order under the same key. Encoding is deterministic.
    *
    * @throws IllegalArgumentException when the record could not be decoded by a decoder with {@link
    *     DecodeLimits#defaults()} (a limit, a non-finite value, a non-UTF-16-clean string), or when
-   *     {@code maxRecordBytes} is outside [{@value #MIN_RECORD_BYTES}, default limit]
+   *     {@code chunkBytes} is outside [{@value #MIN_RECORD_BYTES}, default record limit]
    */
-  public static List<byte[]> encode(SnapshotRecord record, int maxRecordBytes) {
+  public static List<byte[]> encode(SnapshotRecord record, int chunkBytes) {
     DecodeLimits limits = DecodeLimits.defaults();
-    if (maxRecordBytes < MIN_RECORD_BYTES || maxRecordBytes > limits.maxRecordBytes()) {
+    if (chunkBytes < MIN_RECORD_BYTES || chunkBytes > limits.maxRecordBytes()) {
       throw new IllegalArgumentException(
-          "snapshot v1: maxRecordBytes "
-              + maxRecordBytes
+          "snapshot v1: chunk size "
+              + chunkBytes
               + " outside "
               + MIN_RECORD_BYTES
               + ".."
-              + limits.maxRecordBytes());
+              + limits.maxRecordBytes()
+              + " (the default record limit)");
     }
     return Frames.encode(
-        SnapshotBody.encode(record, limits), maxRecordBytes, limits, record.metadata());
+        SnapshotBody.encode(record, limits), chunkBytes, limits, record.metadata());
   }
 
   /**

@@ -44,8 +44,13 @@ final class Forge {
     for (int i = 0; i < rows.length; i++) {
       rows[i] = Math.sin(i + 1);
     }
+    // Σ‖z‖² = N‖μ‖² + 5000: a total variance of 5000/(N − 1) ≥ 0, as a decoder requires.
+    double nMeanSquare = 0;
+    for (double m : mean) {
+      nMeanSquare += 1000 * m * m;
+    }
     return new SnapshotRecord(
-        metadata("r1", "l12"), new FdSnapshot(ell, 1000, mean, rows, 5000, 12.5, 3));
+        metadata("r1", "l12"), new FdSnapshot(ell, 1000, mean, rows, nMeanSquare + 5000, 12.5, 3));
   }
 
   static byte[] single(SnapshotRecord r) {

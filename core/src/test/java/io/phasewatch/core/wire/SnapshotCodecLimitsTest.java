@@ -95,6 +95,54 @@ class SnapshotCodecLimitsTest {
   }
 
   @Test
+  void decodeRejectsNegativeTotalVariance() {
+    // Σ‖z‖² = 123 with N = 1000 and ‖μ‖² = 0.3125: (Σ‖z‖² − N‖μ‖²)/(N − 1) < 0.
+    FdSnapshot bad =
+        new FdSnapshot(4, 1000, new double[] {0, 0.25, 0.5}, new double[6], 123.0, 0, 0);
+    byte[] value =
+        Forge.single(new io.phasewatch.core.wire.SnapshotRecord(Forge.metadata("r1", "l12"), bad));
+    assertRejected(value, RejectReason.BAD_FIELD, "sumOfSquares")
+        .hasMessage(
+            "snapshot v1: sumOfSquares 123.0 < count·‖mean‖² 312.5: negative total variance"
+                + " (run=r1, layer=l12)");
+  }
+
+  @Test
+  void decodeAcceptsZeroSpreadWhoseSumsWereRoundedApart() throws WireFormatException {
+    // Constant rows: Σ‖z‖² = N‖μ‖² up to rounding, a hair below it here.
+    double nMeanSquare = 1000 * (0.1 * 0.1 + 0.2 * 0.2);
+    FdSnapshot flat =
+        new FdSnapshot(
+            4, 1000, new double[] {0.1, 0.2}, new double[4], Math.nextDown(nMeanSquare), 0, 0);
+    SnapshotCodec.decode(
+        Forge.single(new io.phasewatch.core.wire.SnapshotRecord(Forge.metadata("r1", "l12"), flat)),
+        LIMITS);
+  }
+
+  @Test
+  void decodeRejectsExactSummaryWithARowCountUnderTheFieldEll() {
+    // One rule covers both fields of an exact summary (ell = rowCount = 0); it names ell.
+    assertRejected(body(EXACT, b -> b.putInt(B_ROW_COUNT, 1)), RejectReason.BAD_FIELD, "ell")
+        .hasMessage("snapshot v1: exact summary with ell 0 and rowCount 1 (run=r1, layer=l12)");
+  }
+
+  @Test
+  void decodeRejectsASingleChunkThatDoesNotCoverItsBody() {
+    // bodyLength 8 more than the slice: with chunkCount 1 the slice must be the whole body.
+    byte[] shortSlice =
+        Forge.editHeader(EXACT, f -> f.putInt(F_BODY_LENGTH, f.getInt(F_BODY_LENGTH) + 8));
+    assertRejected(shortSlice, RejectReason.BAD_FIELD, "chunkOffset");
+    byte[] offsetSlice =
+        Forge.editHeader(
+            EXACT,
+            f -> {
+              f.putInt(F_BODY_LENGTH, f.getInt(F_BODY_LENGTH) + 4);
+              f.putInt(WireLayout.F_CHUNK_OFFSET, 4);
+            });
+    assertRejected(offsetSlice, RejectReason.BAD_FIELD, "chunkOffset");
+  }
+
+  @Test
   void decodeRejectsZeroDimension() {
     assertRejected(body(EXACT, b -> b.putInt(B_DIMENSION, 0)), RejectReason.BAD_FIELD, "dimension");
   }
@@ -326,7 +374,7 @@ class SnapshotCodecLimitsTest {
         .hasMessageContaining("runId is not valid Unicode");
 
     assertThatThrownBy(() -> SnapshotCodec.encode(Forge.exact(2), 63))
-        .hasMessageContaining("maxRecordBytes 63");
+        .hasMessageContaining("chunk size 63");
     // 2000 chunks of 20 payload bytes exceed the 1024-chunk limit.
     assertThatThrownBy(() -> SnapshotCodec.encode(Forge.fd(64, 64, 64), 64))
         .hasMessageContaining("exceed limit 1024");
