@@ -1,18 +1,18 @@
 package io.phasewatch.core.wire;
 
-import static io.phasewatch.core.wire.SnapshotCodec.B_COUNT;
-import static io.phasewatch.core.wire.SnapshotCodec.B_DIMENSION;
-import static io.phasewatch.core.wire.SnapshotCodec.B_ELL;
-import static io.phasewatch.core.wire.SnapshotCodec.B_FLAGS;
-import static io.phasewatch.core.wire.SnapshotCodec.B_KIND;
-import static io.phasewatch.core.wire.SnapshotCodec.B_RANK;
-import static io.phasewatch.core.wire.SnapshotCodec.B_ROW_COUNT;
-import static io.phasewatch.core.wire.SnapshotCodec.B_STAGE;
-import static io.phasewatch.core.wire.SnapshotCodec.B_STRINGS;
-import static io.phasewatch.core.wire.SnapshotCodec.F_BODY_LENGTH;
-import static io.phasewatch.core.wire.SnapshotCodec.F_CHUNK_COUNT;
-import static io.phasewatch.core.wire.SnapshotCodec.F_CHUNK_INDEX;
-import static io.phasewatch.core.wire.SnapshotCodec.F_VERSION;
+import static io.phasewatch.core.wire.WireLayout.B_COUNT;
+import static io.phasewatch.core.wire.WireLayout.B_DIMENSION;
+import static io.phasewatch.core.wire.WireLayout.B_ELL;
+import static io.phasewatch.core.wire.WireLayout.B_FLAGS;
+import static io.phasewatch.core.wire.WireLayout.B_KIND;
+import static io.phasewatch.core.wire.WireLayout.B_RANK;
+import static io.phasewatch.core.wire.WireLayout.B_ROW_COUNT;
+import static io.phasewatch.core.wire.WireLayout.B_STAGE;
+import static io.phasewatch.core.wire.WireLayout.B_STRINGS;
+import static io.phasewatch.core.wire.WireLayout.F_BODY_LENGTH;
+import static io.phasewatch.core.wire.WireLayout.F_CHUNK_COUNT;
+import static io.phasewatch.core.wire.WireLayout.F_CHUNK_INDEX;
+import static io.phasewatch.core.wire.WireLayout.F_VERSION;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -70,13 +70,13 @@ class SnapshotCodecLimitsTest {
   @Test
   void decodeRejectsFlippedPayloadBitByCrc() {
     byte[] v = EXACT.clone();
-    v[SnapshotCodec.F_PAYLOAD + 100] ^= 0x10;
+    v[WireLayout.F_PAYLOAD + 100] ^= 0x10;
     assertRejected(v, RejectReason.BAD_CRC, "crc");
   }
 
   @Test
   void decodeRejectsBodyCrcMismatchEvenWithValidFrameCrc() {
-    byte[] v = Forge.editHeader(EXACT, f -> f.putInt(SnapshotCodec.F_BODY_CRC, 12345));
+    byte[] v = Forge.editHeader(EXACT, f -> f.putInt(WireLayout.F_BODY_CRC, 12345));
     assertRejected(v, RejectReason.BAD_CRC, "bodyCrc");
   }
 
@@ -137,7 +137,7 @@ class SnapshotCodecLimitsTest {
             EXACT,
             f -> {
               f.putInt(F_BODY_LENGTH, f.getInt(F_BODY_LENGTH) + 4);
-              f.putInt(SnapshotCodec.F_CHUNK_OFFSET, 4);
+              f.putInt(WireLayout.F_CHUNK_OFFSET, 4);
             });
     assertRejected(offsetSlice, RejectReason.BAD_FIELD, "chunkOffset");
   }
@@ -183,7 +183,7 @@ class SnapshotCodecLimitsTest {
             body(EXACT, b -> b.putShort(B_STRINGS, (short) -1)),
             Forge.editHeader(EXACT, f -> f.putInt(F_BODY_LENGTH, Integer.MAX_VALUE)),
             Forge.editHeader(EXACT, f -> f.putInt(F_CHUNK_COUNT, -1)),
-            Forge.editHeader(EXACT, f -> f.putInt(SnapshotCodec.F_PAYLOAD_LENGTH, -1)));
+            Forge.editHeader(EXACT, f -> f.putInt(WireLayout.F_PAYLOAD_LENGTH, -1)));
     SnapshotCodec.decode(EXACT, LIMITS); // warm up class loading outside the measurement
     for (byte[] v : forged) {
       long allocated = Allocation.of(() -> SnapshotCodec.decode(v, LIMITS));
@@ -297,7 +297,7 @@ class SnapshotCodecLimitsTest {
     assertRejected(
         body(EXACT, b -> b.putShort(B_FLAGS, (short) 0x0100)), RejectReason.BAD_FIELD, "flags");
     assertRejected(
-        Forge.editHeader(EXACT, f -> f.putShort(SnapshotCodec.F_RESERVED, (short) 1)),
+        Forge.editHeader(EXACT, f -> f.putShort(WireLayout.F_RESERVED, (short) 1)),
         RejectReason.BAD_FIELD,
         "reserved");
   }

@@ -26,11 +26,11 @@ class SnapshotCodecRoundTripTest {
       @ForAll @IntRange(min = 1, max = 40) int wantedChunks,
       @ForAll Random random)
       throws WireFormatException {
-    int bodyLength = Forge.single(record).length - SnapshotCodec.FRAME_OVERHEAD;
+    int bodyLength = Forge.single(record).length - WireLayout.FRAME_OVERHEAD;
     int maxRecordBytes =
         Math.max(
             SnapshotCodec.MIN_RECORD_BYTES,
-            SnapshotCodec.FRAME_OVERHEAD + (bodyLength + wantedChunks - 1) / wantedChunks);
+            WireLayout.FRAME_OVERHEAD + (bodyLength + wantedChunks - 1) / wantedChunks);
     List<byte[]> frames = new ArrayList<>(SnapshotCodec.encode(record, maxRecordBytes));
     assertThat(frames).allSatisfy(f -> assertThat(f.length).isLessThanOrEqualTo(maxRecordBytes));
     Collections.shuffle(frames, random);
