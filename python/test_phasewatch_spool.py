@@ -4,6 +4,7 @@ import os
 import tempfile
 import unittest
 import urllib.parse
+import warnings
 
 import numpy as np
 import torch
@@ -62,6 +63,27 @@ class SpoolHelperTest(unittest.TestCase):
                 SpoolWriter(d, run="r", rank=2, world=2)
             with self.assertRaises(ValueError):
                 SpoolWriter(d, run="r").add("x", np.zeros(5))
+
+    def test_scalars_file_averages_the_loss_and_keeps_the_latest_of_other_names(self):
+        with tempfile.TemporaryDirectory() as d:
+            w = SpoolWriter(d, run="r", rank=0, world=1)
+            w.set_step(3)
+            for loss in (3.0, 2.0, 1.0):
+                w.scalar("loss", loss)
+            w.scalar("heldout.accuracy", 0.25)
+            w.scalar("heldout.accuracy", 0.5)
+            with warnings.catch_warnings(record=True):
+                warnings.simplefilter("always")
+                w.scalar("Held Out", 1.0)
+                w.scalar("eval_loss", float("nan"))
+            self.assertEqual(w.scalars_dropped, 2)
+            w.add("x", np.ones((2, 3)))
+            w.flush()
+            with open(os.path.join(d, "run=r,stage=pretrain,rank=0,world=1,step=3.scalars")) as f:
+                self.assertEqual(f.read(), "heldout.accuracy 0.5 1\nloss 2.0 3\n")
+            w.set_step(4)
+            w.flush()  # nothing recorded since: no scalars file for step 4
+            self.assertFalse(any(n.endswith("step=4.scalars") for n in os.listdir(d)))
 
 
 if __name__ == "__main__":

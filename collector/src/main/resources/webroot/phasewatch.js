@@ -1,5 +1,6 @@
 // The live page: polls the collector's JSON API and draws effective rank and α against the step
-// (log axis), the phases of the first layer as bands, transitions and stage changes as lines.
+// (log axis), the phases of the first layer as bands, transitions and stage changes as lines, and
+// beside them the training scalars the run sent (loss, named scalars such as held-out accuracy).
 // Plain SVG, no dependencies: the page must load from a collector with no internet access.
 "use strict";
 
@@ -36,6 +37,17 @@ function pointsOf(json) {
     }))
     .filter((p) => Number.isFinite(p.step));
 }
+// /api/runs/{run}/training → one series per scalar name: [{ layer: name, points: [{step, value}] }].
+function scalarSeriesOf(json) {
+  const byName = new Map();
+  for (const p of json.points || []) {
+    for (const [name, v] of Object.entries(p.scalars || {})) {
+      if (!byName.has(name)) byName.set(name, []);
+      byName.get(name).push({ step: Number(p.step), value: Number(v) });
+    }
+  }
+  return [...byName.entries()].map(([name, points]) => ({ layer: name, points }));
+}
 function eventsOf(json) {
   return Array.isArray(json) ? json : json.events || [];
 }
@@ -49,7 +61,7 @@ function el(name, attrs, parent) {
 
 function draw(svg, series, key, bands, events, stages) {
   svg.replaceChildren();
-  const W = 960, H = 300, L = 55, R = 15, T = 12, B = 28;
+  const W = 960, H = Number(svg.viewBox.baseVal.height) || 300, L = 55, R = 15, T = 12, B = 28;
   const all = series.flatMap((s) => s.points.filter((p) => Number.isFinite(p[key])));
   if (all.length === 0) {
     el("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "tick" }, svg).textContent = "waiting for data…";
@@ -157,6 +169,19 @@ async function refresh() {
     const stages = stagesOf(head);
     draw(document.getElementById("rank-chart"), series, "rank", bandsOf(head), events, stages);
     draw(document.getElementById("alpha-chart"), series, "alpha", bandsOf(head), events, stages);
+
+    // Training scalars: losses on one chart, the other named scalars on another; the learning rate
+    // (a much smaller scale) is shown as text.
+    const scalars = scalarSeriesOf(await getJson("/api/runs/" + encodeURIComponent(run.run) + "/training"));
+    const losses = scalars.filter((s) => s.layer.includes("loss"));
+    const named = scalars.filter((s) => !s.layer.includes("loss") && s.layer !== "learning_rate");
+    for (const [id, group] of [["loss", losses], ["eval", named]]) {
+      document.getElementById(id + "-figure").hidden = group.length === 0;
+      if (group.length) draw(document.getElementById(id + "-chart"), group, "value", bandsOf(head), events, stages);
+    }
+    document.getElementById("training").textContent = scalars.length
+      ? "latest: " + scalars.map((s) => s.layer + " " + s.points[s.points.length - 1].value.toPrecision(4) + " (step " + s.points[s.points.length - 1].step + ")").join(", ")
+      : "";
 
     const body = document.querySelector("#layers tbody");
     body.replaceChildren(

@@ -423,7 +423,13 @@ public final class DemoCommand implements Callable<Integer> {
       }
     }
     return new DemoReport(
-        runId, headline == null ? "-" : headline, series, transitions, stages, training);
+        runId,
+        headline == null ? "-" : headline,
+        series,
+        transitions,
+        stages,
+        training,
+        collector.state().trainingSeries(runId));
   }
 
   private static String summaryText(DemoReport report, Path dir) {

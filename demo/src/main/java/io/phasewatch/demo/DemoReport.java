@@ -1,5 +1,6 @@
 package io.phasewatch.demo;
 
+import io.phasewatch.collector.service.TrainingPoint;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
@@ -8,7 +9,8 @@ import java.util.Objects;
 
 /**
  * What a demo run measured, as the collector computed it: per-layer series, the detected
- * transitions and the stage boundaries. Written as {@code summary.json} next to the figure.
+ * transitions, the stage boundaries and the training scalars (loss, learning rate, named scalars)
+ * that travelled with the windows. Written as {@code summary.json} next to the figure.
  */
 record DemoReport(
     String run,
@@ -16,7 +18,8 @@ record DemoReport(
     List<LayerSeries> layers,
     List<Transition> transitions,
     List<StageBoundary> stages,
-    JsonObject training) {
+    JsonObject training,
+    List<TrainingPoint> scalars) {
 
   DemoReport {
     Objects.requireNonNull(run, "run");
@@ -25,6 +28,18 @@ record DemoReport(
     transitions = List.copyOf(transitions);
     stages = List.copyOf(stages);
     training = training.copy();
+    scalars = List.copyOf(scalars);
+  }
+
+  /** A report of a run that sent no training scalars. */
+  DemoReport(
+      String run,
+      String headlineLayer,
+      List<LayerSeries> layers,
+      List<Transition> transitions,
+      List<StageBoundary> stages,
+      JsonObject training) {
+    this(run, headlineLayer, layers, transitions, stages, training, List.of());
   }
 
   record Point(long step, double effectiveRank, double alpha, String phase, String stage) {}
@@ -100,13 +115,21 @@ record DemoReport(
     for (StageBoundary s : stages) {
       stageArray.add(new JsonObject().put("stage", s.stage()).put("step", s.step()));
     }
+    // One object per window: its step, then each scalar by name (loss, learning_rate, …).
+    JsonArray scalarArray = new JsonArray();
+    for (TrainingPoint t : scalars) {
+      JsonObject o = new JsonObject().put("step", t.step()).put("stage", t.stage().label());
+      t.scalars().values().forEach((name, v) -> o.put(name, v.value()));
+      scalarArray.add(o);
+    }
     return new JsonObject()
         .put("run", run)
         .put("headline_layer", headlineLayer)
         .put("layers", layerArray)
         .put("transitions", transitionArray)
         .put("stages", stageArray)
-        .put("training", training.copy());
+        .put("training", training.copy())
+        .put("training_scalars", scalarArray);
   }
 
   /** JSON has no NaN: an unknown measurement is null. */

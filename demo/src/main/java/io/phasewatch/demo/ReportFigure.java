@@ -1,5 +1,6 @@
 package io.phasewatch.demo;
 
+import io.phasewatch.collector.service.TrainingPoint;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
@@ -83,7 +84,26 @@ final class ReportFigure {
     XYPlot alphaPlot = subplot(alpha, "α (power-law decay)", false);
     combined.add(rankPlot, 1);
     combined.add(alphaPlot, 1);
-    for (XYPlot plot : List.of(rankPlot, alphaPlot)) {
+    List<XYPlot> plots = new java.util.ArrayList<>(List.of(rankPlot, alphaPlot));
+    // The study's picture: the loss falls smoothly while the geometry goes through its phases; the
+    // scalars the run names (held-out accuracy) show what each phase came with.
+    XYSeriesCollection losses = scalarSeries(report, true);
+    XYSeriesCollection named = scalarSeries(report, false);
+    for (var group :
+        List.of(Map.entry("training loss", losses), Map.entry("named scalars", named))) {
+      if (group.getValue().getSeriesCount() > 0) {
+        XYPlot plot = subplot(group.getValue(), group.getKey(), false);
+        for (int i = 0; i < group.getValue().getSeriesCount(); i++) {
+          // Colours of their own, named in the axis label: the legend names the layers.
+          plot.getRenderer().setSeriesPaint(i, SCALAR_COLORS[i % SCALAR_COLORS.length]);
+        }
+        plot.getRangeAxis()
+            .setLabel(group.getKey() + ": " + String.join(", ", seriesNames(group.getValue())));
+        combined.add(plot, 1);
+        plots.add(plot);
+      }
+    }
+    for (XYPlot plot : plots) {
       addPhaseBands(plot, report);
       addMarkers(plot, report, plot == rankPlot);
     }
@@ -110,6 +130,42 @@ final class ReportFigure {
     new Color(0xFF, 0x7F, 0x0E),
     new Color(0x8C, 0x56, 0x4B),
   };
+
+  private static final Color[] SCALAR_COLORS = {
+    Color.BLACK,
+    new Color(0x7F, 0x7F, 0x7F),
+    new Color(0x17, 0xBE, 0xCF),
+    new Color(0xBC, 0xBD, 0x22),
+  };
+
+  /** One series per scalar name: those naming a loss, or the others (learning rate left out). */
+  private static XYSeriesCollection scalarSeries(DemoReport report, boolean losses) {
+    Map<String, XYSeries> byName = new java.util.TreeMap<>();
+    for (TrainingPoint t : report.scalars()) {
+      long x = Math.max(1, t.step());
+      t.scalars()
+          .values()
+          .forEach(
+              (name, v) -> {
+                if (name.contains("loss") == losses && !name.equals("learning_rate")) {
+                  byName
+                      .computeIfAbsent(name, n -> new XYSeries(n, false, true))
+                      .addOrUpdate(x, v.value());
+                }
+              });
+    }
+    XYSeriesCollection data = new XYSeriesCollection();
+    byName.values().forEach(data::addSeries);
+    return data;
+  }
+
+  private static List<String> seriesNames(XYSeriesCollection data) {
+    List<String> names = new java.util.ArrayList<>();
+    for (int i = 0; i < data.getSeriesCount(); i++) {
+      names.add(String.valueOf(data.getSeriesKey(i)));
+    }
+    return names;
+  }
 
   private static XYPlot subplot(XYSeriesCollection data, String label, boolean inLegend) {
     NumberAxis axis = new NumberAxis(label);

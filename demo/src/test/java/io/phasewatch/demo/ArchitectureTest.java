@@ -9,10 +9,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Keeps the module graph and the dependency direction of DESIGN.md visible: core ← agent, core ←
- * collector, {agent, collector} ← demo; the math knows no Kafka, Vert.x, DJL or Micrometer. It
- * lives in the demo module because only there are all modules' classes on one class path (Maven
- * already refuses an undeclared module dependency at compile time; this also catches one declared
- * by mistake).
+ * collector, {agent, collector} ← demo, and core ← testkit, which every module's tests use; the
+ * math knows no Kafka, Vert.x, DJL or Micrometer. It lives in the demo module because only there
+ * are all modules' classes on one class path (Maven already refuses an undeclared module dependency
+ * at compile time; this also catches one declared by mistake).
  */
 class ArchitectureTest {
 
@@ -87,13 +87,25 @@ class ArchitectureTest {
   }
 
   @Test
-  void onlyTheDemoStartsAnEmbeddedBroker() {
+  void onlyTheDemoAndTheTestKitStartAnEmbeddedBroker() {
     noClasses()
         .that()
-        .resideOutsideOfPackage("io.phasewatch.demo..")
+        .resideOutsideOfPackages("io.phasewatch.demo..", "io.phasewatch.testkit..")
         .should()
         .dependOnClassesThat()
         .resideInAnyPackage("kafka.server..", "kafka.tools..")
+        .check(PHASEWATCH);
+  }
+
+  /** The test kit (a broker, a snapshot reader) is for tests: no production class may use it. */
+  @Test
+  void noProductionClassUsesTheTestKit() {
+    noClasses()
+        .that()
+        .resideOutsideOfPackage("io.phasewatch.testkit..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage("io.phasewatch.testkit..")
         .check(PHASEWATCH);
   }
 }

@@ -2,6 +2,7 @@ package io.phasewatch.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.phasewatch.testkit.KafkaBroker;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.awt.image.BufferedImage;
@@ -24,8 +25,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.imageio.ImageIO;
-import org.apache.kafka.common.test.KafkaClusterTestKit;
-import org.apache.kafka.common.test.TestKitNodes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -97,6 +96,13 @@ class DemoIT {
       assertThat(series.size()).isGreaterThanOrEqualTo(10);
       assertThat(series.getJsonObject(0).getDouble("effective_rank")).isGreaterThan(1.0);
     }
+    // The loss went along with the windows: one entry per probe window, each with a finite loss.
+    JsonArray scalars = summary.getJsonArray("training_scalars");
+    assertThat(scalars.size()).isGreaterThanOrEqualTo(10);
+    for (int i = 0; i < scalars.size(); i++) {
+      assertThat(scalars.getJsonObject(i).getDouble("loss")).isPositive();
+      assertThat(scalars.getJsonObject(i).getDouble("learning_rate")).isPositive();
+    }
     BufferedImage png = ImageIO.read(report.resolve("figure.png").toFile());
     assertThat(png.getWidth()).isPositive();
     assertThat(Files.readString(report.resolve("figure.svg"))).contains("<svg");
@@ -107,21 +113,7 @@ class DemoIT {
 
   @Test
   void demoUsesAnExistingBrokerWhenGivenOne() throws Exception {
-    KafkaClusterTestKit cluster =
-        new KafkaClusterTestKit.Builder(
-                new TestKitNodes.Builder()
-                    .setCombined(true)
-                    .setNumBrokerNodes(1)
-                    .setNumControllerNodes(1)
-                    .build())
-            .setConfigProp("group.initial.rebalance.delay.ms", "0")
-            .setConfigProp("offsets.topic.replication.factor", "1")
-            .setConfigProp("offsets.topic.num.partitions", "1")
-            .build();
-    try {
-      cluster.format();
-      cluster.startup();
-      cluster.waitForReadyBrokers();
+    try (KafkaBroker broker = KafkaBroker.start()) {
       Path report = dir.resolve("external");
       ByteArrayOutputStream console = new ByteArrayOutputStream();
       int code =
@@ -141,7 +133,7 @@ class DemoIT {
                   "--http-port",
                   Integer.toString(freePort()),
                   "--bootstrap-servers",
-                  cluster.bootstrapServers(),
+                  broker.bootstrapServers(),
                   "--report-dir",
                   report.toString(),
                   "--run",
@@ -150,14 +142,12 @@ class DemoIT {
       String out = console.toString(StandardCharsets.UTF_8);
       assertThat(code).as(out).isZero();
       assertThat(out)
-          .contains("kafka at " + cluster.bootstrapServers())
+          .contains("kafka at " + broker.bootstrapServers())
           .doesNotContain("in-process Kafka");
       JsonObject summary = new JsonObject(Files.readString(report.resolve("summary.json")));
       JsonArray layers = summary.getJsonArray("layers");
       assertThat(layers).hasSize(2);
       assertThat(layers.getJsonObject(0).getJsonArray("series").size()).isEqualTo(2);
-    } finally {
-      cluster.close();
     }
   }
 
@@ -238,9 +228,10 @@ class DemoIT {
     while (lines.find()) {
       points.add(Integer.parseInt(lines.group(1)));
     }
-    // Two layers in each of the two charts, each line with data.
-    assertThat(points).as(dom).hasSize(4).allSatisfy(n -> assertThat(n).isPositive());
-    assertThat(dom).contains("final_norm").doesNotContain("error:");
+    // Two layers in each of the two geometry charts and the training loss beside them, each line
+    // with data.
+    assertThat(points).as(dom).hasSize(5).allSatisfy(n -> assertThat(n).isPositive());
+    assertThat(dom).contains("final_norm").contains("data-layer=\"loss\"").doesNotContain("error:");
     List<String> shot = new ArrayList<>(flags);
     shot.add("--screenshot=" + screenshot);
     shot.add(base + "/");

@@ -16,11 +16,18 @@ public interface CaptureSink {
 
   /**
    * A training step finished; {@code tokensSeen} is cumulative on this rank. {@code loss} is the
-   * step's training loss when the training side has it at no extra cost, else NaN (the agent does
-   * not use it; it is there for sinks that print or log it).
+   * step's training loss when the training side has it at no extra cost, else NaN; the agent
+   * averages the finite ones over each window.
    */
   void stepEnded(long step, long tokensSeen, double loss);
 
   /** The run entered another stage (pretrain → sft → dpo → rlvr); windows after it carry it. */
   void stageChanged(Stage stage, long step);
+
+  /**
+   * A training scalar the user names (held-out accuracy, eval loss) or the learning rate ({@code
+   * learning_rate}); the window open now carries the latest value. Sinks that do not keep scalars
+   * ignore it.
+   */
+  default void recordScalar(String name, double value) {}
 }

@@ -64,7 +64,7 @@ public record AgentConfig(
 
   /** The defaults of every key, for a run named {@code runId}. */
   public static AgentConfig defaults(String runId) {
-    return AgentConfigLoader.fromMap(Map.of("run", runId), Map.of(), Map.of());
+    return AgentConfigLoader.load("", Map.of(), Map.of("run", runId));
   }
 
   /** A copy with another publish section (tests and embedders point it at their broker). */

@@ -13,7 +13,10 @@ sealed interface Event {
     }
   }
 
-  record StepEnded(long step, long tokensSeen) implements Event {}
+  record StepEnded(long step, long tokensSeen, double loss) implements Event {}
+
+  /** A named training scalar; the name is checked on the training thread. */
+  record Scalar(String name, double value) implements Event {}
 
   record StageChanged(Stage stage, long step) implements Event {}
 

@@ -15,6 +15,7 @@ import io.phasewatch.core.sketch.CovarianceSnapshot;
 import io.phasewatch.core.wire.SnapshotMetadata;
 import io.phasewatch.core.wire.SnapshotRecord;
 import io.phasewatch.core.wire.Stage;
+import io.phasewatch.core.wire.TrainingScalars;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
@@ -69,6 +70,7 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
   private final Counter windowsClosed;
   private final Map<String, Boolean> loggedFailures = new ConcurrentHashMap<>();
   private final Map<String, Counter> dropCounters = new ConcurrentHashMap<>();
+  private final Map<String, Counter> scalarDrops = new ConcurrentHashMap<>();
   private volatile boolean active;
   private volatile boolean closed;
 
@@ -81,6 +83,7 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
   private long probeTokens;
   private boolean publishing = true;
   private long nextSummaryNanos;
+  private final ScalarWindow scalars = new ScalarWindow();
 
   /** A layer's sketch; owned by the sketch thread. */
   private static final class LayerState {
@@ -266,7 +269,51 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
 
   @Override
   public void stepEnded(long step, long tokensSeen, double loss) {
-    control(new Event.StepEnded(step, tokensSeen));
+    control(new Event.StepEnded(step, tokensSeen, loss));
+  }
+
+  /**
+   * Records a training scalar for the open window: a name the user chooses ({@code
+   * heldout.accuracy}, {@code eval_loss}) or {@value TrainingScalars#LEARNING_RATE}; the window
+   * carries the latest value. The learning rate is a step's: recorded before a step's end (as
+   * {@code PhasewatchTrainingListener} does), it goes with that step, like the loss. Any other name
+   * goes with the window open when it is recorded: in {@code probe} mode, a value recorded after a
+   * probe pass goes with that pass. Names are {@code [a-z][a-z0-9_.]*}, at most 64 characters, at
+   * most {@value TrainingScalars#MAX_SCALARS} per run with the loss; {@value TrainingScalars#LOSS}
+   * is the agent's own (the steps' loss, averaged). A bad name, a non-finite value or one name too
+   * many is dropped and counted in {@code phasewatch.agent.scalars.dropped}, never thrown.
+   */
+  @Override
+  public void recordScalar(String name, double value) {
+    if (!active) {
+      return;
+    }
+    try {
+      String problem = TrainingScalars.nameProblem(name);
+      if (problem != null) {
+        droppedScalar("bad_name", problem);
+      } else if (TrainingScalars.LOSS.equals(name)) {
+        droppedScalar(
+            "reserved_name", "'loss' is the steps' loss the training listener hands over");
+      } else if (!Double.isFinite(value)) {
+        droppedScalar("non_finite", "scalar '" + name + "' is " + value);
+      } else {
+        control(new Event.Scalar(name, value));
+      }
+    } catch (Throwable t) {
+      fail("capture", t, true);
+    }
+  }
+
+  private void droppedScalar(String reason, String why) {
+    scalarDrops
+        .computeIfAbsent(
+            reason,
+            k -> {
+              LOG.warning("phasewatch: training scalar dropped (" + k + "): " + why);
+              return Counter.builder(M + "scalars.dropped").tag("reason", k).register(registry);
+            })
+        .increment();
   }
 
   @Override
@@ -320,11 +367,23 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
           lastStep = s.step();
           tokensSeen = s.tokensSeen();
           if (config.sampling().mode() == AgentConfig.Mode.LIVE) {
+            scalars.stepEnded(s.loss());
             if (s.step() % config.window().steps() == 0) {
               closeWindow(s.step());
             }
-          } else if (rowsInWindow) {
-            closeProbeWindow();
+          } else {
+            // The probe pass ran after the previous step ended: this step belongs to the next
+            // window.
+            if (rowsInWindow) {
+              closeProbeWindow();
+            }
+            scalars.stepEnded(s.loss());
+          }
+        } else if (e instanceof Event.Scalar sc) {
+          if (!scalars.set(sc.name(), sc.value())) {
+            droppedScalar(
+                "name_limit",
+                "'" + sc.name() + "' is one name more than " + TrainingScalars.MAX_SCALARS);
           }
         } else if (e instanceof Event.StageChanged c) {
           closeWindow(lastStep); // the window ends with the last step that finished
@@ -403,6 +462,8 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
     rowsInWindow = false;
     windowsClosed.increment();
     long now = System.currentTimeMillis();
+    TrainingScalars windowScalars = scalars.snapshot();
+    boolean handedOver = false;
     for (LayerState s : layers.values()) {
       if (s.rows == 0) {
         continue;
@@ -423,11 +484,16 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
                 tokensSeen,
                 now,
                 s.counters.dropped.get());
-        handOver(new SnapshotRecord(meta, snapshot));
+        handOver(new SnapshotRecord(meta, snapshot, windowScalars));
+        handedOver = true;
       } catch (RuntimeException | AssertionError e) {
         s.counters.failed = true;
         fail("sketch", e, false);
       }
+    }
+    // A window that sent nothing (no layer had rows) hands its scalars on to the next one.
+    if (handedOver) {
+      scalars.clear();
     }
     layers.values().removeIf(s -> s.counters.failed);
   }

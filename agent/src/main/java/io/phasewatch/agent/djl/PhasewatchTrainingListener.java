@@ -10,7 +10,9 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.Trainer;
 import ai.djl.training.dataset.Batch;
 import ai.djl.training.listener.TrainingListenerAdapter;
+import ai.djl.training.tracker.Tracker;
 import io.phasewatch.agent.capture.CaptureSink;
+import io.phasewatch.core.wire.TrainingScalars;
 import java.util.Map;
 import java.util.Objects;
 import java.util.logging.Level;
@@ -23,9 +25,16 @@ import java.util.logging.Logger;
  *
  * <p>The loss handed to {@code stepEnded} is the one the training loop computed for the step, when
  * the loop passes a {@link BatchDataWithLoss} (as the demo's training loop and post-training stages
- * do); with a plain {@code BatchData} (DJL's {@code EasyTrain}) it is NaN. The listener never
+ * do); with a plain {@code BatchData} (DJL's {@code EasyTrain}) it is NaN. The agent averages the
+ * finite ones over each window and sends the mean with the window's snapshots. The listener never
  * evaluates the loss itself: that would be a second softmax over the full logits on the training
- * thread every step, for a value the agent does not use.
+ * thread every step.
+ *
+ * <p>The learning rate travels with the windows when the listener is given the optimiser's
+ * learning-rate {@link Tracker} ({@link Builder#learningRate}): DJL's optimisers keep their tracker
+ * private, so the listener cannot read it from the trainer. The value handed over for step s is
+ * {@code tracker.getNewValue(s)}, the value a DJL optimiser with no {@code beginNumUpdate} uses for
+ * its s-th update.
  *
  * <p>The probe pass is compute the trainer pays for, so it is measured against the step time (the
  * time between two batches, outside this listener). When the probe's share exceeds the overhead
@@ -47,6 +56,7 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
   private final int probeBatch;
   private final double overheadBudget;
   private final boolean stretchEnabled;
+  private final Tracker learningRate;
 
   private long step;
   private int epoch;
@@ -64,6 +74,7 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
   private boolean batchDisabled;
   private boolean probeDisabled;
   private boolean armDisabled;
+  private boolean learningRateDisabled;
   private long failures;
   private long probesRun;
 
@@ -75,6 +86,7 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
     this.probeBatch = b.probeBatch;
     this.overheadBudget = b.overheadBudget;
     this.stretchEnabled = b.stretch;
+    this.learningRate = b.learningRate;
     this.step = b.startStep;
     this.denseUntil = b.denseUntil;
     if (b.denseUntil > 0) {
@@ -119,6 +131,7 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
     private long startStep;
     private long denseUntil;
     private long denseEvery = 1;
+    private Tracker learningRate;
 
     private Builder(CaptureSink sink) {
       this.sink = Objects.requireNonNull(sink, "listener: sink");
@@ -178,6 +191,15 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
       return this;
     }
 
+    /**
+     * The tracker the optimiser was built with ({@code optLearningRateTracker}); each step hands
+     * its learning rate to the sink as {@value TrainingScalars#LEARNING_RATE}.
+     */
+    public Builder learningRate(Tracker tracker) {
+      this.learningRate = Objects.requireNonNull(tracker, "listener: learning-rate tracker");
+      return this;
+    }
+
     /** Step count already done (a resumed run). */
     public Builder startStep(long s) {
       if (s < 0) {
@@ -220,6 +242,7 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
     readBatch(batchData);
     if (!sinkDisabled) {
       try {
+        handOverLearningRate();
         sink.stepEnded(step, tokensSeen, lastLoss);
       } catch (RuntimeException | LinkageError e) {
         sinkDisabled = true;
@@ -236,6 +259,21 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
     }
     arm(step + 1);
     lastExit = System.nanoTime();
+  }
+
+  private void handOverLearningRate() {
+    if (learningRate == null || learningRateDisabled) {
+      return;
+    }
+    float lr;
+    try {
+      lr = learningRate.getNewValue((int) Math.min(step, Integer.MAX_VALUE));
+    } catch (RuntimeException e) {
+      learningRateDisabled = true;
+      fail("reading the learning-rate tracker", e);
+      return;
+    }
+    sink.recordScalar(TrainingScalars.LEARNING_RATE, lr);
   }
 
   private void readBatch(BatchData batchData) {

@@ -39,11 +39,13 @@ public record SpoolName(
   /** Longest file name read; common file systems allow 255 bytes. */
   public static final int MAX_NAME_CHARS = 1024;
 
-  /** The three array formats, by extension. */
+  /** The three array formats and the training-scalars side file, by extension. */
   public enum Format {
     NPY(".npy"),
     NPZ(".npz"),
-    SAFETENSORS(".safetensors");
+    SAFETENSORS(".safetensors"),
+    /** Not an array: the training scalars of the step's window (docs/spool.md). */
+    SCALARS(".scalars");
 
     private final String extension;
 
@@ -79,7 +81,9 @@ public record SpoolName(
               ? "spool name: layer is required for .npy"
               : "spool name: layer= is only for .npy; a "
                   + format.extension()
-                  + " file's arrays carry the layer names");
+                  + (format == Format.SCALARS
+                      ? " file belongs to every layer of its step"
+                      : " file's arrays carry the layer names"));
     }
   }
 
@@ -102,7 +106,7 @@ public record SpoolName(
     }
     if (format == null) {
       throw new IllegalArgumentException(
-          "spool name: unknown extension (expected .npy, .npz or .safetensors)");
+          "spool name: unknown extension (expected .npy, .npz, .safetensors or .scalars)");
     }
     String body = fileName.substring(0, fileName.length() - format.extension().length());
     Map<String, String> kv = new HashMap<>();

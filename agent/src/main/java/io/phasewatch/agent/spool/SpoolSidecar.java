@@ -16,6 +16,7 @@ import io.phasewatch.core.sketch.FrequentDirections;
 import io.phasewatch.core.sketch.RowSample;
 import io.phasewatch.core.wire.SnapshotMetadata;
 import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.core.wire.TrainingScalars;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.ClosedWatchServiceException;
@@ -31,7 +32,9 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -81,6 +84,23 @@ public final class SpoolSidecar implements AutoCloseable {
   private final AtomicLong pendingFiles = new AtomicLong();
   private final AtomicLong pendingBytes = new AtomicLong();
   private final Object lock = new Object();
+
+  /**
+   * The scalars of the latest {@code .scalars} file of each (run, rank), for the array files of its
+   * step; bounded, the least recently written going first.
+   */
+  private final Map<String, HeldScalars> scalars =
+      new LinkedHashMap<>(16, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, HeldScalars> eldest) {
+          return size() > MAX_HELD_SCALARS;
+        }
+      };
+
+  private static final int MAX_HELD_SCALARS = 1024;
+
+  private record HeldScalars(long step, TrainingScalars scalars) {}
+
   private Thread thread;
   private WatchService watch;
   private volatile boolean stopping;
@@ -260,8 +280,10 @@ public final class SpoolSidecar implements AutoCloseable {
           handled++;
         }
       }
+      // Within a step the scalars file goes first: the array files of the step carry its values.
       pending.sort(
           Comparator.comparingLong(Pending::step)
+              .thenComparing(p -> !p.name().endsWith(SpoolName.Format.SCALARS.extension()))
               .thenComparingLong(Pending::mtime)
               .thenComparing(Pending::name));
       long total = pending.stream().mapToLong(Pending::size).sum();
@@ -306,6 +328,13 @@ public final class SpoolSidecar implements AutoCloseable {
   private void handle(Pending p) throws IOException {
     String key = key(p);
     SpoolName meta = SpoolName.parse(p.name());
+    if (meta.format() == SpoolName.Format.SCALARS) {
+      holdScalars(p, meta);
+      return;
+    }
+    HeldScalars held = scalars.get(meta.run() + "\u0000" + meta.rank());
+    TrainingScalars stepScalars =
+        held != null && held.step() == meta.step() ? held.scalars() : TrainingScalars.empty();
     if (p.size() > spool.maxFileBytes()) {
       reject(
           p.path(),
@@ -345,7 +374,8 @@ public final class SpoolSidecar implements AutoCloseable {
             while ((got = rows.read(block, blockRows)) > 0) {
               sketch.update(block, got);
             }
-            records.add(new SnapshotRecord(metadata(meta, layer, p), sketch.snapshot()));
+            records.add(
+                new SnapshotRecord(metadata(meta, layer, p), sketch.snapshot(), stepScalars));
           });
     } catch (NoSuchFileException e) {
       Counter.builder(M + "files.vanished").register(registry).increment();
@@ -372,6 +402,38 @@ public final class SpoolSidecar implements AutoCloseable {
     finish(p.path());
     journal.forget(key);
     filesPublished.increment();
+  }
+
+  /**
+   * Reads a {@code .scalars} file and keeps its values for the array files of its step, which sort
+   * after it; the file itself is then done. Its values reach the collector with those snapshots.
+   */
+  private void holdScalars(Pending p, SpoolName meta) throws IOException {
+    if (p.size() > ScalarsFile.MAX_BYTES) {
+      reject(
+          p.path(),
+          "too_large",
+          "scalars file of " + p.size() + " bytes exceeds " + ScalarsFile.MAX_BYTES);
+      return;
+    }
+    ScalarsFile file;
+    try {
+      file = ScalarsFile.parse(Files.readString(p.path(), StandardCharsets.UTF_8));
+    } catch (NoSuchFileException e) {
+      Counter.builder(M + "files.vanished").register(registry).increment();
+      return;
+    } catch (IllegalArgumentException | java.nio.charset.CharacterCodingException e) {
+      reject(p.path(), "scalars", e.getMessage());
+      return;
+    }
+    if (file.nonFinite() > 0) {
+      Counter.builder(M + "scalars.dropped")
+          .tag("reason", "non_finite")
+          .register(registry)
+          .increment(file.nonFinite());
+    }
+    scalars.put(meta.run() + "\u0000" + meta.rank(), new HeldScalars(meta.step(), file.scalars()));
+    finish(p.path());
   }
 
   private CovarianceSketch sketchFor(String layer, int d, int worldSize, String where)

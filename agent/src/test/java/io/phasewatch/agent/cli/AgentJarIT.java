@@ -4,35 +4,22 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 import io.phasewatch.core.sketch.ExactSnapshot;
-import io.phasewatch.core.wire.ChunkAssembler;
-import io.phasewatch.core.wire.DecodeLimits;
-import io.phasewatch.core.wire.SnapshotCodec;
 import io.phasewatch.core.wire.SnapshotRecord;
 import io.phasewatch.core.wire.Stage;
+import io.phasewatch.testkit.KafkaBroker;
+import io.phasewatch.testkit.SnapshotReader;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Properties;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.JarFile;
-import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.test.KafkaClusterTestKit;
-import org.apache.kafka.common.test.TestKitNodes;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -44,31 +31,9 @@ class AgentJarIT {
   private static final Path JAR = Path.of("target", "phasewatch-agent.jar");
   private static final Path TRAIN = Path.of("..", "python", "examples", "train_tiny.py");
   private static final String PYTHON = "/usr/bin/python3.11";
-  private static KafkaClusterTestKit cluster;
+  @RegisterExtension static final KafkaBroker KAFKA = KafkaBroker.perClass();
 
   @TempDir Path tmp;
-
-  @BeforeAll
-  static void startBroker() throws Exception {
-    cluster =
-        new KafkaClusterTestKit.Builder(
-                new TestKitNodes.Builder()
-                    .setCombined(true)
-                    .setNumBrokerNodes(1)
-                    .setNumControllerNodes(1)
-                    .build())
-            .build();
-    cluster.format();
-    cluster.startup();
-    cluster.waitForReadyBrokers();
-  }
-
-  @AfterAll
-  static void stopBroker() throws Exception {
-    if (cluster != null) {
-      cluster.close();
-    }
-  }
 
   private static String java() {
     return ProcessHandle.current().info().command().orElse("java");
@@ -211,12 +176,7 @@ class AgentJarIT {
   void aPyTorchTrainerWritingIntoTheSpoolIsPublishedByTheJar() throws Exception {
     requireTorch();
     String topic = "pytorch";
-    try (var admin = cluster.admin()) {
-      admin
-          .createTopics(List.of(new NewTopic(topic, 1, (short) 1)))
-          .all()
-          .get(30, TimeUnit.SECONDS);
-    }
+    KAFKA.createTopic(topic);
     Path spool = tmp.resolve("spool");
     Path sidecarLog = tmp.resolve("sidecar.log");
     Process sidecar =
@@ -228,7 +188,7 @@ class AgentJarIT {
                 "--spool",
                 spool.toString(),
                 "--bootstrap-servers",
-                cluster.bootstrapServers(),
+                KAFKA.bootstrapServers(),
                 "--set",
                 "publish.topic=" + topic,
                 "--set",
@@ -262,7 +222,8 @@ class AgentJarIT {
       assertThat(Files.readString(tmp.resolve("train.log"))).contains("done: 24 files written");
 
       // 8 flushes (steps 5, 10, …, 40) × 3 hooked modules.
-      List<SnapshotRecord> got = consume(topic, 24, Duration.ofSeconds(120));
+      List<SnapshotRecord> got =
+          KAFKA.read(topic, SnapshotReader.atLeast(24), Duration.ofSeconds(120));
       assertThat(got).as(Files.readString(sidecarLog)).hasSize(24);
       var layers = new TreeSet<String>();
       var steps = new TreeSet<Long>();
@@ -298,40 +259,5 @@ class AgentJarIT {
       }
     }
     assertThat(Files.readString(sidecarLog)).contains("done 24 files");
-  }
-
-  private static List<SnapshotRecord> consume(String topic, int n, Duration timeout) {
-    var props = new Properties();
-    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers());
-    props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-    props.put(
-        ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    List<SnapshotRecord> out = new ArrayList<>();
-    ChunkAssembler assembler = ChunkAssembler.withDefaults();
-    try (var consumer = new KafkaConsumer<String, byte[]>(props)) {
-      var tp = new TopicPartition(topic, 0);
-      consumer.assign(List.of(tp));
-      consumer.seekToBeginning(List.of(tp));
-      long deadline = System.nanoTime() + timeout.toNanos();
-      while (out.size() < n && System.nanoTime() < deadline) {
-        for (var rec : consumer.poll(Duration.ofMillis(200))) {
-          assertThat(
-                  new String(
-                      rec.headers().lastHeader(SnapshotCodec.CONTENT_TYPE_HEADER).value(),
-                      StandardCharsets.UTF_8))
-              .isEqualTo(SnapshotCodec.CONTENT_TYPE);
-          try {
-            assembler
-                .accept(
-                    SnapshotCodec.decode(rec.value(), DecodeLimits.defaults()),
-                    System.currentTimeMillis())
-                .ifPresent(out::add);
-          } catch (Exception e) {
-            throw new AssertionError("record at offset " + rec.offset() + " does not decode", e);
-          }
-        }
-      }
-    }
-    return out;
   }
 }

@@ -13,12 +13,9 @@ import io.phasewatch.core.sketch.CovarianceSketch;
 import io.phasewatch.core.sketch.ExactSnapshot;
 import io.phasewatch.core.sketch.ExactSummary;
 import io.phasewatch.core.sketch.FrequentDirections;
-import io.phasewatch.core.wire.ChunkAssembler;
-import io.phasewatch.core.wire.DecodeLimits;
-import io.phasewatch.core.wire.SnapshotCodec;
 import io.phasewatch.core.wire.SnapshotRecord;
-import io.phasewatch.core.wire.WireFormatException;
-import java.nio.charset.StandardCharsets;
+import io.phasewatch.testkit.KafkaBroker;
+import io.phasewatch.testkit.SnapshotReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,58 +23,15 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import kafka.server.BrokerServer;
-import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.test.KafkaClusterTestKit;
-import org.apache.kafka.common.test.TestKitNodes;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The agent and its publisher against a real single-node KRaft broker, stopped and restarted. */
 class KafkaSnapshotPublisherIT {
-  private static KafkaClusterTestKit cluster;
-
-  @BeforeAll
-  static void startBroker() throws Exception {
-    cluster =
-        new KafkaClusterTestKit.Builder(
-                new TestKitNodes.Builder()
-                    .setCombined(true)
-                    .setNumBrokerNodes(1)
-                    .setNumControllerNodes(1)
-                    .build())
-            .build();
-    cluster.format();
-    cluster.startup();
-    cluster.waitForReadyBrokers();
-  }
-
-  @AfterAll
-  static void stopBroker() throws Exception {
-    if (cluster != null) {
-      cluster.close();
-    }
-  }
-
-  private static void createTopic(String topic) throws Exception {
-    try (var admin = cluster.admin()) {
-      admin
-          .createTopics(List.of(new NewTopic(topic, 1, (short) 1)))
-          .all()
-          .get(30, TimeUnit.SECONDS);
-    }
-  }
+  @RegisterExtension static final KafkaBroker KAFKA = KafkaBroker.perClass();
 
   private static AgentConfig config(String topic, String extraYaml) {
     return config(topic, extraYaml, Map.of());
@@ -88,7 +42,7 @@ class KafkaSnapshotPublisherIT {
     Map<String, String> flags =
         new HashMap<>(
             Map.of(
-                "kafka.bootstrap.servers", cluster.bootstrapServers(),
+                "kafka.bootstrap.servers", KAFKA.bootstrapServers(),
                 "kafka.delivery.timeout.ms", "3000",
                 "kafka.request.timeout.ms", "1000",
                 "kafka.linger.ms", "0",
@@ -118,48 +72,9 @@ class KafkaSnapshotPublisherIT {
     return r;
   }
 
-  /** Reads the topic from the start with a plain consumer until {@code n} snapshots decoded. */
+  /** Reads the topic from the start until {@code n} distinct (layer, window) snapshots decoded. */
   private static List<SnapshotRecord> consume(String topic, int n, Duration timeout) {
-    var props = new Properties();
-    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers());
-    props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-    props.put(
-        ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    List<SnapshotRecord> out = new ArrayList<>();
-    ChunkAssembler assembler = ChunkAssembler.withDefaults();
-    try (var consumer = new KafkaConsumer<String, byte[]>(props)) {
-      var tp = new TopicPartition(topic, 0);
-      consumer.assign(List.of(tp));
-      consumer.seekToBeginning(List.of(tp));
-      long deadline = System.nanoTime() + timeout.toNanos();
-      while (out.stream()
-                  .map(r -> r.metadata().layer() + "#" + r.metadata().windowId())
-                  .distinct()
-                  .count()
-              < n
-          && System.nanoTime() < deadline) {
-        for (ConsumerRecord<String, byte[]> rec : consumer.poll(Duration.ofMillis(200))) {
-          assertThat(
-                  new String(
-                      rec.headers().lastHeader(SnapshotCodec.CONTENT_TYPE_HEADER).value(),
-                      StandardCharsets.UTF_8))
-              .isEqualTo(SnapshotCodec.CONTENT_TYPE);
-          try {
-            var whole =
-                assembler.accept(
-                    SnapshotCodec.decode(rec.value(), DecodeLimits.defaults()),
-                    System.currentTimeMillis());
-            if (whole.isPresent()) {
-              assertThat(rec.key()).isEqualTo(whole.get().metadata().key());
-              out.add(whole.get());
-            }
-          } catch (WireFormatException e) {
-            throw new AssertionError("record at offset " + rec.offset() + " does not decode", e);
-          }
-        }
-      }
-    }
-    return out;
+    return KAFKA.read(topic, SnapshotReader.distinctWindows(n), timeout);
   }
 
   private static void await(BooleanSupplier condition, Duration timeout)
@@ -186,7 +101,7 @@ class KafkaSnapshotPublisherIT {
   @Test
   void everyWindowArrivesDecodedWithItsMetadataAndTheSketchOfItsRows() throws Exception {
     String topic = "windows";
-    createTopic(topic);
+    KAFKA.createTopic(topic);
     var registry = new SimpleMeterRegistry();
     // d = 4 gets the exact summary, d = 40 Frequent Directions with ℓ = 8 (15 rows a window);
     // 1 KiB records make the 40 × 40 state travel in chunks.
@@ -258,7 +173,7 @@ class KafkaSnapshotPublisherIT {
   @Test
   void brokerOutageBuffersWithinTheBoundAndDeliversInOrderAfterwards() throws Exception {
     String topic = "outage";
-    createTopic(topic);
+    KAFKA.createTopic(topic);
     var registry = new SimpleMeterRegistry();
     AgentConfig config =
         config(topic, "window: {steps: 1}\n", Map.of("publish.buffer-snapshots", "5"));
@@ -270,8 +185,7 @@ class KafkaSnapshotPublisherIT {
     }
     await(() -> count(registry, "phasewatch.agent.windows.published") == 3, Duration.ofSeconds(30));
 
-    BrokerServer broker = cluster.brokers().values().iterator().next();
-    broker.shutdown();
+    KAFKA.stopServing();
     try {
       long slowest = 0;
       for (; step < 15; step++) {
@@ -286,8 +200,7 @@ class KafkaSnapshotPublisherIT {
       await(() -> count(registry, "phasewatch.agent.publish.failures") > 0, Duration.ofSeconds(30));
       assertThat(slowest).isLessThan(TimeUnit.MILLISECONDS.toNanos(200)); // max.block.ms is 1000
     } finally {
-      broker.startup(); // also when an assertion failed: the other tests share this broker
-      cluster.waitForReadyBrokers();
+      KAFKA.restore(); // also when an assertion failed: the other tests share this broker
     }
     await(() -> count(registry, "phasewatch.agent.windows.published") == 8, Duration.ofSeconds(60));
     agent.close(Duration.ofSeconds(20));
@@ -308,7 +221,7 @@ class KafkaSnapshotPublisherIT {
   @Test
   void spooledSnapshotsSurviveAnAgentRestartAndArriveInOrder(@TempDir Path dir) throws Exception {
     String topic = "spooled";
-    createTopic(topic);
+    KAFKA.createTopic(topic);
     Path spool = dir.resolve("spool");
     // First agent: its broker address leads nowhere, so everything stays in the spool.
     var dead = new SimpleMeterRegistry();
@@ -342,7 +255,7 @@ class KafkaSnapshotPublisherIT {
                 + spool
                 + "}\n",
             Map.of(),
-            Map.of("kafka.bootstrap.servers", cluster.bootstrapServers()));
+            Map.of("kafka.bootstrap.servers", KAFKA.bootstrapServers()));
     PhasewatchAgent second = agent(reachable, live);
     await(() -> count(live, "phasewatch.agent.windows.published") == 3, Duration.ofSeconds(30));
     second.rows("h", 7, row(7, 0, 3), 1, 3);

@@ -10,6 +10,8 @@ import io.phasewatch.core.sketch.CovarianceSnapshot;
 import io.phasewatch.core.sketch.ExactSummary;
 import io.phasewatch.core.sketch.RowSampleSnapshot;
 import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.testkit.KafkaBroker;
+import io.phasewatch.testkit.SnapshotReader;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -17,35 +19,21 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.kafka.common.test.KafkaClusterTestKit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The sidecar in-process against a real single-node KRaft broker. */
 class SpoolSidecarIT {
-  private static KafkaClusterTestKit cluster;
+  @RegisterExtension static final KafkaBroker KAFKA = KafkaBroker.perClass();
 
   @TempDir Path spool;
-
-  @BeforeAll
-  static void startBroker() throws Exception {
-    cluster = KafkaTopics.start();
-  }
-
-  @AfterAll
-  static void stopBroker() throws Exception {
-    if (cluster != null) {
-      cluster.close();
-    }
-  }
 
   private SidecarConfig config(String topic) {
     Map<String, String> flags = new HashMap<>();
     flags.put("spool.dir", spool.toString());
     flags.put("spool.scan-interval", "200ms");
-    flags.put("kafka.bootstrap.servers", cluster.bootstrapServers());
+    flags.put("kafka.bootstrap.servers", KAFKA.bootstrapServers());
     flags.put("kafka.linger.ms", "0");
     flags.put("publish.topic", topic);
     // Small records make the 40 × 24 row sample travel in chunks.
@@ -71,7 +59,7 @@ class SpoolSidecarIT {
   @Test
   void spooledFilesArriveAsTheSketchesOfTheirRowsAndARestartSendsNothingTwice() throws Exception {
     String topic = "spooled";
-    KafkaTopics.create(cluster, topic);
+    KAFKA.createTopic(topic);
     Map<String, CovarianceSnapshot> expected = new LinkedHashMap<>();
     for (int step = 10; step <= 30; step += 10) {
       for (int rank = 0; rank < 2; rank++) {
@@ -92,8 +80,7 @@ class SpoolSidecarIT {
     var registry = new SimpleMeterRegistry();
     try (var sidecar = SpoolSidecar.withKafka(config(topic), registry).start()) {
       List<SnapshotRecord> got =
-          KafkaTopics.consume(
-              cluster, topic, expected.size(), Duration.ofSeconds(60), Duration.ZERO);
+          KAFKA.read(topic, SnapshotReader.atLeast(expected.size()), Duration.ofSeconds(60));
       assertThat(got).hasSize(expected.size());
       Map<String, CovarianceSnapshot> byKey = new LinkedHashMap<>();
       for (SnapshotRecord r : got) {
@@ -112,8 +99,11 @@ class SpoolSidecarIT {
         spool, "run=r1,stage=sft,rank=0,world=2,layer=layers.0,step=40.npy", npy(20, 4, later));
     try (var again = SpoolSidecar.withKafka(config(topic), new SimpleMeterRegistry()).start()) {
       List<SnapshotRecord> all =
-          KafkaTopics.consume(
-              cluster, topic, expected.size() + 1, Duration.ofSeconds(60), Duration.ofSeconds(3));
+          KAFKA.read(
+              topic,
+              SnapshotReader.atLeast(expected.size() + 1),
+              Duration.ofSeconds(60),
+              Duration.ofSeconds(3));
       assertThat(all).hasSize(expected.size() + 1);
       assertThat(all.get(all.size() - 1).snapshot()).isEqualTo(direct(later, 20, 4));
       assertThat(again.summary()).contains("done 1 files");
@@ -124,7 +114,7 @@ class SpoolSidecarIT {
   void snapshotsHandedOverWhileTheBrokerIsUnreachableWaitInTheOutboxAcrossARestart()
       throws Exception {
     String topic = "outbox";
-    KafkaTopics.create(cluster, topic);
+    KAFKA.createTopic(topic);
     float[] r = rows(5, 10, 3);
     handOver(spool, "run=r2,layer=x,step=5.npy", npy(10, 3, r));
     // First run: a broker address nobody listens on; the file is journaled into the outbox.
@@ -141,7 +131,8 @@ class SpoolSidecarIT {
     // Second run with the broker: the outbox delivers it, exactly once.
     try (var online = SpoolSidecar.withKafka(config(topic), new SimpleMeterRegistry()).start()) {
       List<SnapshotRecord> got =
-          KafkaTopics.consume(cluster, topic, 1, Duration.ofSeconds(60), Duration.ofSeconds(2));
+          KAFKA.read(
+              topic, SnapshotReader.atLeast(1), Duration.ofSeconds(60), Duration.ofSeconds(2));
       assertThat(got).hasSize(1);
       assertThat(got.get(0).snapshot()).isEqualTo(direct(r, 10, 3));
       assertThat(online.summary()).contains("done 0 files");

@@ -418,7 +418,7 @@ class SpoolSidecarTest {
     assertThat(env.spool().keepDone()).isTrue();
     org.assertj.core.api.Assertions.assertThatThrownBy(
             () -> SidecarConfig.load("spool: {dir: /s, colour: red}\n", Map.of(), Map.of()))
-        .hasMessageContaining("unknown YAML key 'spool.colour'");
+        .hasMessageContaining("unknown key 'spool.colour'");
     org.assertj.core.api.Assertions.assertThatThrownBy(
             () -> SidecarConfig.load("", Map.of(), Map.of()))
         .hasMessageContaining("spool.dir is required");

@@ -1,7 +1,10 @@
 package io.phasewatch.collector.config;
 
 import io.phasewatch.collector.phase.PhaseDetectorConfig;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Properties;
+import java.util.Set;
 
 /**
  * Everything the collector reads at start, one record. Built by {@link ConfigLoader}; the keys and
@@ -28,10 +31,11 @@ public record CollectorConfig(
     Objects.requireNonNull(phases, "phases");
     if (limits.runIdleTimeoutMillis() <= merge.timeoutMillis()) {
       throw new IllegalArgumentException(
-          "collector config: limits.run-idle-timeout-ms "
+          "collector config: limits.run-idle-timeout "
               + limits.runIdleTimeoutMillis()
-              + " must exceed merge.timeout-ms "
-              + merge.timeoutMillis());
+              + "ms must exceed merge.timeout "
+              + merge.timeoutMillis()
+              + "ms");
     }
   }
 
@@ -40,13 +44,20 @@ public record CollectorConfig(
     return ConfigLoader.load(null, java.util.Map.of(), java.util.Map.of());
   }
 
+  /**
+   * @param client Kafka client properties from the {@code kafka.*} keys that are not the
+   *     collector's own ({@code security.protocol}, {@code sasl.jaas.config}, …), each known to at
+   *     least one of the consumer, the dead-letter producer and the admin client
+   */
   public record Kafka(
       String bootstrapServers,
       String topic,
       String dlqTopic,
       String groupId,
-      long pollTimeoutMillis) {
+      long pollTimeoutMillis,
+      Map<String, String> client) {
     public Kafka {
+      client = Map.copyOf(client);
       nonBlank("kafka.bootstrap-servers", bootstrapServers);
       nonBlank("kafka.topic", topic);
       nonBlank("kafka.dlq-topic", dlqTopic);
@@ -55,7 +66,22 @@ public record CollectorConfig(
         throw new IllegalArgumentException(
             "collector config: kafka.dlq-topic must differ from kafka.topic '" + topic + "'");
       }
-      positive("kafka.poll-timeout-ms", pollTimeoutMillis);
+      positive("kafka.poll-timeout", pollTimeoutMillis);
+    }
+
+    /**
+     * The client properties one client knows ({@code ConsumerConfig.configNames()}, say), so no
+     * client warns about a setting meant for another; the caller adds its own settings after.
+     */
+    public Properties clientProperties(Set<String> known) {
+      Properties p = new Properties();
+      client.forEach(
+          (k, v) -> {
+            if (known.contains(k)) {
+              p.put(k, v);
+            }
+          });
+      return p;
     }
   }
 
@@ -80,7 +106,7 @@ public record CollectorConfig(
     public Limits {
       positive("limits.max-runs", maxRuns);
       positive("limits.max-layers-per-run", maxLayersPerRun);
-      positive("limits.run-idle-timeout-ms", runIdleTimeoutMillis);
+      positive("limits.run-idle-timeout", runIdleTimeoutMillis);
       positive("limits.max-dimension", maxDimension);
       positive("limits.max-ell", maxEll);
       positive("limits.max-record-bytes", maxRecordBytes);
@@ -90,7 +116,7 @@ public record CollectorConfig(
 
   public record Chunks(long timeoutMillis, int maxPendingSnapshots, long maxPendingBytes) {
     public Chunks {
-      positive("chunks.timeout-ms", timeoutMillis);
+      positive("chunks.timeout", timeoutMillis);
       positive("chunks.max-pending-snapshots", maxPendingSnapshots);
       positive("chunks.max-pending-bytes", maxPendingBytes);
     }
@@ -102,7 +128,7 @@ public record CollectorConfig(
       long maxPendingBytes,
       int rememberedWindows) {
     public Merge {
-      positive("merge.timeout-ms", timeoutMillis);
+      positive("merge.timeout", timeoutMillis);
       positive("merge.max-pending-windows-per-layer", maxPendingWindowsPerLayer);
       positive("merge.max-pending-bytes", maxPendingBytes);
       positive("merge.remembered-windows", rememberedWindows);

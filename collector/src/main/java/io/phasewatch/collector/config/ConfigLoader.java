@@ -1,99 +1,146 @@
 package io.phasewatch.collector.config;
 
 import io.phasewatch.collector.phase.PhaseDetectorConfig;
+import io.phasewatch.core.config.ConfigException;
+import io.phasewatch.core.config.ConfigKeys;
+import io.phasewatch.core.config.ConfigSource;
 import io.phasewatch.core.wire.Stage;
-import java.io.IOException;
-import java.io.Reader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.UnaryOperator;
+import java.util.logging.Logger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
 
 /**
- * Reads {@link CollectorConfig} from, in rising precedence: the defaults, a YAML file (nested maps,
- * e.g. {@code http: {port: 9090}}), environment variables ({@code PHASEWATCH_HTTP_PORT}) and {@code
- * key=value} overrides from the command line. A key that is not in {@link #DEFAULTS} is an error
- * that names it. The {@code phases.*} keys are the parameters of the phase detector ({@link
- * PhaseDetectorConfig}, docs/phases.md), their defaults taken from {@link
- * PhaseDetectorConfig#defaults()} so the two cannot drift apart.
+ * Reads {@link CollectorConfig} through the shared configuration layer ({@link ConfigSource}): in
+ * rising precedence the defaults, a YAML file (nested maps, e.g. {@code http: {port: 9090}}),
+ * environment variables ({@code PHASEWATCH_HTTP_PORT}) and {@code key=value} overrides from the
+ * command line. A key that is not in {@link #KEYS} is an error that names it. Other {@code kafka.*}
+ * keys are Kafka client properties ({@code kafka.security.protocol}) handed to the consumer, the
+ * dead-letter producer and the admin client, each the properties it knows. The {@code phases.*}
+ * keys are the parameters of the phase detector ({@link PhaseDetectorConfig}, docs/phases.md),
+ * their defaults taken from {@link PhaseDetectorConfig#defaults()} so the two cannot drift apart.
  */
 public final class ConfigLoader {
 
-  /** Every key with its default, in the order of docs/configuration.md. */
-  public static final Map<String, String> DEFAULTS;
-
-  /** Environment variables start with this; the rest is the key, upper case, '.' and '-' as '_'. */
-  public static final String ENV_PREFIX = "PHASEWATCH_";
+  /** What errors call this configuration. */
+  public static final String NAME = "collector config";
 
   /** Value of {@code phases.alpha-veto-trend} that turns the α veto off (its default). */
   public static final String VETO_OFF = "off";
 
+  private static final Logger LOG = Logger.getLogger(ConfigLoader.class.getName());
+
+  private static final String KAFKA = "kafka.";
   private static final String PHASES = "phases.";
   private static final String WARMUP = PHASES + "warmup-steps.";
 
   /** A camel-case field name of {@link PhaseDetectorConfig} in one of its messages. */
   private static final Pattern FIELD = Pattern.compile("\\b([a-z]+[A-Z][A-Za-z]*)\\b");
 
-  static {
-    Map<String, String> d = new LinkedHashMap<>();
-    d.put("kafka.bootstrap-servers", "127.0.0.1:9092");
-    d.put("kafka.topic", "phasewatch.sketches");
-    d.put("kafka.dlq-topic", "phasewatch.sketches.dlq");
-    d.put("kafka.group-id", "phasewatch-collector");
-    d.put("kafka.poll-timeout-ms", "200");
-    d.put("http.host", "127.0.0.1");
-    d.put("http.port", "8080");
-    d.put("limits.max-runs", "16");
-    d.put("limits.max-layers-per-run", "128");
-    d.put("limits.run-idle-timeout-ms", "1800000");
-    d.put("limits.max-dimension", "65536");
-    d.put("limits.max-ell", "4096");
-    d.put("limits.max-record-bytes", String.valueOf(8 << 20));
-    d.put("limits.max-snapshot-bytes", String.valueOf(256 << 20));
-    d.put("chunks.timeout-ms", "60000");
-    d.put("chunks.max-pending-snapshots", "64");
-    d.put("chunks.max-pending-bytes", String.valueOf(256L << 20));
-    d.put("merge.timeout-ms", "30000");
-    d.put("merge.max-pending-windows-per-layer", "16");
-    d.put("merge.max-pending-bytes", String.valueOf(1L << 30));
-    d.put("merge.remembered-windows", "64");
-    d.put("analysis.worker-threads", "2");
-    d.put("analysis.max-queued-windows", "256");
-    d.put("analysis.fit-range", "12:100");
-    d.put("api.max-points-per-layer", "10000");
-    d.put("api.max-events", "1000");
-    PhaseDetectorConfig p = PhaseDetectorConfig.defaults();
-    d.put(PHASES + "window-log-steps", String.valueOf(p.windowLogSteps()));
-    d.put(PHASES + "bins-per-window", String.valueOf(p.binsPerWindow()));
-    d.put(PHASES + "min-points", String.valueOf(p.minPoints()));
-    d.put(PHASES + "enter-trend", String.valueOf(p.enterTrend()));
-    d.put(PHASES + "exit-trend", String.valueOf(p.exitTrend()));
-    d.put(PHASES + "enter-significance", String.valueOf(p.enterSignificance()));
-    d.put(PHASES + "exit-significance", String.valueOf(p.exitSignificance()));
-    d.put(
-        PHASES + "alpha-veto-trend",
-        p.alphaVetoTrend() == Double.POSITIVE_INFINITY
-            ? VETO_OFF
-            : String.valueOf(p.alphaVetoTrend()));
-    d.put(PHASES + "min-duration-points", String.valueOf(p.minDurationPoints()));
-    d.put(PHASES + "min-duration-log-steps", String.valueOf(p.minDurationLogSteps()));
-    d.put(PHASES + "steady-duration-log-steps", String.valueOf(p.steadyDurationLogSteps()));
-    for (Stage s : Stage.values()) {
-      d.put(WARMUP + s.label(), String.valueOf(p.warmupSteps(s)));
-    }
-    DEFAULTS = Collections.unmodifiableMap(d);
-  }
+  /**
+   * Kafka client properties the collector sets itself, because its correctness rests on them:
+   * offsets are never committed and every partition is read from the start (the state is rebuilt
+   * from the topic), records are bytes, and the clients' names tell ingest from dead letters.
+   */
+  static final Set<String> OWNED_CLIENT_PROPERTIES =
+      Set.of(
+          ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+          ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+          ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG,
+          ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
+          ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
+          ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG,
+          ConsumerConfig.CLIENT_ID_CONFIG);
+
+  /**
+   * Every key with its default, in the order of docs/configuration.md; aliases; {@code kafka.*}.
+   */
+  public static final ConfigKeys KEYS = keys();
+
+  /** Every key with its default as text, in the order of docs/configuration.md. */
+  public static final Map<String, String> DEFAULTS = textDefaults();
 
   private ConfigLoader() {}
+
+  private static ConfigKeys keys() {
+    PhaseDetectorConfig p = PhaseDetectorConfig.defaults();
+    var b =
+        ConfigKeys.builder()
+            .key("kafka.bootstrap-servers", "127.0.0.1:9092")
+            .key("kafka.topic", "phasewatch.sketches")
+            .key("kafka.dlq-topic", "phasewatch.sketches.dlq")
+            .key("kafka.group-id", "phasewatch-collector")
+            .key("kafka.poll-timeout", "200ms")
+            .key("http.host", "127.0.0.1")
+            .key("http.port", "8080")
+            .key("limits.max-runs", "16")
+            .key("limits.max-layers-per-run", "128")
+            .key("limits.run-idle-timeout", "30m")
+            .key("limits.max-dimension", "65536")
+            .key("limits.max-ell", "4096")
+            .key("limits.max-record-bytes", "8MiB")
+            .key("limits.max-snapshot-bytes", "256MiB")
+            .key("chunks.timeout", "60s")
+            .key("chunks.max-pending-snapshots", "64")
+            .key("chunks.max-pending-bytes", "256MiB")
+            .key("merge.timeout", "30s")
+            .key("merge.max-pending-windows-per-layer", "16")
+            .key("merge.max-pending-bytes", "1GiB")
+            .key("merge.remembered-windows", "64")
+            .key("analysis.worker-threads", "2")
+            .key("analysis.max-queued-windows", "256")
+            .key("analysis.fit-range", "12:100")
+            .key("api.max-points-per-layer", "10000")
+            .key("api.max-events", "1000")
+            .key(PHASES + "window-log-steps", String.valueOf(p.windowLogSteps()))
+            .key(PHASES + "bins-per-window", String.valueOf(p.binsPerWindow()))
+            .key(PHASES + "min-points", String.valueOf(p.minPoints()))
+            .key(PHASES + "enter-trend", String.valueOf(p.enterTrend()))
+            .key(PHASES + "exit-trend", String.valueOf(p.exitTrend()))
+            .key(PHASES + "enter-significance", String.valueOf(p.enterSignificance()))
+            .key(PHASES + "exit-significance", String.valueOf(p.exitSignificance()))
+            .key(
+                PHASES + "alpha-veto-trend",
+                p.alphaVetoTrend() == Double.POSITIVE_INFINITY
+                    ? VETO_OFF
+                    : String.valueOf(p.alphaVetoTrend()))
+            .key(PHASES + "min-duration-points", String.valueOf(p.minDurationPoints()))
+            .key(PHASES + "min-duration-log-steps", String.valueOf(p.minDurationLogSteps()))
+            .key(PHASES + "steady-duration-log-steps", String.valueOf(p.steadyDurationLogSteps()));
+    for (Stage s : Stage.values()) {
+      b.key(WARMUP + s.label(), String.valueOf(p.warmupSteps(s)));
+    }
+    // The agent's spelling of the two client properties the collector has keys for.
+    b.alias("kafka.bootstrap.servers", "kafka.bootstrap-servers")
+        .alias("kafka.group.id", "kafka.group-id");
+    // Until 0.1 the collector's durations were whole milliseconds under *-ms keys.
+    UnaryOperator<Object> millis =
+        v ->
+            v != null && String.valueOf(v).trim().matches("\\d+")
+                ? String.valueOf(v).trim() + "ms"
+                : v;
+    b.deprecated("kafka.poll-timeout-ms", "kafka.poll-timeout", millis)
+        .deprecated("limits.run-idle-timeout-ms", "limits.run-idle-timeout", millis)
+        .deprecated("chunks.timeout-ms", "chunks.timeout", millis)
+        .deprecated("merge.timeout-ms", "merge.timeout", millis);
+    return b.passThrough(KAFKA).build();
+  }
+
+  private static Map<String, String> textDefaults() {
+    var d = new LinkedHashMap<String, String>();
+    KEYS.defaults().forEach((k, v) -> d.put(k, String.valueOf(v)));
+    return Collections.unmodifiableMap(d);
+  }
 
   /** Reads the file (if any), this process's environment and the overrides. */
   public static CollectorConfig load(Path yamlFile, Map<String, String> overrides) {
@@ -101,149 +148,133 @@ public final class ConfigLoader {
   }
 
   /**
-   * @param environment only the variables that name a collector key ({@link #envName}) are read;
-   *     one environment also serves the agent, whose {@code PHASEWATCH_*} variables are left alone
+   * @param environment only the variables that name a collector key ({@link #envName}) or a {@code
+   *     PHASEWATCH_KAFKA_*} client property are read; one environment also serves the agent
    */
   public static CollectorConfig load(
       Path yamlFile, Map<String, String> environment, Map<String, String> overrides) {
-    Map<String, String> values = new LinkedHashMap<>(DEFAULTS);
-    if (yamlFile != null) {
-      Map<String, String> fromFile = new LinkedHashMap<>();
-      flatten("", readYaml(yamlFile), fromFile, yamlFile.toString());
-      putChecked(values, fromFile, "file " + yamlFile);
+    ConfigSource v =
+        ConfigSource.reader(NAME, KEYS)
+            .yamlFile(yamlFile)
+            .environment(environment)
+            .flags(overrides)
+            .read();
+    try {
+      return build(v);
+    } catch (ConfigException e) {
+      throw e;
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("", e.getMessage());
     }
-    Map<String, String> fromEnv = new LinkedHashMap<>();
-    for (Map.Entry<String, String> e : environment.entrySet()) {
-      String key = keyForEnv(e.getKey());
-      if (key != null) {
-        fromEnv.put(key, e.getValue());
-      }
-    }
-    putChecked(values, fromEnv, "environment");
-    putChecked(values, overrides, "command line");
-    return build(values);
   }
 
   /** The environment variable that sets a key, e.g. {@code PHASEWATCH_HTTP_PORT}. */
   public static String envName(String key) {
-    return ENV_PREFIX + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+    return ConfigKeys.envName(key);
   }
 
-  private static String keyForEnv(String name) {
-    for (String key : DEFAULTS.keySet()) {
-      if (envName(key).equals(name)) {
-        return key;
-      }
-    }
-    return null;
-  }
-
-  private static void putChecked(
-      Map<String, String> values, Map<String, String> source, String where) {
-    for (Map.Entry<String, String> e : source.entrySet()) {
-      if (!DEFAULTS.containsKey(e.getKey())) {
-        throw new IllegalArgumentException(
-            "collector config: unknown key '"
-                + e.getKey()
-                + "' in "
-                + where
-                + " (known keys: "
-                + String.join(", ", DEFAULTS.keySet())
-                + ")");
-      }
-      values.put(e.getKey(), e.getValue());
-    }
-  }
-
-  private static Object readYaml(Path file) {
-    Yaml yaml = new Yaml(new SafeConstructor(new LoaderOptions()));
-    try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      Object root = yaml.load(r);
-      return root == null ? Map.of() : root;
-    } catch (IOException e) {
-      throw new IllegalArgumentException(
-          "collector config: cannot read " + file + ": " + e.getMessage(), e);
-    } catch (RuntimeException e) {
-      throw new IllegalArgumentException(
-          "collector config: " + file + " is not valid YAML: " + e.getMessage(), e);
-    }
-  }
-
-  private static void flatten(String prefix, Object node, Map<String, String> out, String file) {
-    if (node instanceof Map<?, ?> map) {
-      for (Map.Entry<?, ?> e : map.entrySet()) {
-        String name = String.valueOf(e.getKey());
-        flatten(prefix.isEmpty() ? name : prefix + "." + name, e.getValue(), out, file);
-      }
-    } else if (node instanceof List<?> || node == null) {
-      throw new IllegalArgumentException(
-          "collector config: key '" + prefix + "' in " + file + " needs a single value");
-    } else if (prefix.isEmpty()) {
-      throw new IllegalArgumentException("collector config: " + file + " must hold a mapping");
-    } else {
-      out.put(prefix, String.valueOf(node));
-    }
-  }
-
-  private static CollectorConfig build(Map<String, String> v) {
+  private static CollectorConfig build(ConfigSource v) {
     return new CollectorConfig(
         new CollectorConfig.Kafka(
-            v.get("kafka.bootstrap-servers"),
-            v.get("kafka.topic"),
-            v.get("kafka.dlq-topic"),
-            v.get("kafka.group-id"),
-            longValue(v, "kafka.poll-timeout-ms")),
-        new CollectorConfig.Http(v.get("http.host"), intValue(v, "http.port")),
+            v.string("kafka.bootstrap-servers"),
+            v.string("kafka.topic"),
+            v.string("kafka.dlq-topic"),
+            v.string("kafka.group-id"),
+            v.duration("kafka.poll-timeout").toMillis(),
+            clientProperties(v)),
+        new CollectorConfig.Http(v.string("http.host"), v.integer("http.port")),
         new CollectorConfig.Limits(
-            intValue(v, "limits.max-runs"),
-            intValue(v, "limits.max-layers-per-run"),
-            longValue(v, "limits.run-idle-timeout-ms"),
-            intValue(v, "limits.max-dimension"),
-            intValue(v, "limits.max-ell"),
-            intValue(v, "limits.max-record-bytes"),
-            intValue(v, "limits.max-snapshot-bytes")),
+            v.integer("limits.max-runs"),
+            v.integer("limits.max-layers-per-run"),
+            v.duration("limits.run-idle-timeout").toMillis(),
+            v.integer("limits.max-dimension"),
+            v.integer("limits.max-ell"),
+            v.intBytes("limits.max-record-bytes"),
+            v.intBytes("limits.max-snapshot-bytes")),
         new CollectorConfig.Chunks(
-            longValue(v, "chunks.timeout-ms"),
-            intValue(v, "chunks.max-pending-snapshots"),
-            longValue(v, "chunks.max-pending-bytes")),
+            v.duration("chunks.timeout").toMillis(),
+            v.integer("chunks.max-pending-snapshots"),
+            v.bytes("chunks.max-pending-bytes")),
         new CollectorConfig.Merge(
-            longValue(v, "merge.timeout-ms"),
-            intValue(v, "merge.max-pending-windows-per-layer"),
-            longValue(v, "merge.max-pending-bytes"),
-            intValue(v, "merge.remembered-windows")),
+            v.duration("merge.timeout").toMillis(),
+            v.integer("merge.max-pending-windows-per-layer"),
+            v.bytes("merge.max-pending-bytes"),
+            v.integer("merge.remembered-windows")),
         new CollectorConfig.Analysis(
-            intValue(v, "analysis.worker-threads"),
-            intValue(v, "analysis.max-queued-windows"),
-            v.get("analysis.fit-range")),
-        new CollectorConfig.Api(
-            intValue(v, "api.max-points-per-layer"), intValue(v, "api.max-events")),
+            v.integer("analysis.worker-threads"),
+            v.integer("analysis.max-queued-windows"),
+            v.string("analysis.fit-range")),
+        new CollectorConfig.Api(v.integer("api.max-points-per-layer"), v.integer("api.max-events")),
         phases(v));
   }
 
-  private static PhaseDetectorConfig phases(Map<String, String> v) {
+  /**
+   * The {@code kafka.*} client properties. One the collector sets itself, or one that none of its
+   * three clients knows (a typo: {@code kafka.security.protocl}), is an error when it comes from
+   * the file or a flag; from the environment it is left out with a warning, since the agents'
+   * {@code PHASEWATCH_KAFKA_*} producer settings may share that environment.
+   */
+  private static Map<String, String> clientProperties(ConfigSource v) {
+    var known = new TreeSet<String>(ConsumerConfig.configNames());
+    known.addAll(ProducerConfig.configNames());
+    known.addAll(AdminClientConfig.configNames());
+    var out = new LinkedHashMap<String, String>();
+    v.passThrough(KAFKA)
+        .forEach(
+            (property, value) -> {
+              String key = KAFKA + property;
+              String problem = null;
+              if (OWNED_CLIENT_PROPERTIES.contains(property)) {
+                problem = "set by the collector itself (offsets are rebuilt from the topic)";
+              } else if (!known.contains(property)) {
+                problem =
+                    "not a Kafka consumer, producer or admin client property (closest: '"
+                        + closest(property, known)
+                        + "')";
+              }
+              if (problem == null) {
+                out.put(property, value);
+              } else if (v.origin(key).startsWith(ConfigKeys.ENV_PREFIX)) {
+                LOG.warning(NAME + ": " + key + " (" + v.origin(key) + ") left out: " + problem);
+              } else {
+                throw v.problem(key, problem);
+              }
+            });
+    return out;
+  }
+
+  private static String closest(String unknown, Set<String> names) {
+    var keys = ConfigKeys.builder();
+    names.forEach(n -> keys.key(n, null));
+    return keys.build().closest(unknown);
+  }
+
+  private static PhaseDetectorConfig phases(ConfigSource v) {
     Map<Stage, Long> warmup = new java.util.EnumMap<>(Stage.class);
     for (Stage s : Stage.values()) {
-      warmup.put(s, longValue(v, WARMUP + s.label()));
+      warmup.put(s, v.longValue(WARMUP + s.label()));
     }
-    String veto = v.get(PHASES + "alpha-veto-trend").trim();
+    String veto = v.string(PHASES + "alpha-veto-trend");
     try {
       return new PhaseDetectorConfig(
-          doubleValue(v, PHASES + "window-log-steps"),
-          intValue(v, PHASES + "bins-per-window"),
-          intValue(v, PHASES + "min-points"),
-          doubleValue(v, PHASES + "enter-trend"),
-          doubleValue(v, PHASES + "exit-trend"),
-          doubleValue(v, PHASES + "enter-significance"),
-          doubleValue(v, PHASES + "exit-significance"),
+          v.real(PHASES + "window-log-steps"),
+          v.integer(PHASES + "bins-per-window"),
+          v.integer(PHASES + "min-points"),
+          v.real(PHASES + "enter-trend"),
+          v.real(PHASES + "exit-trend"),
+          v.real(PHASES + "enter-significance"),
+          v.real(PHASES + "exit-significance"),
           veto.equalsIgnoreCase(VETO_OFF)
               ? Double.POSITIVE_INFINITY
-              : doubleValue(v, PHASES + "alpha-veto-trend"),
-          intValue(v, PHASES + "min-duration-points"),
-          doubleValue(v, PHASES + "min-duration-log-steps"),
-          doubleValue(v, PHASES + "steady-duration-log-steps"),
+              : v.real(PHASES + "alpha-veto-trend"),
+          v.integer(PHASES + "min-duration-points"),
+          v.real(PHASES + "min-duration-log-steps"),
+          v.real(PHASES + "steady-duration-log-steps"),
           warmup);
+    } catch (ConfigException e) {
+      throw e;
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("collector config: " + phaseKeys(e.getMessage()), e);
+      throw new ConfigException("", NAME + ": " + phaseKeys(e.getMessage()));
     }
   }
 
@@ -262,38 +293,5 @@ public final class ConfigLoader {
     }
     m.appendTail(out);
     return out.toString();
-  }
-
-  private static double doubleValue(Map<String, String> v, String key) {
-    String text = v.get(key).trim();
-    try {
-      double value = Double.parseDouble(text);
-      if (Double.isNaN(value)) {
-        throw new NumberFormatException("NaN");
-      }
-      return value;
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(
-          "collector config: " + key + " = '" + text + "' is not a number", e);
-    }
-  }
-
-  private static int intValue(Map<String, String> v, String key) {
-    long value = longValue(v, key);
-    if (value < Integer.MIN_VALUE || value > Integer.MAX_VALUE) {
-      throw new IllegalArgumentException(
-          "collector config: " + key + " = " + value + " does not fit an int");
-    }
-    return (int) value;
-  }
-
-  private static long longValue(Map<String, String> v, String key) {
-    String text = v.get(key).trim();
-    try {
-      return Long.parseLong(text);
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(
-          "collector config: " + key + " = '" + text + "' is not a whole number", e);
-    }
   }
 }

@@ -4,7 +4,9 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.phasewatch.collector.metrics.LayerState;
 import io.phasewatch.collector.phase.PhaseTransition;
 import io.phasewatch.collector.service.CollectorState;
+import io.phasewatch.collector.service.TrainingPoint;
 import io.phasewatch.collector.spectrum.SpectralMeasures;
+import io.phasewatch.core.wire.TrainingScalars;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
@@ -21,8 +23,8 @@ import java.util.function.BooleanSupplier;
 /**
  * {@code GET /metrics} (Prometheus text format 0.0.4), {@code /health/live}, {@code /health/ready}
  * (ready while the consumer is assigned and polling), {@code /api/runs}, {@code
- * /api/runs/{run}/layers/{layer}/series} and {@code /api/events}. Every handler only reads
- * immutable state, so all run on the event loop.
+ * /api/runs/{run}/layers/{layer}/series}, {@code /api/runs/{run}/training} and {@code /api/events}.
+ * Every handler only reads immutable state, so all run on the event loop.
  */
 public final class HttpApiVerticle extends VerticleBase {
 
@@ -71,6 +73,7 @@ public final class HttpApiVerticle extends VerticleBase {
             });
     router.get("/api/runs").handler(this::runs);
     router.get("/api/runs/:run/layers/:layer/series").handler(this::series);
+    router.get("/api/runs/:run/training").handler(this::training);
     router.get("/api/events").handler(this::events);
     // The live page (index.html, script, style) ships inside the jar; it reads only the API above.
     router.get("/*").handler(StaticHandler.create("webroot").setCachingEnabled(false));
@@ -94,7 +97,12 @@ public final class HttpApiVerticle extends VerticleBase {
     for (Map.Entry<String, Map<String, LayerState>> run : state.latest().entrySet()) {
       JsonArray layers = new JsonArray();
       run.getValue().values().forEach(s -> layers.add(point(s).put("layer", s.layer())));
-      runs.add(new JsonObject().put("run", run.getKey()).put("layers", layers));
+      JsonObject entry = new JsonObject().put("run", run.getKey()).put("layers", layers);
+      List<TrainingPoint> training = state.trainingSeries(run.getKey());
+      if (!training.isEmpty()) {
+        entry.put("training", trainingPoint(training.get(training.size() - 1)));
+      }
+      runs.add(entry);
     }
     json(rc, 200, new JsonObject().put("runs", runs));
   }
@@ -107,7 +115,14 @@ public final class HttpApiVerticle extends VerticleBase {
         .ifPresentOrElse(
             points -> {
               JsonArray arr = new JsonArray();
-              points.forEach(p -> arr.add(point(p)));
+              points.forEach(
+                  p -> {
+                    JsonObject o = point(p);
+                    state
+                        .trainingAt(run, p.windowId())
+                        .ifPresent(t -> o.put("scalars", scalarValues(t.scalars())));
+                    arr.add(o);
+                  });
               json(
                   rc, 200, new JsonObject().put("run", run).put("layer", layer).put("points", arr));
             },
@@ -117,6 +132,32 @@ public final class HttpApiVerticle extends VerticleBase {
                     404,
                     new JsonObject()
                         .put("error", "no layer '" + layer + "' in run '" + run + "'")));
+  }
+
+  private void training(RoutingContext rc) {
+    String run = rc.pathParam("run");
+    JsonArray arr = new JsonArray();
+    state.trainingSeries(run).forEach(t -> arr.add(trainingPoint(t)));
+    json(rc, 200, new JsonObject().put("run", run).put("points", arr));
+  }
+
+  /** One window's training scalars with the weight of each (steps for the loss, else ranks). */
+  static JsonObject trainingPoint(TrainingPoint t) {
+    JsonObject weights = new JsonObject();
+    t.scalars().values().forEach((name, s) -> weights.put(name, s.weight()));
+    return new JsonObject()
+        .put("window", t.windowId())
+        .put("step", t.step())
+        .put("stage", t.stage().label())
+        .put("ranks", t.ranks())
+        .put("scalars", scalarValues(t.scalars()))
+        .put("weights", weights);
+  }
+
+  private static JsonObject scalarValues(TrainingScalars scalars) {
+    JsonObject values = new JsonObject();
+    scalars.values().forEach((name, s) -> values.put(name, s.value()));
+    return values;
   }
 
   private void events(RoutingContext rc) {

@@ -16,7 +16,13 @@ public enum Admission {
   /** A new layer beyond the limit on layers per run. */
   LIMIT_LAYERS("limit_layers"),
   /** A part whose world size contradicts the earlier parts of its window. */
-  WORLD_SIZE_MISMATCH("bad_field");
+  WORLD_SIZE_MISMATCH("bad_field"),
+  /**
+   * A snapshot whose Kafka record key is not its body's {@code run/layer} (checked by the ingest
+   * before the offer): a mis-keyed producer would split a layer across partitions, and with it the
+   * one-owner-per-layer rule of a consumer group.
+   */
+  KEY_MISMATCH("key_mismatch");
 
   private final String label;
 

@@ -10,6 +10,7 @@ import io.phasewatch.core.wire.SnapshotRecord;
 import io.phasewatch.core.wire.WireFormatException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -62,6 +63,19 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
   private static final Logger LOG = Logger.getLogger(KafkaIngest.class.getName());
   private static final int MAX_ERROR_HEADER = 1_024;
 
+  /**
+   * The dead-letter producer's request bound. It must exceed the decoder's record limit: the
+   * records it copies include those refused as {@code too_large}, which the source topic held, so
+   * the broker took them. (The dead-letter topic's own {@code max.message.bytes} must be as large
+   * as the source topic's; docs/operations.md says so.)
+   */
+  static final int DLQ_MAX_REQUEST_BYTES = 64 << 20;
+
+  /** How often the loop asks the broker for the end offsets: the lag and the readiness. */
+  static final long BROKER_CHECK_MILLIS = 2_000;
+
+  static final Duration BROKER_CHECK_TIMEOUT = Duration.ofSeconds(2);
+
   private final CollectorConfig config;
   private final CollectorMetrics metrics;
   private final WindowSink sink;
@@ -72,7 +86,13 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
   private final Map<Integer, ChunkAssembler> assemblers = new HashMap<>();
   private final Map<Integer, Long> recordTime = new HashMap<>();
   private final Set<TopicPartition> assigned = new HashSet<>();
+  // The partitions whose layers this instance holds (assigned now, or assigned before the current
+  // rebalance), and the next offset to read in each.
+  private final Set<TopicPartition> held = new HashSet<>();
   private final Map<TopicPartition, Long> nextOffset = new HashMap<>();
+  private boolean brokerAnswers;
+  private boolean outage;
+  private long lastBrokerCheck = Long.MIN_VALUE;
   private volatile boolean running = true;
 
   public KafkaIngest(CollectorConfig config, CollectorMetrics metrics, WindowSink sink) {
@@ -97,7 +117,7 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
   }
 
   static Properties consumerProperties(CollectorConfig c) {
-    Properties p = new Properties();
+    Properties p = c.kafka().clientProperties(ConsumerConfig.configNames());
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, c.kafka().bootstrapServers());
     p.put(ConsumerConfig.GROUP_ID_CONFIG, c.kafka().groupId());
     p.put(ConsumerConfig.CLIENT_ID_CONFIG, c.kafka().groupId() + "-ingest");
@@ -113,11 +133,15 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
   }
 
   static Properties producerProperties(CollectorConfig c) {
-    Properties p = new Properties();
+    Properties p = c.kafka().clientProperties(ProducerConfig.configNames());
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, c.kafka().bootstrapServers());
     p.put(ProducerConfig.CLIENT_ID_CONFIG, c.kafka().groupId() + "-dlq");
     p.put(ProducerConfig.ACKS_CONFIG, "all");
-    p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Math.max(1 << 20, c.limits().maxRecordBytes()));
+    int request = Math.max(DLQ_MAX_REQUEST_BYTES, c.limits().maxRecordBytes() + (1 << 20));
+    p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, request);
+    // A record larger than the buffer is refused by the producer itself; the buffer is allocated
+    // on demand, not up front.
+    p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, Math.max(32L << 20, 2L * request));
     p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
     p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
     return p;
@@ -130,11 +154,15 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
       Duration pollTimeout = Duration.ofMillis(config.kafka().pollTimeoutMillis());
       while (running) {
         ConsumerRecords<byte[], byte[]> records = consumer.poll(pollTimeout);
-        metrics.consumerReady(!consumer.assignment().isEmpty());
         for (ConsumerRecord<byte[], byte[]> r : records) {
           handle(r);
         }
-        boolean caughtUp = updateLag();
+        if (!records.isEmpty()) {
+          // A fetch came back: a broker answers, whatever the last check found.
+          brokerAnswers = true;
+          metrics.consumerReady(!assigned.isEmpty());
+        }
+        boolean caughtUp = checkBroker();
         if (caughtUp) {
           long now = System.currentTimeMillis();
           for (TopicPartition tp : assigned) {
@@ -187,7 +215,10 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
       return;
     }
     SnapshotRecord snapshot = decoded.get();
-    WindowMerger.Offer offer = merger.offer(snapshot, partition, time);
+    WindowMerger.Offer offer =
+        keyMatches(r.key(), snapshot)
+            ? merger.offer(snapshot, partition, time)
+            : new WindowMerger.Offer(Admission.KEY_MISMATCH, List.of());
     switch (offer.admission()) {
       case ACCEPTED -> metrics.ingested(snapshot.metadata().captureTimeMillis());
       case DUPLICATE -> metrics.duplicate();
@@ -197,6 +228,13 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
               offer.admission().label(),
               "metadata",
               offer.admission().label()
+                  + (offer.admission() == Admission.KEY_MISMATCH
+                      ? " (key="
+                          + (r.key() == null ? "none" : new String(r.key(), StandardCharsets.UTF_8))
+                          + ", body run/layer="
+                          + snapshot.metadata().key()
+                          + ")"
+                      : "")
                   + " (run="
                   + snapshot.metadata().runId()
                   + ", layer="
@@ -208,6 +246,11 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
                   + ")");
     }
     deliver(offer.closed());
+  }
+
+  /** The record key a producer must use: the body's {@code run/layer}, UTF-8. */
+  private static boolean keyMatches(byte[] key, SnapshotRecord snapshot) {
+    return key != null && Arrays.equals(key, utf8(snapshot.metadata().key()));
   }
 
   private void expire() throws InterruptedException {
@@ -238,23 +281,69 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
                 limits));
   }
 
-  /** True when every assigned partition's position is at its end. */
-  private boolean updateLag() {
+  /**
+   * Every {@link #BROKER_CHECK_MILLIS}, reads the end offsets of the assigned partitions from the
+   * broker: the lag, and whether a broker answers at all. The client's own lag ({@code currentLag})
+   * is the one of its last fetch and reads 0 through a broker outage, so readiness and lag follow
+   * this check instead: while no broker answers the consumer is not ready and its lag is unknown
+   * (NaN), which lets {@code PhasewatchCollectorNotConsuming} fire. Returns true when every
+   * assigned partition is known to be read to its end; while no broker answers it is false, so
+   * windows wait in record time for parts the agents still hold.
+   */
+  private boolean checkBroker() {
+    long now = System.currentTimeMillis();
     if (assigned.isEmpty()) {
+      metrics.consumerReady(false);
       return false;
     }
+    if (lastBrokerCheck != Long.MIN_VALUE && now - lastBrokerCheck < BROKER_CHECK_MILLIS) {
+      return brokerAnswers && currentLag() == 0;
+    }
+    lastBrokerCheck = now;
     long lag = 0;
-    boolean known = true;
+    try {
+      Map<TopicPartition, Long> ends = consumer.endOffsets(assigned, BROKER_CHECK_TIMEOUT);
+      for (TopicPartition tp : assigned) {
+        long position = consumer.position(tp, BROKER_CHECK_TIMEOUT);
+        lag += Math.max(0, ends.getOrDefault(tp, position) - position);
+      }
+    } catch (org.apache.kafka.common.errors.TimeoutException e) {
+      // Logged once per outage, not per check.
+      if (!outage) {
+        outage = true;
+        LOG.warning(
+            "no broker answered within "
+                + BROKER_CHECK_TIMEOUT.toMillis()
+                + " ms ("
+                + e.getMessage()
+                + "): not ready, lag unknown");
+      }
+      brokerAnswers = false;
+      metrics.consumerReady(false);
+      metrics.consumerLagUnknown();
+      return false;
+    }
+    if (outage) {
+      outage = false;
+      LOG.info("a broker answers again: ready, " + lag + " records behind");
+    }
+    brokerAnswers = true;
+    metrics.consumerReady(true);
+    metrics.consumerLag(lag);
+    return lag == 0;
+  }
+
+  /** The client's lag from its last fetch; -1 when some partition's is not known yet. */
+  private long currentLag() {
+    long lag = 0;
     for (TopicPartition tp : assigned) {
       OptionalLong l = consumer.currentLag(tp);
-      if (l.isPresent()) {
-        lag += l.getAsLong();
-      } else {
-        known = false;
+      if (l.isEmpty()) {
+        return -1;
       }
+      lag += l.getAsLong();
     }
-    metrics.consumerLag(lag);
-    return known && lag == 0;
+    return lag;
   }
 
   private void deadLetter(
@@ -309,14 +398,28 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
   }
 
   /**
-   * A partition new to this process is read from its start, to rebuild its state; one it held
-   * before (revoked and given back by a rebalance) goes on where it stopped, since its state is
-   * still here. Without this, a rebalance would count its records twice.
+   * A partition new to this process is read from its earliest retained offset, to rebuild its
+   * layers; one it held before the rebalance and keeps goes on where it stopped, since its state is
+   * still here. A partition that went to another instance is released: its layers are forgotten and
+   * their series end here, since the new owner rebuilds and publishes them. So every series has one
+   * owner at a time and a rebalance reads no record twice on one instance (no late parts, no
+   * duplicates, no dead-letter copies).
+   *
+   * <p>Eager assignors revoke every partition and then assign the new set; cooperative ones revoke
+   * and assign only what moves. Comparing what is held with the assignment once the new one is
+   * known serves both.
    */
   private final class Rebuild implements ConsumerRebalanceListener {
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-      assigned.addAll(partitions);
+      Set<TopicPartition> now = consumer.assignment();
+      for (TopicPartition tp : List.copyOf(held)) {
+        if (!now.contains(tp)) {
+          release(tp);
+        }
+      }
+      assigned.clear();
+      assigned.addAll(now);
       List<TopicPartition> fresh = new java.util.ArrayList<>();
       for (TopicPartition tp : partitions) {
         Long next = nextOffset.get(tp);
@@ -325,13 +428,39 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
         } else {
           consumer.seek(tp, next);
         }
+        held.add(tp);
       }
-      consumer.seekToBeginning(fresh);
+      // An empty collection would mean "every assigned partition" to the client: rewinding the
+      // partitions just continued above, so every record of theirs would be read twice.
+      if (!fresh.isEmpty()) {
+        consumer.seekToBeginning(fresh);
+      }
+      lastBrokerCheck = Long.MIN_VALUE;
     }
 
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
       assigned.removeAll(partitions);
     }
+
+    @Override
+    public void onPartitionsLost(Collection<TopicPartition> partitions) {
+      // Lost, not revoked: another instance may own them already.
+      assigned.removeAll(partitions);
+      partitions.forEach(KafkaIngest.this::release);
+    }
+  }
+
+  private void release(TopicPartition tp) {
+    held.remove(tp);
+    nextOffset.remove(tp);
+    recordTime.remove(tp.partition());
+    assemblers.remove(tp.partition());
+    List<WindowMerger.Series> layers = merger.release(tp.partition());
+    for (WindowMerger.Series s : layers) {
+      sink.release(s.run(), s.layer());
+    }
+    LOG.info(
+        "partition " + tp + " moved to another instance: " + layers.size() + " layers released");
   }
 }

@@ -196,6 +196,36 @@ public final class WindowMerger {
     return evicted;
   }
 
+  /** One (run, layer) series, as {@link #release} names it. */
+  public record Series(String run, String layer) {}
+
+  /**
+   * Forgets every layer whose records come through {@code partition}, with their pending parts and
+   * the memory of closed windows; returns them. Called when the partition moves to another instance
+   * of the group, which rebuilds them from the partition's start: nothing held here for it may be
+   * published or consulted again (a part seen later would otherwise read as late).
+   */
+  public List<Series> release(int partition) {
+    List<Series> released = new ArrayList<>();
+    for (Iterator<RunBook> runIt = runs.values().iterator(); runIt.hasNext(); ) {
+      RunBook run = runIt.next();
+      for (Iterator<LayerBook> it = run.layers.values().iterator(); it.hasNext(); ) {
+        LayerBook layer = it.next();
+        if (layer.partition == partition) {
+          for (Pending p : layer.pending.values()) {
+            pendingBytes -= p.bytes;
+          }
+          it.remove();
+          released.add(new Series(layer.run, layer.layer));
+        }
+      }
+      if (run.layers.isEmpty()) {
+        runIt.remove();
+      }
+    }
+    return released;
+  }
+
   public int liveRuns() {
     return runs.size();
   }

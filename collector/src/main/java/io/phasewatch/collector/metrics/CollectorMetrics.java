@@ -67,15 +67,16 @@ public final class CollectorMetrics {
         .baseUnit("seconds")
         .description("now minus the capture time of the latest ingested snapshot")
         .register(registry);
-    Gauge.builder(CONSUMER_LAG_RECORDS, consumerLag, AtomicLong::get)
-        .description("records behind the end of the assigned partitions")
+    Gauge.builder(CONSUMER_LAG_RECORDS, consumerLag, l -> l.get() < 0 ? Double.NaN : l.get())
+        .description(
+            "records behind the end of the assigned partitions; NaN while the end is unknown")
         .register(registry);
     Gauge.builder(RUNS_LIVE, liveRuns, s -> s.getAsInt())
         .description("runs held in memory")
         .strongReference(true)
         .register(registry);
     Gauge.builder(CONSUMER_READY, consumerReady, b -> b.get() ? 1 : 0)
-        .description("1 while the consumer is assigned and polling")
+        .description("1 while the consumer is assigned, polling and the broker answers")
         .register(registry);
   }
 
@@ -139,6 +140,11 @@ public final class CollectorMetrics {
 
   public void consumerLag(long records) {
     consumerLag.set(records);
+  }
+
+  /** The end offsets could not be read (no broker answered): the lag is unknown, not 0. */
+  public void consumerLagUnknown() {
+    consumerLag.set(-1);
   }
 
   public void consumerReady(boolean ready) {

@@ -35,6 +35,12 @@ public final class MetricNames {
   public static final String AGENT_SAMPLES_DROPPED = "phasewatch.agent.samples.dropped";
   public static final String NONFINITE_ROWS = "phasewatch.nonfinite.rows";
 
+  // Per run: the training scalars that travelled with the latest windows (docs/metrics.md).
+  public static final String TRAINING_LOSS = "phasewatch.training.loss";
+  public static final String TRAINING_LEARNING_RATE = "phasewatch.training.learning.rate";
+  public static final String TRAINING_SCALAR = "phasewatch.training.scalar";
+  public static final String TRAINING_SCALARS_STEP = "phasewatch.training.scalars.step";
+
   // Collector health.
   public static final String SNAPSHOTS_INGESTED = "phasewatch.snapshots.ingested";
   public static final String RECORDS_REJECTED = "phasewatch.records.rejected";
@@ -68,6 +74,7 @@ public final class MetricNames {
   public static final String TAG_REASON = "reason";
   public static final String TAG_COMPLETE = "complete";
   public static final String TAG_KIND = "kind";
+  public static final String TAG_NAME = "name";
 
   private MetricNames() {}
 }

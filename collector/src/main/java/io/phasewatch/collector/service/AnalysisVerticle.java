@@ -80,6 +80,13 @@ public final class AnalysisVerticle extends VerticleBase implements WindowSink {
         });
   }
 
+  @Override
+  public void release(String run, String layer) {
+    // Runs after the layer's windows already queued were enqueued: they hold the closed handle,
+    // so their results are dropped; windows a later re-assignment brings get a new handle.
+    context.runOnContext(v -> state.release(run, layer));
+  }
+
   /** Windows accepted and not yet published (tests and the benchmark wait for zero). */
   public int inFlight() {
     return maxQueuedWindows - queued.availablePermits();
@@ -96,6 +103,7 @@ public final class AnalysisVerticle extends VerticleBase implements WindowSink {
             pool.<Void>executeBlocking(
                     () -> {
                       handle.apply(w, fit, metrics, state::event);
+                      state.trainingScalars(w);
                       return null;
                     },
                     false)

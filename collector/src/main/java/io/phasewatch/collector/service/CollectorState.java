@@ -1,9 +1,13 @@
 package io.phasewatch.collector.service;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.phasewatch.collector.ingest.MergedWindow;
 import io.phasewatch.collector.metrics.LayerState;
 import io.phasewatch.collector.phase.PhaseDetectorConfig;
 import io.phasewatch.collector.phase.PhaseTransition;
+import io.phasewatch.core.wire.SnapshotMetadata;
+import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.core.wire.TrainingScalars;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,6 +28,7 @@ public final class CollectorState {
   private final PhaseDetectorConfig detectorConfig;
   private final Map<String, Map<String, LayerHandle>> runs = new ConcurrentHashMap<>();
   private final ArrayDeque<PhaseTransition> events = new ArrayDeque<>();
+  private final Map<String, RunScalars> scalars = new ConcurrentHashMap<>();
 
   /**
    * @param detectorConfig the phase detector's parameters, for every layer of every run
@@ -47,12 +52,29 @@ public final class CollectorState {
 
   /** Forgets a run and removes its meters; returns whether it was held. */
   boolean evict(String run) {
+    RunScalars s = scalars.remove(run);
+    if (s != null) {
+      s.close();
+    }
     Map<String, LayerHandle> layers = runs.remove(run);
     if (layers == null) {
       return false;
     }
     layers.values().forEach(LayerHandle::close);
     return true;
+  }
+
+  /** Forgets one layer and removes its meters (its partition moved to another instance). */
+  void release(String run, String layer) {
+    runs.computeIfPresent(
+        run,
+        (r, layers) -> {
+          LayerHandle h = layers.remove(layer);
+          if (h != null) {
+            h.close();
+          }
+          return layers.isEmpty() ? null : layers;
+        });
   }
 
   public int liveRuns() {
@@ -76,6 +98,34 @@ public final class CollectorState {
     Map<String, LayerHandle> layers = runs.get(run);
     LayerHandle h = layers == null ? null : layers.get(layer);
     return h == null ? Optional.empty() : Optional.of(h.series());
+  }
+
+  /** Keeps the training scalars a merged window carried, if any (called on a worker thread). */
+  void trainingScalars(MergedWindow w) {
+    TrainingScalars merged = TrainingScalars.empty();
+    for (SnapshotRecord part : w.parts()) {
+      merged = merged.merge(part.scalars());
+    }
+    if (merged.isEmpty()) {
+      return;
+    }
+    SnapshotMetadata meta = w.latestPart().metadata();
+    scalars
+        .computeIfAbsent(w.run(), r -> new RunScalars(registry, r, maxPointsPerLayer))
+        .offer(
+            new TrainingPoint(w.windowId(), meta.step(), meta.stage(), w.parts().size(), merged));
+  }
+
+  /** A run's training scalars by window, oldest first; empty when it sent none. */
+  public List<TrainingPoint> trainingSeries(String run) {
+    RunScalars s = scalars.get(run);
+    return s == null ? List.of() : s.series();
+  }
+
+  /** The training scalars of one window of a run, if it carried any. */
+  public Optional<TrainingPoint> trainingAt(String run, long windowId) {
+    RunScalars s = scalars.get(run);
+    return s == null ? Optional.empty() : s.at(windowId);
   }
 
   void event(PhaseTransition t) {

@@ -75,7 +75,7 @@ public final class IngestVerticle extends VerticleBase {
   }
 
   private void ensureDeadLetterTopic() throws InterruptedException {
-    Properties p = new Properties();
+    Properties p = config.kafka().clientProperties(AdminClientConfig.configNames());
     p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafka().bootstrapServers());
     try (Admin admin = Admin.create(p)) {
       Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);

@@ -3,6 +3,7 @@ package io.phasewatch.collector.service;
 import io.phasewatch.collector.config.CollectorConfig;
 import io.phasewatch.collector.config.ConfigLoader;
 import io.phasewatch.collector.spectrum.Spectrum;
+import io.phasewatch.core.config.ConfigException;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -12,7 +13,9 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code phasewatch-collector serve}: runs the collector until the process is stopped. */
 @Command(
@@ -25,6 +28,11 @@ import picocli.CommandLine.Option;
 public final class ServeCommand implements Callable<Integer> {
 
   private static final Logger LOG = Logger.getLogger(ServeCommand.class.getName());
+
+  /** Exit code of a configuration error, as picocli uses for a bad option. */
+  public static final int CONFIG_ERROR = 2;
+
+  @Spec CommandSpec spec;
 
   @Option(
       names = {"-c", "--config"},
@@ -59,7 +67,15 @@ public final class ServeCommand implements Callable<Integer> {
     if (httpPort != null) {
       flags.put("http.port", httpPort.toString());
     }
-    CollectorConfig config = ConfigLoader.load(configFile, flags);
+    CollectorConfig config;
+    try {
+      config = ConfigLoader.load(configFile, flags);
+    } catch (ConfigException e) {
+      // An operator's mistake, not a bug: one line naming the key, no stack trace.
+      spec.commandLine().getErr().println("phasewatch-collector serve: " + e.getMessage());
+      spec.commandLine().getErr().flush();
+      return CONFIG_ERROR;
+    }
     Vertx vertx = Vertx.vertx();
     CountDownLatch stopped = new CountDownLatch(1);
     CollectorService service = CollectorService.start(vertx, config).await(120, TimeUnit.SECONDS);

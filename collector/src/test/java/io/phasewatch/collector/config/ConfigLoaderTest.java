@@ -60,8 +60,9 @@ class ConfigLoaderTest {
 
   @Test
   void unknownFlagKeyAndBadNumbersNameTheKey() {
-    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), Map.of("merge.timeout", "1")))
-        .hasMessageContaining("unknown key 'merge.timeout'");
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), Map.of("merge.timout", "1s")))
+        .hasMessageContaining("unknown key 'merge.timout'")
+        .hasMessageContaining("closest known key: 'merge.timeout'");
     assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), Map.of("http.port", "eighty")))
         .hasMessageContaining("http.port");
     assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), Map.of("limits.max-runs", "0")))
@@ -76,7 +77,7 @@ class ConfigLoaderTest {
                     null,
                     Map.of(),
                     Map.of("limits.run-idle-timeout-ms", "1000", "merge.timeout-ms", "1000")))
-        .hasMessageContaining("run-idle-timeout-ms");
+        .hasMessageContaining("limits.run-idle-timeout 1000ms must exceed merge.timeout 1000ms");
   }
 
   @Test
@@ -131,7 +132,8 @@ class ConfigLoaderTest {
   void badPhaseDetectorValuesNameTheKey() {
     assertThatThrownBy(
             () -> ConfigLoader.load(null, Map.of(), Map.of("phases.enter-trend", "steep")))
-        .hasMessageContaining("phases.enter-trend = 'steep' is not a number");
+        .hasMessageContaining("phases.enter-trend")
+        .hasMessageContaining("expected a number, got 'steep'");
     assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), Map.of("phases.enter-trend", "NaN")))
         .hasMessageContaining("phases.enter-trend");
     // Hysteresis: the exit threshold may not exceed the entry threshold (0.10 by default).
@@ -147,5 +149,99 @@ class ConfigLoaderTest {
     assertThatThrownBy(
             () -> ConfigLoader.load(null, Map.of(), Map.of("phases.warmup-steps.pretraining", "1")))
         .hasMessageContaining("unknown key 'phases.warmup-steps.pretraining'");
+  }
+
+  @Test
+  void kafkaClientPropertiesPassThroughFromFileEnvironmentAndFlags() throws IOException {
+    Path yaml = dir.resolve("c.yaml");
+    Files.writeString(
+        yaml,
+        "kafka:\n  bootstrap-servers: b:9093\n  ssl:\n    truststore.location: /t.p12\n"
+            + "    truststore.type: PKCS12\n");
+    CollectorConfig c =
+        ConfigLoader.load(
+            yaml,
+            Map.of("PHASEWATCH_KAFKA_SECURITY_PROTOCOL", "SASL_SSL"),
+            Map.of("kafka.sasl.mechanism", "SCRAM-SHA-512"));
+    assertThat(c.kafka().bootstrapServers()).isEqualTo("b:9093");
+    assertThat(c.kafka().client())
+        .containsExactlyInAnyOrderEntriesOf(
+            Map.of(
+                "ssl.truststore.location", "/t.p12",
+                "ssl.truststore.type", "PKCS12",
+                "security.protocol", "SASL_SSL",
+                "sasl.mechanism", "SCRAM-SHA-512"));
+    // Each client gets what it knows: a consumer-only setting stays out of the producer.
+    CollectorConfig fetch =
+        ConfigLoader.load(null, Map.of(), Map.of("kafka.fetch.min.bytes", "1024"));
+    assertThat(
+            fetch
+                .kafka()
+                .clientProperties(org.apache.kafka.clients.consumer.ConsumerConfig.configNames()))
+        .containsEntry("fetch.min.bytes", "1024");
+    assertThat(
+            fetch
+                .kafka()
+                .clientProperties(org.apache.kafka.clients.producer.ProducerConfig.configNames()))
+        .doesNotContainKey("fetch.min.bytes");
+  }
+
+  @Test
+  void theAgentsSpellingOfBootstrapServersAndGroupIdIsTheSameKey() {
+    CollectorConfig c =
+        ConfigLoader.load(
+            null, Map.of(), Map.of("kafka.bootstrap.servers", "b:1", "kafka.group.id", "g"));
+    assertThat(c.kafka().bootstrapServers()).isEqualTo("b:1");
+    assertThat(c.kafka().groupId()).isEqualTo("g");
+    assertThat(c.kafka().client()).isEmpty();
+  }
+
+  @Test
+  void aMistypedOrCollectorOwnedClientPropertyIsAnErrorFromFileOrFlag() {
+    assertThatThrownBy(
+            () -> ConfigLoader.load(null, Map.of(), Map.of("kafka.security.protocl", "SSL")))
+        .hasMessageContaining("kafka.security.protocl (--set kafka.security.protocl)")
+        .hasMessageContaining("closest: 'security.protocol'");
+    assertThatThrownBy(
+            () -> ConfigLoader.load(null, Map.of(), Map.of("kafka.enable.auto.commit", "true")))
+        .hasMessageContaining("kafka.enable.auto.commit")
+        .hasMessageContaining("set by the collector itself");
+    // From the environment (which the agents' producer settings may share) it is left out.
+    CollectorConfig c =
+        ConfigLoader.load(
+            null,
+            Map.of("PHASEWATCH_KAFKA_ENABLE_AUTO_COMMIT", "true", "PHASEWATCH_KAFKA_ACKS", "1"),
+            Map.of());
+    assertThat(c.kafka().client()).containsExactlyEntriesOf(Map.of("acks", "1"));
+  }
+
+  @Test
+  void durationsAndSizesTakeUnitsAndTheOldMillisecondKeysStillWork() throws IOException {
+    CollectorConfig c =
+        ConfigLoader.load(
+            null,
+            Map.of("PHASEWATCH_CHUNKS_TIMEOUT_MS", "2500"),
+            Map.of(
+                "merge.timeout", "2m",
+                "limits.run-idle-timeout-ms", "3600000",
+                "limits.max-record-bytes", "1MiB",
+                "merge.max-pending-bytes", "536870912"));
+    assertThat(c.merge().timeoutMillis()).isEqualTo(120_000L);
+    assertThat(c.limits().runIdleTimeoutMillis()).isEqualTo(3_600_000L);
+    assertThat(c.chunks().timeoutMillis()).isEqualTo(2_500L);
+    assertThat(c.limits().maxRecordBytes()).isEqualTo(1 << 20);
+    assertThat(c.merge().maxPendingBytes()).isEqualTo(512L << 20);
+    CollectorConfig d = CollectorConfig.defaults();
+    assertThat(d.kafka().pollTimeoutMillis()).isEqualTo(200L);
+    assertThat(d.limits().runIdleTimeoutMillis()).isEqualTo(1_800_000L);
+    assertThat(d.chunks().timeoutMillis()).isEqualTo(60_000L);
+    assertThat(d.merge().timeoutMillis()).isEqualTo(30_000L);
+    assertThat(d.limits().maxRecordBytes()).isEqualTo(8 << 20);
+    assertThat(d.limits().maxSnapshotBytes()).isEqualTo(256 << 20);
+    assertThat(d.chunks().maxPendingBytes()).isEqualTo(256L << 20);
+    assertThat(d.merge().maxPendingBytes()).isEqualTo(1L << 30);
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), Map.of("merge.timeout", "30000")))
+        .hasMessageContaining("merge.timeout (--set merge.timeout)")
+        .hasMessageContaining("a bare number has no unit");
   }
 }

@@ -94,6 +94,29 @@ class WindowMergerTest {
   }
 
   @Test
+  void releasingAPartitionForgetsItsLayersSoTheirRecordsReadAgainAreNeitherLateNorDuplicates() {
+    WindowMerger m = merger();
+    m.offer(part("r", "moved", 0, 2, 0), 1, 100);
+    m.offer(part("r", "moved", 1, 2, 0), 1, 110);
+    m.offer(part("r", "moved", 0, 2, 1), 1, 120);
+    m.offer(part("r", "kept", 0, 2, 0), 0, 100);
+    long keptBytes = m.pendingBytes();
+    assertThat(m.release(1)).containsExactly(new WindowMerger.Series("r", "moved"));
+    assertThat(m.pendingBytes())
+        .isEqualTo(WindowMerger.sizeOf(part("x", "l", 0, 1, 0).snapshot()))
+        .isLessThan(keptBytes);
+    // The partition comes back later and is read from its start.
+    assertThat(m.offer(part("r", "moved", 0, 2, 0), 1, 100).admission())
+        .isEqualTo(Admission.ACCEPTED);
+    assertThat(m.offer(part("r", "moved", 1, 2, 0), 1, 110).closed()).hasSize(1);
+    assertThat(m.release(2)).isEmpty();
+    assertThat(m.release(0)).containsExactly(new WindowMerger.Series("r", "kept"));
+    assertThat(m.release(1)).containsExactly(new WindowMerger.Series("r", "moved"));
+    assertThat(m.liveRuns()).isZero();
+    assertThat(m.pendingBytes()).isZero();
+  }
+
+  @Test
   void idleRunIsForgottenWithItsPendingParts() {
     WindowMerger m = merger();
     m.offer(part("old", "l", 0, 2, 0), 0, 100);

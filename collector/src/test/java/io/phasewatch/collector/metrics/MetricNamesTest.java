@@ -8,9 +8,11 @@ import io.phasewatch.collector.phase.Phase;
 import io.phasewatch.collector.spectrum.SpectralMeasures;
 import io.phasewatch.collector.spectrum.Spectrum;
 import io.phasewatch.core.wire.Stage;
+import io.phasewatch.core.wire.TrainingScalars;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicReference;
@@ -55,6 +57,17 @@ class MetricNamesTest {
     LayerMeters layer = new LayerMeters(registry, "r", "l", state);
     layer.stage(Stage.SFT);
     layer.transition(Stage.SFT, Phase.WARMUP, Phase.STEADY);
+    new TrainingScalarMeters(registry, "r")
+        .update(
+            30,
+            new TrainingScalars(
+                Map.of(
+                    TrainingScalars.LOSS,
+                    new TrainingScalars.Scalar(10, 2.5),
+                    TrainingScalars.LEARNING_RATE,
+                    new TrainingScalars.Scalar(1, 1e-3),
+                    "heldout.accuracy",
+                    new TrainingScalars.Scalar(1, 0.75))));
 
     Set<String> rendered = new TreeSet<>();
     for (String line : registry.scrape().lines().toList()) {

@@ -1,5 +1,6 @@
 package io.phasewatch.collector.ops;
 
+import static io.phasewatch.testkit.SnapshotSender.send;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -8,10 +9,10 @@ import io.phasewatch.collector.config.ConfigLoader;
 import io.phasewatch.collector.service.CollectorService;
 import io.phasewatch.core.sketch.CovarianceSnapshot;
 import io.phasewatch.core.sketch.ExactSummary;
-import io.phasewatch.core.wire.SnapshotCodec;
 import io.phasewatch.core.wire.SnapshotMetadata;
 import io.phasewatch.core.wire.SnapshotRecord;
 import io.phasewatch.core.wire.Stage;
+import io.phasewatch.testkit.KafkaBroker;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -26,21 +27,16 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.test.KafkaClusterTestKit;
-import org.apache.kafka.common.test.TestKitNodes;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The whole alerting path for real: snapshots → a single-node KRaft broker → the collector ({@link
@@ -90,46 +86,31 @@ class AlertPipelineIT {
 
   private static final HttpClient HTTP = HttpClient.newHttpClient();
 
-  private KafkaClusterTestKit cluster;
+  private static final String TOPIC = "phasewatch.sketches";
+
+  @RegisterExtension static final KafkaBroker KAFKA = KafkaBroker.perClass();
+
   private Vertx vertx;
   private CollectorService collector;
 
+  @BeforeAll
+  static void createTopic() throws Exception {
+    KAFKA.createTopic(TOPIC);
+  }
+
   @BeforeEach
-  void startBrokerAndCollector() throws Exception {
-    cluster =
-        new KafkaClusterTestKit.Builder(
-                new TestKitNodes.Builder()
-                    .setCombined(true)
-                    .setNumBrokerNodes(1)
-                    .setNumControllerNodes(1)
-                    .build())
-            .setConfigProp("group.initial.rebalance.delay.ms", "0")
-            .setConfigProp("offsets.topic.replication.factor", "1")
-            .setConfigProp("offsets.topic.num.partitions", "1")
-            .setConfigProp("transaction.state.log.replication.factor", "1")
-            .setConfigProp("transaction.state.log.min.isr", "1")
-            .build();
-    cluster.format();
-    cluster.startup();
-    cluster.waitForReadyBrokers();
-    String topic = "phasewatch.sketches";
-    try (var admin = cluster.admin()) {
-      admin
-          .createTopics(List.of(new NewTopic(topic, 1, (short) 1)))
-          .all()
-          .get(30, TimeUnit.SECONDS);
-    }
+  void startCollector() throws Exception {
     CollectorConfig config =
         ConfigLoader.load(
             null,
             Map.of(),
             Map.of(
                 "kafka.bootstrap-servers",
-                cluster.bootstrapServers(),
+                KAFKA.bootstrapServers(),
                 "kafka.topic",
-                topic,
+                TOPIC,
                 "kafka.dlq-topic",
-                topic + ".dlq",
+                TOPIC + ".dlq",
                 "http.host",
                 "127.0.0.1",
                 "http.port",
@@ -139,18 +120,12 @@ class AlertPipelineIT {
   }
 
   @AfterEach
-  void stopCollectorAndBroker() throws Exception {
-    try {
-      if (collector != null) {
-        collector.close().await(30, TimeUnit.SECONDS);
-      }
-      if (vertx != null) {
-        vertx.close().await(30, TimeUnit.SECONDS);
-      }
-    } finally {
-      if (cluster != null) {
-        cluster.close();
-      }
+  void stopCollector() throws Exception {
+    if (collector != null) {
+      collector.close().await(30, TimeUnit.SECONDS);
+    }
+    if (vertx != null) {
+      vertx.close().await(30, TimeUnit.SECONDS);
     }
   }
 
@@ -187,11 +162,11 @@ class AlertPipelineIT {
 
   private void streamAndCheck(String target, Process pipeline, Path log) throws Exception {
     List<Long> steps = steps();
-    try (KafkaProducer<byte[], byte[]> producer = producer()) {
+    try (KafkaProducer<byte[], byte[]> producer = KAFKA.producer()) {
       for (int w = 0; w < steps.size(); w++) {
         long step = steps.get(w);
-        send(producer, record("final", w, step, snapshot(betaOfFinal(step), 1_000L + w)));
-        send(producer, record("embed", w, step, snapshot(betaOfEmbed(step), 5_000L + w)));
+        send(producer, TOPIC, record("final", w, step, snapshot(betaOfFinal(step), 1_000L + w)));
+        send(producer, TOPIC, record("embed", w, step, snapshot(betaOfEmbed(step), 5_000L + w)));
         // A paced stream, as a run's windows arrive: Prometheus sees the phases go by.
         Thread.sleep(50);
       }
@@ -332,27 +307,6 @@ class AlertPipelineIT {
             System.currentTimeMillis(),
             0),
         snapshot);
-  }
-
-  private KafkaProducer<byte[], byte[]> producer() {
-    Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers());
-    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-    p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 1 << 20);
-    return new KafkaProducer<>(p);
-  }
-
-  private static void send(KafkaProducer<byte[], byte[]> p, SnapshotRecord r) throws Exception {
-    byte[] key = r.metadata().key().getBytes(StandardCharsets.UTF_8);
-    for (byte[] value : SnapshotCodec.encode(r, SnapshotCodec.DEFAULT_MAX_RECORD_BYTES)) {
-      ProducerRecord<byte[], byte[]> rec = new ProducerRecord<>("phasewatch.sketches", key, value);
-      rec.headers()
-          .add(
-              SnapshotCodec.CONTENT_TYPE_HEADER,
-              SnapshotCodec.CONTENT_TYPE.getBytes(StandardCharsets.UTF_8));
-      p.send(rec).get(30, TimeUnit.SECONDS);
-    }
   }
 
   private String get(String path) throws Exception {

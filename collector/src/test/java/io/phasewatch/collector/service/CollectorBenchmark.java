@@ -13,6 +13,7 @@ import io.phasewatch.core.wire.SnapshotCodec;
 import io.phasewatch.core.wire.SnapshotMetadata;
 import io.phasewatch.core.wire.SnapshotRecord;
 import io.phasewatch.core.wire.Stage;
+import io.phasewatch.testkit.KafkaBroker;
 import io.vertx.core.Vertx;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
@@ -30,13 +31,10 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.test.KafkaClusterTestKit;
-import org.apache.kafka.common.test.TestKitNodes;
 
 /**
  * End-to-end collector benchmark against an in-process KRaft broker: latency from the send of a
@@ -71,32 +69,16 @@ public final class CollectorBenchmark {
   private CollectorBenchmark() {}
 
   public static void main(String[] args) throws Exception {
-    KafkaClusterTestKit cluster =
-        new KafkaClusterTestKit.Builder(
-                new TestKitNodes.Builder()
-                    .setCombined(true)
-                    .setNumBrokerNodes(1)
-                    .setNumControllerNodes(1)
-                    .build())
-            .setConfigProp("group.initial.rebalance.delay.ms", "0")
-            .setConfigProp("offsets.topic.replication.factor", "1")
-            .setConfigProp("offsets.topic.num.partitions", "1")
-            .build();
-    cluster.format();
-    cluster.startup();
-    cluster.waitForReadyBrokers();
     List<String> e2e = new ArrayList<>();
     List<String> compute = new ArrayList<>();
-    try {
+    try (KafkaBroker broker = KafkaBroker.start()) {
       for (String arg : args) {
-        String[] rows = run(cluster, arg);
+        String[] rows = run(broker, arg);
         e2e.add(rows[0]);
         compute.add(rows[1]);
         System.err.println(rows[0]);
         System.err.println(rows[1]);
       }
-    } finally {
-      cluster.close();
     }
     System.out.println(HEADER_E2E);
     e2e.forEach(System.out::println);
@@ -106,7 +88,7 @@ public final class CollectorBenchmark {
     compute.forEach(System.out::println);
   }
 
-  private static String[] run(KafkaClusterTestKit cluster, String spec) throws Exception {
+  private static String[] run(KafkaBroker broker, String spec) throws Exception {
     String[] p = spec.split(":");
     int d = Integer.parseInt(p[0]);
     int ell = Integer.parseInt(p[1]);
@@ -119,12 +101,7 @@ public final class CollectorBenchmark {
       throw new IllegalArgumentException(spec + ": need ranks ≥ 2 and paced ≥ 1");
     }
     String topic = "bench-" + d + "-" + ell + "-" + System.nanoTime();
-    try (var admin = cluster.admin()) {
-      admin
-          .createTopics(List.of(new NewTopic(topic, 8, (short) 1)))
-          .all()
-          .get(30, TimeUnit.SECONDS);
-    }
+    broker.createTopic(topic, 8);
     // One FD snapshot per rank, reused for every layer: the collector's work is the same.
     CovarianceSnapshot[] parts = new CovarianceSnapshot[ranks];
     for (int r = 0; r < ranks; r++) {
@@ -142,7 +119,7 @@ public final class CollectorBenchmark {
     }
     Compute c = Compute.measure(parts, d, ell);
     Map<String, String> o = new HashMap<>();
-    o.put("kafka.bootstrap-servers", cluster.bootstrapServers());
+    o.put("kafka.bootstrap-servers", broker.bootstrapServers());
     o.put("kafka.topic", topic);
     o.put("kafka.dlq-topic", topic + ".dlq");
     o.put("kafka.group-id", topic);
@@ -154,7 +131,7 @@ public final class CollectorBenchmark {
     Vertx vertx = Vertx.vertx();
     CollectorService service = CollectorService.start(vertx, config).await(60, TimeUnit.SECONDS);
     Properties pp = new Properties();
-    pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers());
+    pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
     pp.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
     pp.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
     pp.put(ProducerConfig.LINGER_MS_CONFIG, 0);

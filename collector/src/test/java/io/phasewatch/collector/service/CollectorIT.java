@@ -1,5 +1,7 @@
 package io.phasewatch.collector.service;
 
+import static io.phasewatch.testkit.SnapshotSender.send;
+import static io.phasewatch.testkit.SnapshotSender.sendRaw;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -18,6 +20,7 @@ import io.phasewatch.core.wire.SnapshotCodec;
 import io.phasewatch.core.wire.SnapshotMetadata;
 import io.phasewatch.core.wire.SnapshotRecord;
 import io.phasewatch.core.wire.Stage;
+import io.phasewatch.testkit.KafkaBroker;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
@@ -42,23 +45,16 @@ import java.util.concurrent.TimeUnit;
 import java.util.logging.Handler;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.test.KafkaClusterTestKit;
-import org.apache.kafka.common.test.TestKitNodes;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The real collector (all verticles, a real Vert.x with a 1 s event-loop budget whose blocked
@@ -69,7 +65,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class CollectorIT {
 
   private static final int D = 128;
-  private static KafkaClusterTestKit cluster;
+  @RegisterExtension static final KafkaBroker KAFKA = KafkaBroker.perClass();
   private static final HttpClient HTTP = HttpClient.newHttpClient();
 
   private final List<String> blocked = new CopyOnWriteArrayList<>();
@@ -91,33 +87,6 @@ class CollectorIT {
   private final List<Vertx> vertxes = new ArrayList<>();
   private final List<CollectorService> services = new ArrayList<>();
   private int topicCounter;
-
-  @BeforeAll
-  static void startBroker() throws Exception {
-    cluster =
-        new KafkaClusterTestKit.Builder(
-                new TestKitNodes.Builder()
-                    .setCombined(true)
-                    .setNumBrokerNodes(1)
-                    .setNumControllerNodes(1)
-                    .build())
-            .setConfigProp("group.initial.rebalance.delay.ms", "0")
-            .setConfigProp("offsets.topic.replication.factor", "1")
-            .setConfigProp("offsets.topic.num.partitions", "1")
-            .setConfigProp("transaction.state.log.replication.factor", "1")
-            .setConfigProp("transaction.state.log.min.isr", "1")
-            .build();
-    cluster.format();
-    cluster.startup();
-    cluster.waitForReadyBrokers();
-  }
-
-  @AfterAll
-  static void stopBroker() throws Exception {
-    if (cluster != null) {
-      cluster.close();
-    }
-  }
 
   @BeforeEach
   void catchBlockedThreads() {
@@ -143,7 +112,7 @@ class CollectorIT {
     String topic = newTopic(2);
     CovarianceSnapshot exact = exactOf(rows(400, 1.0, 11));
     CovarianceSnapshot fd = fdOf(rows(400, 1.5, 12), 48);
-    try (KafkaProducer<byte[], byte[]> p = producer()) {
+    try (KafkaProducer<byte[], byte[]> p = KAFKA.producer()) {
       send(p, topic, record("direct", "exact_layer", 0, 1, 7, 700, exact));
       send(p, topic, record("direct", "fd_layer", 0, 1, 7, 700, fd));
     }
@@ -189,7 +158,7 @@ class CollectorIT {
     String topic = newTopic(1);
     CovarianceSnapshot a = exactOf(rows(300, 1.0, 21));
     CovarianceSnapshot b = exactOf(rows(200, 1.2, 22));
-    try (KafkaProducer<byte[], byte[]> p = producer()) {
+    try (KafkaProducer<byte[], byte[]> p = KAFKA.producer()) {
       send(p, topic, record("ranks", "l0", 1, 2, 3, 300, b));
       send(p, topic, record("ranks", "l0", 0, 2, 3, 300, a));
     }
@@ -207,7 +176,7 @@ class CollectorIT {
   void partialMergeAtTheTimeoutIsMarkedAsPartial() throws Exception {
     String topic = newTopic(1);
     CovarianceSnapshot a = exactOf(rows(300, 1.0, 31));
-    try (KafkaProducer<byte[], byte[]> p = producer()) {
+    try (KafkaProducer<byte[], byte[]> p = KAFKA.producer()) {
       send(p, topic, record("partial", "l0", 0, 2, 1, 100, a));
     }
     CollectorService c = start(topic, Map.of("merge.timeout-ms", "1500"));
@@ -232,11 +201,15 @@ class CollectorIT {
     badCrc[goodBytes.length / 2] ^= 0x5A;
     byte[] oversized = SnapshotCodec.encode(record("bad", "l1", 0, 1, 0, 10, big), 900_000).get(0);
     SnapshotRecord after = record("bad", "l0", 0, 1, 1, 20, small);
-    try (KafkaProducer<byte[], byte[]> p = producer()) {
+    byte[] otherLayer =
+        SnapshotCodec.encode(record("bad", "l2", 0, 1, 0, 10, small), 900_000).get(0);
+    try (KafkaProducer<byte[], byte[]> p = KAFKA.producer()) {
       sendRaw(p, topic, "bad/l0", "not a snapshot at all".getBytes(StandardCharsets.UTF_8));
       sendRaw(p, topic, "bad/l0", truncated);
       sendRaw(p, topic, "bad/l0", badCrc);
       sendRaw(p, topic, "bad/l1", oversized);
+      // A valid snapshot of layer l2 under layer l0's key.
+      sendRaw(p, topic, "bad/l0", otherLayer);
       send(p, topic, good);
       send(p, topic, good);
       send(p, topic, after);
@@ -261,15 +234,18 @@ class CollectorIT {
         .isEqualTo(1);
     assertThat(value(scrape, "phasewatch_records_rejected_total", "reason", "too_large"))
         .isEqualTo(1);
+    assertThat(value(scrape, "phasewatch_records_rejected_total", "reason", "key_mismatch"))
+        .isEqualTo(1);
     assertThat(value(scrape, "phasewatch_snapshots_duplicate_total")).isEqualTo(1);
     assertThat(value(scrape, "phasewatch_snapshots_ingested_total")).isEqualTo(2);
     assertMeasures(scrape, "bad", "l0", measures(small));
+    assertThat(scrape).doesNotContain("layer=\"l2\"");
 
     Map<String, String> reasonByOffset = new TreeMap<>();
     try (KafkaConsumer<byte[], byte[]> consumer = consumer()) {
       consumer.subscribe(List.of(dlq));
       long deadline = System.currentTimeMillis() + 30_000;
-      while (reasonByOffset.size() < 4 && System.currentTimeMillis() < deadline) {
+      while (reasonByOffset.size() < 5 && System.currentTimeMillis() < deadline) {
         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
           reasonByOffset.put(
               header(r, KafkaIngest.H_SOURCE_OFFSET), header(r, KafkaIngest.H_REASON));
@@ -279,7 +255,119 @@ class CollectorIT {
     assertThat(reasonByOffset)
         .containsExactlyEntriesOf(
             new TreeMap<>(
-                Map.of("0", "bad_magic", "1", "truncated", "2", "bad_crc", "3", "too_large")));
+                Map.of(
+                    "0",
+                    "bad_magic",
+                    "1",
+                    "truncated",
+                    "2",
+                    "bad_crc",
+                    "3",
+                    "too_large",
+                    "4",
+                    "key_mismatch")));
+  }
+
+  @Test
+  void aRecordAboveTheCollectorsLimitStillReachesTheDeadLetterTopic() throws Exception {
+    // Topics that take 8 MiB records, a collector that refuses records above 1 MiB: the refused
+    // record (2 MiB) is one the broker held, so its dead-letter copy must go through as well.
+    String topic = newTopic(1, Map.of("max.message.bytes", String.valueOf(8 << 20)));
+    String dlq = newTopic(1, Map.of("max.message.bytes", String.valueOf(8 << 20)));
+    int d = 768;
+    SnapshotRecord big = record("huge", "l0", 0, 1, 0, 10, exactOf(rows(600, 1.0, 61, d), d));
+    byte[] value = SnapshotCodec.encode(big, 8 << 20).get(0);
+    assertThat(value.length).isGreaterThan(2 << 20);
+    try (KafkaProducer<byte[], byte[]> p = KAFKA.producer(16 << 20)) {
+      sendRaw(p, topic, "huge/l0", value);
+    }
+    CollectorService c =
+        start(topic, Map.of("kafka.dlq-topic", dlq, "limits.max-record-bytes", "1048576"));
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () ->
+                value(scrape(c), "phasewatch_records_rejected_total", "reason", "too_large") == 1);
+    List<ConsumerRecord<byte[], byte[]>> copies = new ArrayList<>();
+    try (KafkaConsumer<byte[], byte[]> consumer = consumer()) {
+      consumer.subscribe(List.of(dlq));
+      long deadline = System.currentTimeMillis() + 30_000;
+      while (copies.isEmpty() && System.currentTimeMillis() < deadline) {
+        consumer.poll(Duration.ofMillis(500)).forEach(copies::add);
+      }
+    }
+    assertThat(copies).hasSize(1);
+    assertThat(header(copies.get(0), KafkaIngest.H_REASON)).isEqualTo("too_large");
+    assertThat(copies.get(0).value()).isEqualTo(value);
+  }
+
+  @Test
+  void aSecondInstanceJoiningAndLeavingNeitherRewindsNorRejectsAndEachLayerHasOneOwner()
+      throws Exception {
+    String topic = newTopic(4);
+    List<String> layers = List.of("l0", "l1", "l2", "l3", "l4", "l5", "l6", "l7");
+    List<SnapshotRecord> stream = new ArrayList<>();
+    for (int w = 0; w < 6; w++) {
+      for (int rank = 0; rank < 2; rank++) {
+        for (int i = 0; i < layers.size(); i++) {
+          double decay = 1.6 - 0.1 * w + 0.05 * i;
+          stream.add(
+              record(
+                  "group",
+                  layers.get(i),
+                  rank,
+                  2,
+                  w,
+                  100L * (w + 1),
+                  exactOf(rows(120, decay, 100 * w + 10 * rank + i, 32), 32)));
+        }
+      }
+    }
+    try (KafkaProducer<byte[], byte[]> p = KAFKA.producer()) {
+      for (SnapshotRecord r : stream) {
+        send(p, topic, r);
+      }
+    }
+    CollectorService alone = start(topic, Map.of("kafka.group-id", "alone"));
+    CollectorService a = start(topic, Map.of("kafka.group-id", "group"));
+    for (CollectorService c : List.of(alone, a)) {
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .until(() -> ownedLayers(c, "group", 600).size() == layers.size());
+    }
+    String reference = scrape(alone);
+
+    CollectorService b = start(topic, Map.of("kafka.group-id", "group"));
+    // The group splits the four partitions; each layer ends on exactly one of the two.
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () -> {
+              List<String> onA = ownedLayers(a, "group", 600);
+              List<String> onB = ownedLayers(b, "group", 600);
+              return !onA.isEmpty()
+                  && !onB.isEmpty()
+                  && onA.size() + onB.size() == layers.size()
+                  && onA.stream().noneMatch(onB::contains);
+            });
+    Map<String, String> union = new TreeMap<>(runSeries(scrape(a), "group"));
+    union.putAll(runSeries(scrape(b), "group"));
+    assertThat(union).isEqualTo(runSeries(reference, "group"));
+
+    b.close().await(30, TimeUnit.SECONDS);
+    services.remove(b);
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> ownedLayers(a, "group", 600).size() == layers.size());
+    await().atMost(Duration.ofSeconds(30)).until(() -> a.windowsInFlight() == 0);
+    String scrape = scrape(a);
+    assertThat(runSeries(scrape, "group")).isEqualTo(runSeries(reference, "group"));
+    assertThat(rejectedTotal(scrape)).isZero();
+    assertThat(value(scrape, "phasewatch_snapshots_duplicate_total")).isZero();
+    try (KafkaConsumer<byte[], byte[]> consumer = consumer()) {
+      consumer.subscribe(List.of(topic + ".dlq"));
+      assertThat(consumer.poll(Duration.ofSeconds(3)).isEmpty()).isTrue();
+    }
   }
 
   @Test
@@ -305,7 +393,7 @@ class CollectorIT {
     }
     CollectorService steady = start(topic, Map.of("kafka.group-id", "steady"));
     CollectorService first = start(topic, Map.of("kafka.group-id", "restarted"));
-    try (KafkaProducer<byte[], byte[]> p = producer()) {
+    try (KafkaProducer<byte[], byte[]> p = KAFKA.producer()) {
       for (SnapshotRecord r : stream.subList(0, stream.size() / 2)) {
         send(p, topic, r);
       }
@@ -341,7 +429,7 @@ class CollectorIT {
     String topic = newTopic(1);
     CollectorService c =
         start(topic, Map.of("limits.run-idle-timeout-ms", "6000", "merge.timeout-ms", "1000"));
-    try (KafkaProducer<byte[], byte[]> p = producer()) {
+    try (KafkaProducer<byte[], byte[]> p = KAFKA.producer()) {
       send(p, topic, record("idle", "l0", 0, 1, 0, 10, exactOf(rows(100, 1.0, 51))));
     }
     awaitSeries(c, "idle", "l0");
@@ -358,7 +446,7 @@ class CollectorIT {
 
   private CollectorService start(String topic, Map<String, String> extra) throws Exception {
     Map<String, String> o = new HashMap<>();
-    o.put("kafka.bootstrap-servers", cluster.bootstrapServers());
+    o.put("kafka.bootstrap-servers", KAFKA.bootstrapServers());
     o.put("kafka.topic", topic);
     o.put("kafka.dlq-topic", topic + ".dlq");
     o.put("kafka.group-id", topic);
@@ -379,14 +467,12 @@ class CollectorIT {
   }
 
   private String newTopic(int partitions) throws Exception {
-    String topic = "it" + (++topicCounter) + "-" + System.nanoTime();
-    try (var admin = cluster.admin()) {
-      admin
-          .createTopics(List.of(new NewTopic(topic, partitions, (short) 1)))
-          .all()
-          .get(30, TimeUnit.SECONDS);
-    }
-    return topic;
+    return newTopic(partitions, Map.of());
+  }
+
+  private String newTopic(int partitions, Map<String, String> configs) throws Exception {
+    return KAFKA.createTopic(
+        "it" + (++topicCounter) + "-" + System.nanoTime(), partitions, configs);
   }
 
   private static float[] rows(int n, double decay, long seed) {
@@ -443,41 +529,14 @@ class CollectorIT {
         s);
   }
 
-  private static KafkaProducer<byte[], byte[]> producer() {
-    Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers());
-    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-    p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 1 << 20);
-    return new KafkaProducer<>(p);
-  }
-
   private static KafkaConsumer<byte[], byte[]> consumer() {
     Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers());
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.bootstrapServers());
     p.put(ConsumerConfig.GROUP_ID_CONFIG, "dlq-reader-" + System.nanoTime());
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     return new KafkaConsumer<>(p);
-  }
-
-  private static void send(KafkaProducer<byte[], byte[]> p, String topic, SnapshotRecord r)
-      throws Exception {
-    for (byte[] value : SnapshotCodec.encode(r, SnapshotCodec.DEFAULT_MAX_RECORD_BYTES)) {
-      sendRaw(p, topic, r.metadata().key(), value);
-    }
-  }
-
-  private static void sendRaw(KafkaProducer<byte[], byte[]> p, String topic, String key, byte[] v)
-      throws Exception {
-    ProducerRecord<byte[], byte[]> rec =
-        new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), v);
-    rec.headers()
-        .add(
-            SnapshotCodec.CONTENT_TYPE_HEADER,
-            SnapshotCodec.CONTENT_TYPE.getBytes(StandardCharsets.UTF_8));
-    p.send(rec).get(30, TimeUnit.SECONDS);
   }
 
   private static String header(ConsumerRecord<byte[], byte[]> r, String name) {
@@ -552,6 +611,29 @@ class CollectorIT {
     }
     assertThat(found).as(name + " " + Arrays.toString(labels)).hasSize(1);
     return found.get(0);
+  }
+
+  /** The layers of a run whose last published step is {@code step}. */
+  private static List<String> ownedLayers(CollectorService c, String run, long step)
+      throws Exception {
+    List<String> out = new ArrayList<>();
+    for (String line : scrape(c).lines().toList()) {
+      if (line.startsWith("phasewatch_last_step{")
+          && line.contains("run=\"" + run + "\"")
+          && Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)) == step) {
+        int at = line.indexOf("layer=\"") + 7;
+        out.add(line.substring(at, line.indexOf('"', at)));
+      }
+    }
+    return out;
+  }
+
+  private static double rejectedTotal(String scrape) {
+    return scrape
+        .lines()
+        .filter(l -> l.startsWith("phasewatch_records_rejected_total{"))
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+        .sum();
   }
 
   /** Every per-layer sample of a run, series name and labels → value. */

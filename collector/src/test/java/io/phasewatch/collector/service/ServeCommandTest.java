@@ -15,8 +15,12 @@ class ServeCommandTest {
     CommandLine cl = new CommandLine(new ServeCommand());
     cl.setErr(new PrintWriter(err));
     int code = cl.execute("--set", "http.prot=9000");
-    assertThat(code).isNotZero();
-    assertThat(err.toString()).contains("unknown key 'http.prot'");
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString())
+        .isEqualTo(
+            "phasewatch-collector serve: collector config: unknown key 'http.prot' (flag in --set"
+                + " http.prot); closest known key: 'http.port'"
+                + System.lineSeparator());
   }
 
   @Test

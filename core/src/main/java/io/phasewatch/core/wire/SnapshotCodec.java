@@ -59,7 +59,7 @@ public final class SnapshotCodec {
   // ---- Body: the snapshot, possibly spread over several frames ------------------------------
   static final int B_KIND = 0; // u8
   static final int B_STAGE = 1; // u8
-  static final int B_FLAGS = 2; // u16, no bit defined in v1
+  static final int B_FLAGS = 2; // u16, bit 0: FLAG_SCALARS, no other bit defined in v1
   static final int B_DIMENSION = 4; // u32 d
   static final int B_ELL = 8; // u32 ℓ (0 for exact)
   static final int B_ROW_COUNT = 12; // u32 rows of B (0 for exact)
@@ -74,6 +74,9 @@ public final class SnapshotCodec {
   static final int B_NON_FINITE_ROWS = 72; // i64
   static final int B_STRINGS = 80; // run id (u16 length + UTF-8), layer (same), then payload
   static final int FIXED_BODY = B_STRINGS;
+
+  /** Flag bit: a scalars section ({@link ScalarsSection}) follows the payload. */
+  static final int FLAG_SCALARS = 0x0001;
 
   static final int KIND_EXACT = 1;
   static final int KIND_FD = 2;
@@ -185,7 +188,10 @@ public final class SnapshotCodec {
     } else {
       kind = KIND_EXACT;
     }
-    long length = bodyLength(kind, d, rowCount, run.length, layer.length);
+    TrainingScalars scalars = record.scalars();
+    long length =
+        bodyLength(kind, d, rowCount, run.length, layer.length)
+            + (scalars.isEmpty() ? 0 : ScalarsSection.length(scalars));
     if (length > limits.maxSnapshotBytes()) {
       throw new IllegalArgumentException(
           "snapshot v1: body of "
@@ -197,7 +203,7 @@ public final class SnapshotCodec {
     ByteBuffer b = ByteBuffer.allocate((int) length).order(ByteOrder.LITTLE_ENDIAN);
     b.put(B_KIND, (byte) kind);
     b.put(B_STAGE, (byte) stageCode(m.stage()));
-    b.putShort(B_FLAGS, (short) 0);
+    b.putShort(B_FLAGS, (short) (scalars.isEmpty() ? 0 : FLAG_SCALARS));
     b.putInt(B_DIMENSION, d);
     b.putInt(B_ELL, ell);
     b.putInt(B_ROW_COUNT, rowCount);
@@ -235,6 +241,9 @@ public final class SnapshotCodec {
           b.putDouble(v);
         }
       }
+    }
+    if (!scalars.isEmpty()) {
+      ScalarsSection.write(b, scalars);
     }
     return b.array();
   }
@@ -492,12 +501,13 @@ public final class SnapshotCodec {
       throw reject(RejectReason.BAD_FIELD, "stage", "snapshot v1: unknown stage code " + stageCode);
     }
     int flags = Short.toUnsignedInt(b.getShort(B_FLAGS));
-    if (flags != 0) {
+    if ((flags & ~FLAG_SCALARS) != 0) {
       throw reject(
           RejectReason.BAD_FIELD,
           "flags",
-          String.format("snapshot v1: unknown flag bits 0x%04x", flags));
+          String.format("snapshot v1: unknown flag bits 0x%04x", flags & ~FLAG_SCALARS));
     }
+    boolean hasScalars = (flags & FLAG_SCALARS) != 0;
     b.position(B_STRINGS);
     String runId = readString(b, "runId", limits, "");
     String layer = readString(b, "layer", limits, " (run=" + runId + ")");
@@ -562,7 +572,12 @@ public final class SnapshotCodec {
     long nonFinite = nonNegative(b, B_NON_FINITE_ROWS, "nonFiniteRows", ctx);
 
     // Size check against the bytes actually present, before any array is allocated.
-    long expected = bodyLength(kind, d, rowCount, 0, 0) - FIXED_BODY - 4 + stringsEnd;
+    long expected =
+        bodyLength(kind, d, rowCount, 0, 0)
+            - FIXED_BODY
+            - 4
+            + stringsEnd
+            + (hasScalars ? ScalarsSection.MIN_LENGTH : 0);
     if (expected > body.length) {
       throw reject(
           RejectReason.TRUNCATED,
@@ -570,13 +585,14 @@ public final class SnapshotCodec {
           "snapshot v1: dim "
               + d
               + (kind != KIND_EXACT ? ", rowCount " + rowCount : "")
+              + (hasScalars ? " and a scalars section" : "")
               + " need a "
               + expected
               + "-byte body, got "
               + body.length
               + ctx);
     }
-    if (expected < body.length) {
+    if (expected < body.length && !hasScalars) {
       throw reject(
           RejectReason.BAD_FIELD,
           "body",
@@ -610,6 +626,7 @@ public final class SnapshotCodec {
         }
         snapshot = new ExactSnapshot(count, mean, c, nonFinite);
       }
+      TrainingScalars scalars = hasScalars ? ScalarsSection.read(b, ctx) : TrainingScalars.empty();
       SnapshotMetadata metadata =
           new SnapshotMetadata(
               runId,
@@ -622,7 +639,7 @@ public final class SnapshotCodec {
               tokensSeen,
               captureTime,
               samplesDropped);
-      return new SnapshotRecord(metadata, snapshot);
+      return new SnapshotRecord(metadata, snapshot, scalars);
     } catch (IllegalArgumentException e) {
       // The checks above mirror the records' own; this only guards against them drifting apart.
       throw reject(RejectReason.BAD_FIELD, "snapshot", e.getMessage() + ctx);

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
  */
 class GoldenV1Test {
 
-  private static byte[] golden(String name) {
+  static byte[] golden(String name) {
     try (InputStream in = GoldenV1Test.class.getResourceAsStream("/golden/v1/" + name)) {
       if (in == null) {
         throw new IllegalStateException("missing golden file " + name);
@@ -29,7 +29,7 @@ class GoldenV1Test {
     }
   }
 
-  private static SnapshotRecord decodeWhole(String name) throws WireFormatException {
+  static SnapshotRecord decodeWhole(String name) throws WireFormatException {
     return SnapshotCodec.decode(golden(name), DecodeLimits.defaults()).whole().orElseThrow();
   }
 

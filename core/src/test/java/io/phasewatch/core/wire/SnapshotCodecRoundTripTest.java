@@ -59,8 +59,31 @@ class SnapshotCodecRoundTripTest {
 
   @Provide
   Arbitrary<SnapshotRecord> records() {
-    return Combinators.combine(metadata(), Arbitraries.oneOf(exactSnapshots(), fdSnapshots()))
+    return Combinators.combine(
+            metadata(), Arbitraries.oneOf(exactSnapshots(), fdSnapshots()), scalars())
         .as(SnapshotRecord::new);
+  }
+
+  /** Empty half the time (no section, flags 0), else 1 … 32 names with any weight and value. */
+  private static Arbitrary<TrainingScalars> scalars() {
+    Arbitrary<String> name =
+        Combinators.combine(
+                Arbitraries.chars().range('a', 'z'),
+                Arbitraries.strings()
+                    .withCharRange('a', 'z')
+                    .numeric()
+                    .withChars("_.")
+                    .ofMaxLength(TrainingScalars.MAX_NAME_LENGTH - 1))
+            .as((first, rest) -> first + rest);
+    Arbitrary<TrainingScalars.Scalar> scalar =
+        Combinators.combine(Arbitraries.longs().between(1, 0xFFFF_FFFFL), finite())
+            .as(TrainingScalars.Scalar::new);
+    Arbitrary<TrainingScalars> some =
+        Arbitraries.maps(name, scalar)
+            .ofMinSize(1)
+            .ofMaxSize(TrainingScalars.MAX_SCALARS)
+            .map(TrainingScalars::new);
+    return Arbitraries.oneOf(Arbitraries.just(TrainingScalars.empty()), some);
   }
 
   private static Arbitrary<String> names() {

@@ -115,6 +115,7 @@ public final class DemoTraining implements AutoCloseable {
             .probe(model, probe)
             .overheadBudget(settings.probeBudget())
             .denseProbesUntil(settings.denseProbeUntil(), settings.denseProbeEvery())
+            .learningRate(config::learningRateAt)
             .build();
     return new DemoTraining(
         LanguageModelTraining.start(model, corpus, listener), listener, taps, corpus, sink);

@@ -14,35 +14,22 @@ import io.phasewatch.agent.djl.PhasewatchTrainingListener;
 import io.phasewatch.agent.djl.ProbeSet;
 import io.phasewatch.core.sketch.CovarianceSketch;
 import io.phasewatch.core.sketch.ExactSummary;
-import io.phasewatch.core.wire.ChunkAssembler;
-import io.phasewatch.core.wire.DecodeLimits;
-import io.phasewatch.core.wire.SnapshotCodec;
 import io.phasewatch.core.wire.SnapshotRecord;
 import io.phasewatch.core.wire.Stage;
-import io.phasewatch.core.wire.WireFormatException;
 import io.phasewatch.demo.training.LanguageModelTraining;
 import io.phasewatch.demo.training.ModelConfig;
 import io.phasewatch.demo.training.SyntheticCorpus;
 import io.phasewatch.demo.training.TinyLanguageModel;
+import io.phasewatch.testkit.KafkaBroker;
+import io.phasewatch.testkit.SnapshotReader;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.TimeUnit;
-import kafka.server.BrokerServer;
-import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.test.KafkaClusterTestKit;
-import org.apache.kafka.common.test.TestKitNodes;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The small language model really training on DJL's PyTorch engine with the agent attached, its
@@ -51,29 +38,7 @@ import org.junit.jupiter.api.Test;
  */
 class AgentOnTinyModelIT {
   private static final int D = 32;
-  private static KafkaClusterTestKit cluster;
-
-  @BeforeAll
-  static void startBroker() throws Exception {
-    cluster =
-        new KafkaClusterTestKit.Builder(
-                new TestKitNodes.Builder()
-                    .setCombined(true)
-                    .setNumBrokerNodes(1)
-                    .setNumControllerNodes(1)
-                    .build())
-            .build();
-    cluster.format();
-    cluster.startup();
-    cluster.waitForReadyBrokers();
-  }
-
-  @AfterAll
-  static void stopBroker() throws Exception {
-    if (cluster != null) {
-      cluster.close();
-    }
-  }
+  @RegisterExtension static final KafkaBroker KAFKA = KafkaBroker.perClass();
 
   private static ModelConfig model() {
     return ModelConfig.demoDefaults()
@@ -85,12 +50,7 @@ class AgentOnTinyModelIT {
   }
 
   private static AgentConfig agentConfig(String topic, String yaml) throws Exception {
-    try (var admin = cluster.admin()) {
-      admin
-          .createTopics(List.of(new NewTopic(topic, 1, (short) 1)))
-          .all()
-          .get(30, TimeUnit.SECONDS);
-    }
+    KAFKA.createTopic(topic);
     return AgentConfigLoader.load(
         "run: tiny\npublish: {topic: "
             + topic
@@ -98,7 +58,7 @@ class AgentOnTinyModelIT {
             + yaml,
         Map.of(),
         Map.of(
-            "kafka.bootstrap.servers", cluster.bootstrapServers(),
+            "kafka.bootstrap.servers", KAFKA.bootstrapServers(),
             "kafka.delivery.timeout.ms", "3000",
             "kafka.request.timeout.ms", "1000",
             "kafka.reconnect.backoff.max.ms", "200"));
@@ -152,37 +112,8 @@ class AgentOnTinyModelIT {
     }
   }
 
-  private static List<SnapshotRecord> consume(String topic, int n) throws WireFormatException {
-    var props = new Properties();
-    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers());
-    props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-    props.put(
-        ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    List<SnapshotRecord> out = new ArrayList<>();
-    ChunkAssembler assembler = ChunkAssembler.withDefaults();
-    try (var consumer = new KafkaConsumer<String, byte[]>(props)) {
-      var tp = new TopicPartition(topic, 0);
-      consumer.assign(List.of(tp));
-      consumer.seekToBeginning(List.of(tp));
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-      // A snapshot re-sent after a timed-out acknowledgement arrives twice (the collector counts
-      // it as a duplicate); read until n distinct (layer, window) snapshots are in.
-      while (out.stream()
-                  .map(r -> r.metadata().layer() + "#" + r.metadata().windowId())
-                  .distinct()
-                  .count()
-              < n
-          && System.nanoTime() < deadline) {
-        for (var rec : consumer.poll(Duration.ofMillis(200))) {
-          var whole =
-              assembler.accept(
-                  SnapshotCodec.decode(rec.value(), DecodeLimits.defaults()),
-                  System.currentTimeMillis());
-          whole.ifPresent(out::add);
-        }
-      }
-    }
-    return out;
+  private static List<SnapshotRecord> consume(String topic, int n) {
+    return KAFKA.read(topic, SnapshotReader.distinctWindows(n), Duration.ofSeconds(60));
   }
 
   private static double count(MeterRegistry r, String name) {
@@ -213,12 +144,11 @@ class AgentOnTinyModelIT {
     var listener = PhasewatchTrainingListener.builder(tee).taps(taps).build();
     float firstLoss;
     float lastLoss;
-    BrokerServer broker = cluster.brokers().values().iterator().next();
     try (var training =
         LanguageModelTraining.start(model, SyntheticCorpus.skewed(128, 3), listener)) {
       firstLoss = training.train(1);
       training.train(13); // steps 1–14: windows closing at 5 and 10 are out
-      broker.shutdown();
+      KAFKA.stopServing();
       training.train(10); // steps 15–24 with the broker away: windows 15 and 20 wait
       // The producer gives up on a send after its delivery timeout (3 s here): wait for that.
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -228,8 +158,7 @@ class AgentOnTinyModelIT {
       }
       assertThat(count(registry, "phasewatch.agent.publish.failures")).isPositive();
       assertThat(registry.get("phasewatch.agent.publish.pending").gauge().value()).isPositive();
-      broker.startup();
-      cluster.waitForReadyBrokers();
+      KAFKA.restore();
       lastLoss = training.train(6); // steps 25–30: windows 25 and 30
     }
     agent.close(Duration.ofSeconds(30));

@@ -14,6 +14,7 @@ import io.phasewatch.demo.training.LanguageModelTraining;
 import io.phasewatch.demo.training.ModelConfig;
 import io.phasewatch.demo.training.SyntheticCorpus;
 import io.phasewatch.demo.training.TinyLanguageModel;
+import io.phasewatch.testkit.KafkaBroker;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.time.Duration;
@@ -22,8 +23,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.common.test.KafkaClusterTestKit;
-import org.apache.kafka.common.test.TestKitNodes;
 
 /**
  * Step time of the small model without the agent (twice: the A/A noise floor), with the DJL taps
@@ -216,19 +215,8 @@ public final class AgentOverheadBenchmark {
     int block = args.length > 1 ? Integer.parseInt(args[1]) : 10;
     ModelConfig modelConfig = ModelConfig.demoDefaults();
     int d = modelConfig.dModel();
-    KafkaClusterTestKit cluster =
-        new KafkaClusterTestKit.Builder(
-                new TestKitNodes.Builder()
-                    .setCombined(true)
-                    .setNumBrokerNodes(1)
-                    .setNumControllerNodes(1)
-                    .build())
-            .build();
-    try {
-      cluster.format();
-      cluster.startup();
-      cluster.waitForReadyBrokers();
-      Map<String, String> kafka = Map.of("kafka.bootstrap.servers", cluster.bootstrapServers());
+    try (KafkaBroker broker = KafkaBroker.start()) {
+      Map<String, String> kafka = Map.of("kafka.bootstrap.servers", broker.bootstrapServers());
 
       // Live at the defaults: every 10 steps, 64 rows per tapped layer, windows of 100 steps.
       AgentConfig live =
@@ -437,8 +425,6 @@ public final class AgentOverheadBenchmark {
       System.out.println(liveAgent.summary());
       System.out.println(probeAgent.summary());
       heap(d, live);
-    } finally {
-      cluster.close();
     }
   }
 

@@ -12,6 +12,7 @@ import io.phasewatch.collector.spectrum.SpectralMeasures;
 import io.phasewatch.collector.spectrum.Spectrum;
 import io.phasewatch.core.arrays.MatrixFiles;
 import io.phasewatch.core.sketch.ExactSummary;
+import io.phasewatch.testkit.KafkaBroker;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -30,9 +31,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.common.test.KafkaClusterTestKit;
-import org.apache.kafka.common.test.TestKitNodes;
 import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -62,39 +60,19 @@ class PyTorchSidecarIT {
   @Test
   void aPyTorchRunShowsInTheCollectorWithTheMeasuresOfTheRowsItWrote() throws Exception {
     requireJarAndTorch();
-    KafkaClusterTestKit cluster = null;
+    KafkaBroker broker = null;
     Vertx vertx = null;
     CollectorService collector = null;
     Process sidecar = null;
     Path sidecarLog = tmp.resolve("sidecar.log");
     Path trainLog = tmp.resolve("train.log");
     try {
-      cluster =
-          new KafkaClusterTestKit.Builder(
-                  new TestKitNodes.Builder()
-                      .setCombined(true)
-                      .setNumBrokerNodes(1)
-                      .setNumControllerNodes(1)
-                      .build())
-              .setConfigProp("group.initial.rebalance.delay.ms", "0")
-              .setConfigProp("offsets.topic.replication.factor", "1")
-              .setConfigProp("offsets.topic.num.partitions", "1")
-              .build();
-      cluster.format();
-      cluster.startup();
-      cluster.waitForReadyBrokers();
-      String topic = "pytorch-e2e";
-      try (var admin = cluster.admin()) {
-        admin
-            .createTopics(
-                List.of(
-                    new NewTopic(topic, 1, (short) 1), new NewTopic(topic + ".dlq", 1, (short) 1)))
-            .all()
-            .get(30, TimeUnit.SECONDS);
-      }
+      broker = KafkaBroker.start();
+      String topic = broker.createTopic("pytorch-e2e");
+      broker.createTopic(topic + ".dlq");
 
       Map<String, String> o = new HashMap<>();
-      o.put("kafka.bootstrap-servers", cluster.bootstrapServers());
+      o.put("kafka.bootstrap-servers", broker.bootstrapServers());
       o.put("kafka.topic", topic);
       o.put("kafka.dlq-topic", topic + ".dlq");
       o.put("kafka.group-id", topic);
@@ -113,7 +91,7 @@ class PyTorchSidecarIT {
                   "--spool",
                   spool.toString(),
                   "--bootstrap-servers",
-                  cluster.bootstrapServers(),
+                  broker.bootstrapServers(),
                   "--set",
                   "publish.topic=" + topic,
                   "--set",
@@ -232,8 +210,8 @@ class PyTorchSidecarIT {
       if (vertx != null) {
         vertx.close().await(30, TimeUnit.SECONDS);
       }
-      if (cluster != null) {
-        cluster.close();
+      if (broker != null) {
+        broker.close();
       }
     }
     assertThat(Files.readString(sidecarLog))

@@ -3,6 +3,7 @@ package io.phasewatch.agent.djl.attach;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.testkit.KafkaBroker;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,9 +12,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -23,21 +23,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class JavaAgentIT {
 
-  private static TestBroker broker;
+  @RegisterExtension static final KafkaBroker KAFKA = KafkaBroker.perClass();
 
   @TempDir Path dir;
-
-  @BeforeAll
-  static void startBroker() throws Exception {
-    broker = TestBroker.start();
-  }
-
-  @AfterAll
-  static void stopBroker() throws Exception {
-    if (broker != null) {
-      broker.close();
-    }
-  }
 
   /** Agent YAML: sample every 2nd step, 16 rows, windows of 10 steps. */
   private Path config(String run, String topic) throws Exception {
@@ -52,7 +40,7 @@ class JavaAgentIT {
             + topic
             + ", retry-backoff: 100ms, retry-backoff-max: 500ms}\n"
             + "kafka: {bootstrap.servers: '"
-            + broker.bootstrapServers()
+            + KAFKA.bootstrapServers()
             + "', linger.ms: 0}\n",
         StandardCharsets.UTF_8);
     return file;
@@ -65,7 +53,7 @@ class JavaAgentIT {
   @Test
   void attachedByPidTheAgentTapsTheNamedBlocksAndTheTrainerFinishesNormally() throws Exception {
     String topic = "attach";
-    broker.createTopic(topic);
+    KAFKA.createTopic(topic);
     Path stop = dir.resolve("stop");
     try (var trainer =
         ChildJvm.start(List.of(), PlainTrainer.class.getName(), "1000000", stop.toString())) {
@@ -84,7 +72,7 @@ class JavaAgentIT {
       assertThat(String.join("\n", attach.out())).contains("attached: run attached");
 
       List<SnapshotRecord> got =
-          broker.read(
+          KAFKA.read(
               topic,
               r -> r.stream().filter(s -> s.snapshot().count() == 80).count() >= 4,
               Duration.ofSeconds(90));
@@ -106,9 +94,9 @@ class JavaAgentIT {
           ChildJvm.runJar(ChildJvm.agentJar(), "attach", Long.toString(trainer.pid()), "--detach");
       assertThat(detach.exitCode(Duration.ofSeconds(60))).as(detach.transcript()).isZero();
       assertThat(String.join("\n", detach.out())).contains("detached");
-      int afterDetach = broker.read(topic, r -> false, Duration.ofSeconds(2)).size();
+      int afterDetach = KAFKA.read(topic, r -> false, Duration.ofSeconds(2)).size();
       Thread.sleep(2_000);
-      assertThat(broker.read(topic, r -> false, Duration.ofSeconds(2))).hasSize(afterDetach);
+      assertThat(KAFKA.read(topic, r -> false, Duration.ofSeconds(2))).hasSize(afterDetach);
 
       Files.createFile(stop);
       assertThat(trainer.exitCode(Duration.ofSeconds(60))).as(trainer.transcript()).isZero();
@@ -120,7 +108,7 @@ class JavaAgentIT {
   @Test
   void loadedWithJavaagentTheAgentTapsFromTheFirstStepsAndDeliversAtExit() throws Exception {
     String topic = "premain";
-    broker.createTopic(topic);
+    KAFKA.createTopic(topic);
     String agent =
         "-javaagent:"
             + ChildJvm.agentJar()
@@ -133,7 +121,7 @@ class JavaAgentIT {
       assertThat(trainer.exitCode(Duration.ofSeconds(180))).as(trainer.transcript()).isZero();
       assertThat(trainer.out()).contains("done 100");
       List<SnapshotRecord> got =
-          broker.read(
+          KAFKA.read(
               topic,
               r -> r.stream().map(s -> s.metadata().step()).distinct().count() >= 10,
               Duration.ofSeconds(30));

@@ -8,9 +8,9 @@ import io.phasewatch.agent.cli.Main;
 import io.phasewatch.agent.config.AgentConfig;
 import io.phasewatch.agent.config.AgentConfigLoader;
 import io.phasewatch.agent.core.PhasewatchAgent;
-import io.phasewatch.agent.djl.attach.TestBroker;
 import io.phasewatch.core.sketch.ExactSnapshot;
 import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.testkit.KafkaBroker;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -23,9 +23,9 @@ import java.util.Map;
 import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -38,12 +38,12 @@ class CheckpointWatcherIT {
   private static final String PYTHON = "/usr/bin/python3.11";
   private static final int PROBE_SEQUENCES = 20;
 
-  private static TestBroker broker;
+  @RegisterExtension static final KafkaBroker KAFKA = KafkaBroker.perClass();
 
   @TempDir Path tmp;
 
   @BeforeAll
-  static void start() throws Exception {
+  static void requireTorch() throws Exception {
     var check = new ProcessBuilder(PYTHON, "-c", "import torch").redirectErrorStream(true).start();
     String out = new String(check.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (check.waitFor() != 0) {
@@ -52,14 +52,6 @@ class CheckpointWatcherIT {
               + " cannot import torch; .ci/run installs python3-torch (apt-get install"
               + " python3-torch) for these tests:\n"
               + out);
-    }
-    broker = TestBroker.start();
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    if (broker != null) {
-      broker.close();
     }
   }
 
@@ -135,13 +127,13 @@ class CheckpointWatcherIT {
     return AgentConfigLoader.load(
         "run: " + run + "\nsampling: {mode: probe}\npublish: {topic: " + topic + "}\n",
         Map.of(),
-        Map.of("kafka.bootstrap.servers", broker.bootstrapServers(), "kafka.linger.ms", "0"));
+        Map.of("kafka.bootstrap.servers", KAFKA.bootstrapServers(), "kafka.linger.ms", "0"));
   }
 
   @Test
   void eachNewCheckpointIsProbedOnceAndPublishedWithItsStep() throws Exception {
     String topic = "checkpoints";
-    broker.createTopic(topic);
+    KAFKA.createTopic(topic);
     Path dir = Files.createDirectory(tmp.resolve("ckpt"));
     Path probe = probeFile();
     Map<String, double[]> at100 = checkpoint(dir, 100, 1, probe);
@@ -165,14 +157,14 @@ class CheckpointWatcherIT {
             });
     loop.start();
     try {
-      List<SnapshotRecord> first = broker.read(topic, r -> !r.isEmpty(), Duration.ofSeconds(120));
+      List<SnapshotRecord> first = KAFKA.read(topic, r -> !r.isEmpty(), Duration.ofSeconds(120));
       assertThat(first).hasSize(1);
 
       // The job writes its next checkpoint while the watcher runs.
       Map<String, double[]> at200 = checkpoint(dir, 200, 2, probe);
-      List<SnapshotRecord> got = broker.read(topic, r -> r.size() >= 2, Duration.ofSeconds(120));
+      List<SnapshotRecord> got = KAFKA.read(topic, r -> r.size() >= 2, Duration.ofSeconds(120));
       Thread.sleep(1_000);
-      got = broker.read(topic, r -> r.size() >= 3, Duration.ofSeconds(2));
+      got = KAFKA.read(topic, r -> r.size() >= 3, Duration.ofSeconds(2));
 
       assertThat(got).extracting(r -> r.metadata().step()).containsExactly(100L, 200L);
       for (SnapshotRecord r : got) {
@@ -195,7 +187,7 @@ class CheckpointWatcherIT {
   @Test
   void watchCommandReadsAnExportedMethodsDictOfHiddenStates() throws Exception {
     String topic = "checkpoints-method";
-    broker.createTopic(topic);
+    KAFKA.createTopic(topic);
     Path dir = Files.createDirectory(tmp.resolve("ckpt"));
     Path probe = probeFile();
     Map<String, double[]> expected = checkpoint(dir, 300, 3, probe);
@@ -212,14 +204,14 @@ class CheckpointWatcherIT {
             "hidden_states",
             "--once",
             "--bootstrap-servers",
-            broker.bootstrapServers(),
+            KAFKA.bootstrapServers(),
             "--set",
             "run=ckpt-method",
             "--set",
             "publish.topic=" + topic);
     assertThat(code).isZero();
 
-    List<SnapshotRecord> got = broker.read(topic, r -> r.size() >= 2, Duration.ofSeconds(60));
+    List<SnapshotRecord> got = KAFKA.read(topic, r -> r.size() >= 2, Duration.ofSeconds(60));
     assertThat(got)
         .extracting(r -> r.metadata().layer())
         .containsExactlyInAnyOrder("layers.0", "layers.1");
@@ -237,7 +229,7 @@ class CheckpointWatcherIT {
     Path jar = Path.of("target", "phasewatch-agent.jar").toAbsolutePath();
     assertThat(jar).as("the package phase builds the shaded jar").exists();
     String topic = "checkpoints-jar";
-    broker.createTopic(topic);
+    KAFKA.createTopic(topic);
     Path dir = Files.createDirectory(tmp.resolve("ckpt-jar"));
     Path probe = probeFile();
     Map<String, double[]> expected = checkpoint(dir, 500, 3, probe);
@@ -257,7 +249,7 @@ class CheckpointWatcherIT {
                 "hidden_states",
                 "--once",
                 "--bootstrap-servers",
-                broker.bootstrapServers(),
+                KAFKA.bootstrapServers(),
                 "--set",
                 "run=ckpt-jar",
                 "--set",
@@ -271,7 +263,7 @@ class CheckpointWatcherIT {
     } finally {
       watch.destroyForcibly();
     }
-    List<SnapshotRecord> got = broker.read(topic, r -> r.size() >= 2, Duration.ofSeconds(60));
+    List<SnapshotRecord> got = KAFKA.read(topic, r -> r.size() >= 2, Duration.ofSeconds(60));
     assertThat(got)
         .extracting(r -> r.metadata().layer())
         .containsExactlyInAnyOrder("layers.0", "layers.1");
@@ -284,7 +276,7 @@ class CheckpointWatcherIT {
   @Test
   void nestedOutputsAreNamedByTheirPathAndCheckpointsOnlyCountOnce() throws Exception {
     String topic = "checkpoints-nested";
-    broker.createTopic(topic);
+    KAFKA.createTopic(topic);
     Path dir = Files.createDirectory(tmp.resolve("ckpt"));
     Path probe = probeFile();
     Map<String, double[]> expected = checkpoint(dir, 50, 4, probe);
@@ -301,7 +293,7 @@ class CheckpointWatcherIT {
     } finally {
       agent.close(Duration.ofSeconds(5));
     }
-    List<SnapshotRecord> got = broker.read(topic, r -> r.size() >= 3, Duration.ofSeconds(60));
+    List<SnapshotRecord> got = KAFKA.read(topic, r -> r.size() >= 3, Duration.ofSeconds(60));
     assertThat(got)
         .extracting(r -> r.metadata().layer())
         .containsExactlyInAnyOrder("0", "1.0", "1.1");

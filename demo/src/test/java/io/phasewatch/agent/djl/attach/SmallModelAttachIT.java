@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.phasewatch.agent.djl.LayerTaps;
 import io.phasewatch.core.wire.SnapshotRecord;
 import io.phasewatch.demo.training.TinyLanguageModel;
+import io.phasewatch.testkit.KafkaBroker;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,32 +17,19 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The shaded agent jar attached by PID to a JVM of its own that trains phasewatch's small model
- * ({@link SmallModelTrainer}: no taps, no agent class), publishing to a real KRaft broker.
+ * ({@link SmallModelTrainer}: no taps, no agent class), publishing to a real KRaft KAFKA.
  */
 class SmallModelAttachIT {
 
-  private static TestBroker broker;
+  @RegisterExtension static final KafkaBroker KAFKA = KafkaBroker.perClass();
 
   @TempDir Path dir;
-
-  @BeforeAll
-  static void startBroker() throws Exception {
-    broker = TestBroker.start();
-  }
-
-  @AfterAll
-  static void stopBroker() throws Exception {
-    if (broker != null) {
-      broker.close();
-    }
-  }
 
   /**
    * The small model's own classes ({@code io.phasewatch.demo.training}) and the tap holder it is
@@ -86,7 +74,7 @@ class SmallModelAttachIT {
   @Test
   void attachedByPidToTheSmallModelTheAgentTapsAFinalNormAndADecoderLayer() throws Exception {
     String topic = "small-model";
-    broker.createTopic(topic);
+    KAFKA.createTopic(topic);
     Path config = dir.resolve("agent.yaml");
     Files.writeString(
         config,
@@ -97,7 +85,7 @@ class SmallModelAttachIT {
             + topic
             + ", retry-backoff: 100ms, retry-backoff-max: 500ms}\n"
             + "kafka: {bootstrap.servers: '"
-            + broker.bootstrapServers()
+            + KAFKA.bootstrapServers()
             + "', linger.ms: 0}\n",
         StandardCharsets.UTF_8);
     Path stop = dir.resolve("stop");
@@ -125,7 +113,7 @@ class SmallModelAttachIT {
       assertThat(String.join("\n", attach.out())).contains("attached: run small");
 
       List<SnapshotRecord> got =
-          broker.read(
+          KAFKA.read(
               topic,
               r ->
                   r.stream()
