@@ -59,8 +59,47 @@ public final class DemoCommand implements Callable<Integer> {
     return new CommandLine(new DemoCommand());
   }
 
+  /** Named training scalars the modular task publishes with each probe window. */
+  static final String TRAIN_ACCURACY = "train_accuracy";
+
+  static final String HELD_OUT_ACCURACY = "held_out_accuracy";
+
+  /** What the demo trains: the two workloads of docs/demo-science.md. */
+  enum Task {
+    /** The small language model on a Zipf corpus (or --corpus): warmup, then entropy-seeking. */
+    LANGUAGE,
+    /** a + b mod p, the grokking setting: memorisation, then compression with generalisation. */
+    MODULAR;
+  }
+
+  @Option(
+      names = "--task",
+      description =
+          "What to train: modular (a + b mod p: entropy-seeking while it memorises, then"
+              + " compression-seeking while held-out accuracy jumps) or language (the small"
+              + " language model: warmup collapse, then entropy-seeking). Default: ${DEFAULT-VALUE}.",
+      converter = TaskConverter.class)
+  Task task = Task.MODULAR;
+
   @Option(names = "--steps", description = "Training steps (default: ${DEFAULT-VALUE}).")
   int steps = 1500;
+
+  @Option(names = "--modulus", description = "p of the modular task (default: ${DEFAULT-VALUE}).")
+  int modulus = 59;
+
+  @Option(
+      names = "--train-fraction",
+      description =
+          "Share of the p² pairs the modular task trains on; the rest is held out"
+              + " (default: ${DEFAULT-VALUE}).")
+  double trainFraction = 0.5;
+
+  @Option(
+      names = "--operand-skew",
+      description =
+          "Zipf exponent of the first operand's frequency in modular training batches"
+              + " (default: ${DEFAULT-VALUE}: uniform).")
+  double operandSkew = 0;
 
   @Option(
       names = "--layers",
@@ -99,8 +138,10 @@ public final class DemoCommand implements Callable<Integer> {
 
   @Option(
       names = "--probe-sequences",
-      description = "Sequences in the fixed probe set (default: ${DEFAULT-VALUE}).")
-  int probeSequences = 256;
+      description =
+          "Sequences (or pairs) in the fixed probe set (default: 1024 for modular, 256 for"
+              + " language).")
+  Integer probeSequences;
 
   @Option(
       names = "--probe-budget",
@@ -129,6 +170,13 @@ public final class DemoCommand implements Callable<Integer> {
               + " (see docs/post-training.md).")
   String postTraining;
 
+  @Option(
+      names = "--stage-probe-every",
+      description =
+          "Probe cadence throughout each post-training stage, which the detector reads on its own"
+              + " log-step axis (default: ${DEFAULT-VALUE}; 0: the pretraining cadence).")
+  int stageProbeEvery = 10;
+
   @Option(names = "--run", description = "Run id (default: demo-<time>).")
   String run;
 
@@ -143,8 +191,18 @@ public final class DemoCommand implements Callable<Integer> {
       System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
     }
     quietLibraries();
-    if (steps < 1) {
-      throw new IllegalArgumentException("demo: --steps must be ≥ 1, got " + steps);
+    boolean modular = task == Task.MODULAR;
+    int totalSteps = steps;
+    int probeN = probeSequences != null ? probeSequences : modular ? 1024 : 256;
+    if (totalSteps < 1) {
+      throw new IllegalArgumentException("demo: --steps must be ≥ 1, got " + totalSteps);
+    }
+    if (modular && corpus != null) {
+      throw new IllegalArgumentException("demo: --corpus needs --task language");
+    }
+    if (modular && postTraining != null && !postTraining.isBlank()) {
+      throw new IllegalArgumentException(
+          "demo: --post-training needs --task language (its stages are text tasks)");
     }
     String runId = run != null ? run : "demo-" + System.currentTimeMillis() / 1000;
     List<Stage> stages =
@@ -178,49 +236,81 @@ public final class DemoCommand implements Callable<Integer> {
       agentFlags.put("run", runId);
       agentFlags.put("sampling.mode", "probe");
       agentFlags.put("kafka.bootstrap.servers", bootstrap);
+      ModelConfig base =
+          modular ? ModelConfig.modularDefaults(modulus) : ModelConfig.demoDefaults();
       ModelConfig model =
-          ModelConfig.demoDefaults()
-              .withSchedule(
-                  ModelConfig.demoDefaults().learningRate(),
-                  ModelConfig.demoDefaults().warmupSteps(),
-                  ModelConfig.demoDefaults().schedule(),
-                  Math.max(steps, ModelConfig.demoDefaults().warmupSteps() + 1));
+          base.withSchedule(
+              base.learningRate(),
+              base.warmupSteps(),
+              base.schedule(),
+              Math.max(totalSteps, base.warmupSteps() + 1));
+      DemoTraining.Workload workload =
+          modular
+              ? new DemoTraining.Workload.Modular(modulus, trainFraction, operandSkew)
+              : new DemoTraining.Workload.Language(corpus);
       DemoTraining.Settings settings =
           new DemoTraining.Settings(
               model,
-              corpus,
+              workload,
               layers,
               probeEvery,
-              probeSequences,
+              probeN,
               probeBudget,
               denseProbeUntil,
               denseProbeEvery);
       long started = System.nanoTime();
       long trainedNanos;
       JsonObject training;
+      List<DemoTraining.Accuracy> accuracy = new ArrayList<>();
       try (PhasewatchAgent agent =
               PhasewatchAgent.builder(AgentConfigLoader.load("", Map.of(), agentFlags)).start();
           DemoTraining trainer = DemoTraining.start(settings, agent)) {
-        out.println("training " + steps + " steps, probing " + trainer.tappedLayers());
+        out.println(
+            "training "
+                + (modular ? "a + b mod " + modulus + ", " : "the language model, ")
+                + totalSteps
+                + " steps, probing "
+                + trainer.tappedLayers());
         DemoConsole console = new DemoConsole(out, !headless && System.console() != null);
         double loss = Double.NaN;
         long lastDraw = 0;
-        for (int i = 0; i < steps; i++) {
+        Optional<DemoTraining.Accuracy> latestAccuracy = Optional.empty();
+        long probesSeen = 0;
+        for (int i = 0; i < totalSteps; i++) {
           loss = trainer.step();
+          // Accuracy at every probe step, so each window's geometry has its accuracy beside it:
+          // two forward passes over the p² pairs of 3 tokens, about one training step's time.
+          if (modular && (trainer.probesRun() != probesSeen || i == totalSteps - 1)) {
+            probesSeen = trainer.probesRun();
+            latestAccuracy = trainer.accuracy();
+            latestAccuracy.ifPresent(
+                a -> {
+                  accuracy.add(a);
+                  // After the probe pass, so the window of that pass carries them (probe mode).
+                  agent.recordScalar(TRAIN_ACCURACY, a.train());
+                  agent.recordScalar(HELD_OUT_ACCURACY, a.heldOut());
+                });
+          }
           long now = System.nanoTime();
-          if (now - lastDraw > (headless ? 5_000_000_000L : 500_000_000L) || i == steps - 1) {
+          if (now - lastDraw > (headless ? 5_000_000_000L : 500_000_000L) || i == totalSteps - 1) {
             lastDraw = now;
             double seconds = (now - started) / 1e9;
             console.update(
                 new DemoConsole.Progress(
-                    trainer.steps(), steps, trainer.tokensSeen(), loss, trainer.steps() / seconds),
+                    trainer.steps(),
+                    totalSteps,
+                    trainer.tokensSeen(),
+                    loss,
+                    trainer.steps() / seconds,
+                    latestAccuracy.map(DemoTraining.Accuracy::train).orElse(Double.NaN),
+                    latestAccuracy.map(DemoTraining.Accuracy::heldOut).orElse(Double.NaN)),
                 layerRows(collector, runId));
           }
         }
         trainedNanos = System.nanoTime() - started;
         JsonArray postReports = new JsonArray();
         if (!stages.isEmpty()) {
-          postReports = postTrain(trainer, stages, console, collector, runId, out);
+          postReports = postTrain(trainer, stages, stageProbeEvery, console, collector, runId, out);
         }
         console.finish();
         training =
@@ -232,14 +322,21 @@ public final class DemoCommand implements Callable<Integer> {
                 .put("steps_per_second", trainer.steps() / (trainedNanos / 1e9))
                 .put("probe_every_steps", trainer.probeEverySteps())
                 .put("probe_passes", trainer.probesRun())
-                .put("probe_sequences", probeSequences)
+                .put("probe_sequences", probeN)
                 .put("probe_overhead_measured", DemoReport.finite(trainer.probeOverhead()))
                 .put("probe_time_share", DemoReport.finite(trainer.probeTimeShare()))
                 .put("dense_probe_until", denseProbeUntil)
                 .put("dense_probe_every", denseProbeEvery)
                 .put("probe_overhead_budget", probeBudget)
                 .put("agent_failures", trainer.failures())
-                .put("corpus", corpus == null ? "synthetic-zipf" : corpus.toString())
+                .put("task", modular ? "modular" : "language")
+                .put(
+                    "corpus",
+                    modular ? null : corpus == null ? "synthetic-zipf" : corpus.toString())
+                .put("modulus", modular ? modulus : null)
+                .put("train_fraction", modular ? trainFraction : null)
+                .put("operand_skew", modular ? operandSkew : null)
+                .put("accuracy", accuracyJson(accuracy))
                 .put("d_model", model.dModel())
                 .put("vocab_size", model.vocabSize())
                 .put("layers", model.layers())
@@ -256,6 +353,8 @@ public final class DemoCommand implements Callable<Integer> {
           reportDir.resolve("summary.json"),
           report.toJson().encodePrettily() + "\n",
           StandardCharsets.UTF_8);
+      Files.writeString(
+          reportDir.resolve("series.csv"), report.seriesCsv(), StandardCharsets.UTF_8);
       out.println(summaryText(report, reportDir));
       return 0;
     } finally {
@@ -278,6 +377,7 @@ public final class DemoCommand implements Callable<Integer> {
   private static JsonArray postTrain(
       DemoTraining trainer,
       List<Stage> stages,
+      int stageProbeEvery,
       DemoConsole console,
       CollectorService collector,
       String runId,
@@ -297,7 +397,9 @@ public final class DemoCommand implements Callable<Integer> {
             List<DemoConsole.LayerRow> rows = layerRows(collector, runId);
             synchronized (console) {
               out.println(
-                  DemoConsole.logLine(new DemoConsole.Progress(0, 0, 0, Double.NaN, 0), rows));
+                  DemoConsole.logLine(
+                      new DemoConsole.Progress(0, 0, 0, Double.NaN, 0, Double.NaN, Double.NaN),
+                      rows));
             }
           },
           5,
@@ -306,6 +408,7 @@ public final class DemoCommand implements Callable<Integer> {
       trainer.postTrain(
           stages,
           PostTrainingConfig.demoDefaults(),
+          stageProbeEvery,
           report -> {
             JsonObject json =
                 new JsonObject()
@@ -337,6 +440,43 @@ public final class DemoCommand implements Callable<Integer> {
       ticker.shutdownNow();
     }
     return reports;
+  }
+
+  /**
+   * The generalisation the geometry goes with: final accuracies and the first step held-out
+   * accuracy reached 0.9 (empty for the language model).
+   */
+  static String accuracyText(JsonArray points) {
+    if (points == null || points.isEmpty()) {
+      return "";
+    }
+    JsonObject last = points.getJsonObject(points.size() - 1);
+    Long reached = null;
+    for (int i = 0; i < points.size() && reached == null; i++) {
+      Double heldOut = points.getJsonObject(i).getDouble("held_out");
+      if (heldOut != null && heldOut >= 0.9) {
+        reached = points.getJsonObject(i).getLong("step");
+      }
+    }
+    return String.format(
+        java.util.Locale.ROOT,
+        "accuracy at step %d: train %.3f, held-out %.3f; held-out accuracy %s%n",
+        last.getLong("step"),
+        last.getDouble("train", Double.NaN),
+        last.getDouble("held_out", Double.NaN),
+        reached == null ? "stayed below 0.9" : "reached 0.9 at step " + reached);
+  }
+
+  private static JsonArray accuracyJson(List<DemoTraining.Accuracy> accuracy) {
+    JsonArray points = new JsonArray();
+    for (DemoTraining.Accuracy a : accuracy) {
+      points.add(
+          new JsonObject()
+              .put("step", a.step())
+              .put("train", DemoReport.finite(a.train()))
+              .put("held_out", DemoReport.finite(a.heldOut())));
+    }
+    return points;
   }
 
   /** The table rows of the terminal view: the latest state of each layer of this run. */
@@ -466,15 +606,37 @@ public final class DemoCommand implements Callable<Integer> {
         report.transitions().stream().anyMatch(tr -> tr.to().equals("compression_seeking"));
     if (!compression) {
       s.append(
-          "compression-seeking: not reached in this run (small models need far more tokens;"
-              + " see docs/demo-science.md)\n");
+          "language".equals(t.getString("task"))
+              ? "compression-seeking: not reached in this run (small language models need far"
+                  + " more tokens; see docs/demo-science.md)\n"
+              : "compression-seeking: not detected in this run\n");
+    }
+    s.append(accuracyText(t.getJsonArray("accuracy")));
+    for (DemoReport.StageFinding f : report.stageFindings()) {
+      s.append(
+          String.format(
+              java.util.Locale.ROOT,
+              "%s on %s: %d windows, RankMe %.1f → %.1f, α %.2f → %.2f, detected %s;"
+                  + " the study predicts %s: %s%n",
+              f.stage(),
+              f.layer(),
+              f.windows(),
+              f.rankFirst(),
+              f.rankLast(),
+              f.alphaFirst(),
+              f.alphaLast(),
+              f.phasesDetected().isEmpty() ? "nothing" : String.join(" → ", f.phasesDetected()),
+              f.predicted(),
+              f.verdict()));
     }
     s.append("report: ")
         .append(dir.resolve("figure.png"))
         .append(", ")
         .append(dir.resolve("figure.svg"))
         .append(", ")
-        .append(dir.resolve("summary.json"));
+        .append(dir.resolve("summary.json"))
+        .append(", ")
+        .append(dir.resolve("series.csv"));
     return s.toString();
   }
 
@@ -490,4 +652,18 @@ public final class DemoCommand implements Callable<Integer> {
   }
 
   private static final List<Logger> QUIETED = new ArrayList<>();
+
+  /** Accepts the task names in any case, as the help text writes them (lower case). */
+  static final class TaskConverter implements picocli.CommandLine.ITypeConverter<Task> {
+    @Override
+    public Task convert(String value) {
+      for (Task t : Task.values()) {
+        if (t.name().equalsIgnoreCase(value.trim())) {
+          return t;
+        }
+      }
+      throw new picocli.CommandLine.TypeConversionException(
+          "'" + value + "' is not a task; choose modular or language");
+    }
+  }
 }

@@ -10,7 +10,15 @@ import java.util.Locale;
  */
 final class DemoConsole {
 
-  record Progress(long step, long totalSteps, long tokens, double loss, double stepsPerSecond) {}
+  /** Accuracies are NaN where the workload has none (the language model). */
+  record Progress(
+      long step,
+      long totalSteps,
+      long tokens,
+      double loss,
+      double stepsPerSecond,
+      double trainAccuracy,
+      double heldOutAccuracy) {}
 
   record LayerRow(
       String layer, double effectiveRank, double alpha, String phase, String lastTransition) {}
@@ -60,13 +68,22 @@ final class DemoConsole {
   static String progressText(Progress p) {
     double eta =
         p.stepsPerSecond() > 0 ? (p.totalSteps() - p.step()) / p.stepsPerSecond() : Double.NaN;
+    String accuracy =
+        Double.isFinite(p.trainAccuracy())
+            ? String.format(
+                Locale.ROOT,
+                " acc train %.3f held-out %.3f",
+                p.trainAccuracy(),
+                p.heldOutAccuracy())
+            : "";
     return String.format(
         Locale.ROOT,
-        "step %d/%d tokens %d loss %.4f %.1f steps/s ETA %s",
+        "step %d/%d tokens %d loss %.4f%s %.1f steps/s ETA %s",
         p.step(),
         p.totalSteps(),
         p.tokens(),
         p.loss(),
+        accuracy,
         p.stepsPerSecond(),
         Double.isFinite(eta)
             ? String.format(Locale.ROOT, "%dm%02ds", (long) eta / 60, (long) eta % 60)

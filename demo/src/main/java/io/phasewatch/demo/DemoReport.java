@@ -1,6 +1,6 @@
 package io.phasewatch.demo;
 
-import io.phasewatch.collector.service.TrainingPoint;
+import io.phasewatch.collector.metrics.TrainingPoint;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
@@ -115,6 +115,21 @@ record DemoReport(
     for (StageBoundary s : stages) {
       stageArray.add(new JsonObject().put("stage", s.stage()).put("step", s.step()));
     }
+    JsonArray findings = new JsonArray();
+    for (StageFinding f : stageFindings()) {
+      findings.add(
+          new JsonObject()
+              .put("stage", f.stage())
+              .put("layer", f.layer())
+              .put("windows", f.windows())
+              .put("phases_detected", new JsonArray(f.phasesDetected()))
+              .put("effective_rank_first", finite(f.rankFirst()))
+              .put("effective_rank_last", finite(f.rankLast()))
+              .put("alpha_first", finite(f.alphaFirst()))
+              .put("alpha_last", finite(f.alphaLast()))
+              .put("predicted", f.predicted())
+              .put("verdict", f.verdict()));
+    }
     // One object per window: its step, then each scalar by name (loss, learning_rate, …).
     JsonArray scalarArray = new JsonArray();
     for (TrainingPoint t : scalars) {
@@ -124,12 +139,134 @@ record DemoReport(
     }
     return new JsonObject()
         .put("run", run)
+        .put("post_training_geometry", findings)
         .put("headline_layer", headlineLayer)
         .put("layers", layerArray)
         .put("transitions", transitionArray)
         .put("stages", stageArray)
         .put("training", training.copy())
         .put("training_scalars", scalarArray);
+  }
+
+  /**
+   * What one post-training stage showed on one layer: the phases the detector labelled within it,
+   * the raw change of RankMe and α from its first to its last window, and whether the labels match
+   * the study's prediction (SFT and DPO entropy-seeking, RLVR compression-seeking).
+   */
+  record StageFinding(
+      String stage,
+      String layer,
+      int windows,
+      List<String> phasesDetected,
+      double rankFirst,
+      double rankLast,
+      double alphaFirst,
+      double alphaLast,
+      String predicted,
+      String verdict) {
+    StageFinding {
+      phasesDetected = List.copyOf(phasesDetected);
+    }
+  }
+
+  /** The study's expected direction of each post-training stage (DESIGN.md). */
+  static String predictedPhase(String stage) {
+    return switch (stage) {
+      case "sft", "dpo" -> "entropy_seeking";
+      case "rlvr" -> "compression_seeking";
+      default -> null;
+    };
+  }
+
+  /** One finding per post-training stage and layer, in the order the stages ran. */
+  List<StageFinding> stageFindings() {
+    List<StageFinding> out = new ArrayList<>();
+    for (StageBoundary boundary : stages) {
+      String predicted = predictedPhase(boundary.stage());
+      if (predicted == null) {
+        continue;
+      }
+      for (LayerSeries series : layers) {
+        List<Point> in =
+            series.points().stream().filter(p -> boundary.stage().equals(p.stage())).toList();
+        List<String> detected = new ArrayList<>();
+        for (Transition t : transitions) {
+          if (t.layer().equals(series.layer())
+              && t.stage().equals(boundary.stage())
+              && !detected.contains(t.to())) {
+            detected.add(t.to());
+          }
+        }
+        String verdict;
+        if (detected.isEmpty()) {
+          verdict = "no direction labelled";
+        } else if (detected.contains(predicted)) {
+          verdict =
+              detected.size() == 1
+                  ? "matches the prediction"
+                  : "matches the prediction in part (also " + others(detected, predicted) + ")";
+        } else {
+          verdict = "differs from the prediction";
+        }
+        out.add(
+            new StageFinding(
+                boundary.stage(),
+                series.layer(),
+                in.size(),
+                detected,
+                in.isEmpty() ? Double.NaN : in.get(0).effectiveRank(),
+                in.isEmpty() ? Double.NaN : in.get(in.size() - 1).effectiveRank(),
+                in.isEmpty() ? Double.NaN : in.get(0).alpha(),
+                in.isEmpty() ? Double.NaN : in.get(in.size() - 1).alpha(),
+                predicted,
+                verdict));
+      }
+    }
+    return out;
+  }
+
+  private static String others(List<String> detected, String predicted) {
+    return String.join(", ", detected.stream().filter(p -> !p.equals(predicted)).toList());
+  }
+
+  /**
+   * The collector's series of every layer as CSV ({@code step,layer,rankme,alpha,train_acc,
+   * test_acc,phase}), with the trainer's accuracy at the same step where it has one (empty
+   * otherwise): the form the detector's recorded-series fixtures take.
+   */
+  String seriesCsv() {
+    java.util.Map<Long, JsonObject> accuracy = new java.util.HashMap<>();
+    JsonArray points = training.getJsonArray("accuracy");
+    if (points != null) {
+      for (int i = 0; i < points.size(); i++) {
+        accuracy.put(points.getJsonObject(i).getLong("step"), points.getJsonObject(i));
+      }
+    }
+    StringBuilder csv = new StringBuilder("step,layer,rankme,alpha,train_acc,test_acc,phase\n");
+    for (LayerSeries s : layers) {
+      for (Point p : s.points()) {
+        JsonObject a = accuracy.get(p.step());
+        csv.append(p.step())
+            .append(',')
+            .append(s.layer())
+            .append(',')
+            .append(csvNumber(p.effectiveRank()))
+            .append(',')
+            .append(csvNumber(p.alpha()))
+            .append(',')
+            .append(a == null ? "" : csvNumber(a.getDouble("train", Double.NaN)))
+            .append(',')
+            .append(a == null ? "" : csvNumber(a.getDouble("held_out", Double.NaN)))
+            .append(',')
+            .append(p.phase() == null ? "" : p.phase())
+            .append('\n');
+      }
+    }
+    return csv.toString();
+  }
+
+  private static String csvNumber(double v) {
+    return Double.isFinite(v) ? String.format(java.util.Locale.ROOT, "%.5g", v) : "";
   }
 
   /** JSON has no NaN: an unknown measurement is null. */

@@ -1,6 +1,6 @@
 package io.phasewatch.demo;
 
-import io.phasewatch.collector.service.TrainingPoint;
+import io.phasewatch.collector.metrics.TrainingPoint;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;

@@ -1,11 +1,14 @@
 package io.phasewatch.demo;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Keeps the module graph and the dependency direction of DESIGN.md visible: core ← agent, core ←
@@ -106,6 +109,22 @@ class ArchitectureTest {
         .should()
         .dependOnClassesThat()
         .resideInAPackage("io.phasewatch.testkit..")
+        .check(PHASEWATCH);
+  }
+
+  @Test
+  void modulesAreFreeOfCycles() {
+    slices().matching("io.phasewatch.(*)..").should().beFreeOfCycles().check(PHASEWATCH);
+  }
+
+  /** Within a module, packages depend one way: a package can be understood before its users. */
+  @ParameterizedTest
+  @ValueSource(strings = {"core", "agent", "collector", "demo"})
+  void packagesOfEachModuleAreFreeOfCycles(String module) {
+    slices()
+        .matching("io.phasewatch." + module + ".(*)..")
+        .should()
+        .beFreeOfCycles()
         .check(PHASEWATCH);
   }
 }

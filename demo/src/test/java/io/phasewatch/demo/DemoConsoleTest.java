@@ -16,7 +16,7 @@ class DemoConsoleTest {
     DemoConsole console =
         new DemoConsole(new PrintStream(bytes, true, StandardCharsets.UTF_8), false);
     console.update(
-        new DemoConsole.Progress(50, 200, 51_200, 3.25, 10),
+        new DemoConsole.Progress(50, 200, 51_200, 3.25, 10, Double.NaN, Double.NaN),
         List.of(new DemoConsole.LayerRow("final_norm", 12.5, 1.234, "entropy_seeking", "-")));
     String out = bytes.toString(StandardCharsets.UTF_8);
     assertThat(out)
@@ -36,8 +36,8 @@ class DemoConsoleTest {
         List.of(
             new DemoConsole.LayerRow("a", 1, 2, "warmup", "-"),
             new DemoConsole.LayerRow("b", 1, 2, "warmup", "-"));
-    console.update(new DemoConsole.Progress(1, 10, 1, 1, 1), rows);
-    console.update(new DemoConsole.Progress(2, 10, 2, 1, 1), rows);
+    console.update(new DemoConsole.Progress(1, 10, 1, 1, 1, Double.NaN, Double.NaN), rows);
+    console.update(new DemoConsole.Progress(2, 10, 2, 1, 1, Double.NaN, Double.NaN), rows);
     // The second frame moves the cursor up over the 4 lines of the first one.
     assertThat(bytes.toString(StandardCharsets.UTF_8)).contains("\033[4F");
   }

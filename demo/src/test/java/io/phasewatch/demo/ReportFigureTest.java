@@ -2,7 +2,7 @@ package io.phasewatch.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.phasewatch.collector.service.TrainingPoint;
+import io.phasewatch.collector.metrics.TrainingPoint;
 import io.phasewatch.core.wire.Stage;
 import io.phasewatch.core.wire.TrainingScalars;
 import io.vertx.core.json.JsonObject;

@@ -77,7 +77,14 @@ class TrainingScalarsIT {
           DemoTraining trainer =
               DemoTraining.start(
                   new DemoTraining.Settings(
-                      model, null, List.of("final_norm"), PROBE_EVERY, 64, 1.0, 0, 1),
+                      model,
+                      new DemoTraining.Workload.Language(null),
+                      List.of("final_norm"),
+                      PROBE_EVERY,
+                      64,
+                      1.0,
+                      0,
+                      1),
                   agent)) {
         for (int step = 1; step <= STEPS; step++) {
           losses[step] = trainer.step();

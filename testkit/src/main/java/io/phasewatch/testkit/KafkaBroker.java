@@ -1,7 +1,10 @@
 package io.phasewatch.testkit;
 
 import io.phasewatch.core.wire.SnapshotRecord;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -10,7 +13,9 @@ import java.util.function.Predicate;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.security.auth.SecurityProtocol;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.test.JaasUtils;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
 import org.junit.jupiter.api.extension.AfterAllCallback;
@@ -43,6 +48,8 @@ public final class KafkaBroker
 
   private KafkaClusterTestKit cluster;
   private String ownerId;
+  // What a client needs to reach this broker: empty for PLAINTEXT; TLS or SASL settings otherwise.
+  private Map<String, String> client = Map.of();
 
   private KafkaBroker() {}
 
@@ -58,20 +65,84 @@ public final class KafkaBroker
     return broker;
   }
 
+  /**
+   * A running broker whose client listener speaks TLS only, with a self-signed certificate for
+   * {@code localhost} and {@code 127.0.0.1} that {@code keytool} makes in {@code dir}; {@link
+   * #clientProperties()} names the PKCS12 truststore a client needs. The caller closes it.
+   */
+  public static KafkaBroker startWithTls(Path dir) throws Exception {
+    Tls tls = Tls.selfSigned(dir);
+    KafkaBroker broker = new KafkaBroker();
+    broker.client = tls.clientProperties();
+    TestKitNodes nodes = nodes(SecurityProtocol.PLAINTEXT);
+    var props = new LinkedHashMap<String, String>(tls.brokerProperties());
+    // The test kit builds PLAINTEXT or SASL listeners; the protocol map, which it leaves alone when
+    // given, makes its client listener speak TLS. The broker is its own TLS client there.
+    props.put(
+        "listener.security.protocol.map",
+        nodes.brokerListenerName().value()
+            + ":SSL,"
+            + nodes.controllerListenerName().value()
+            + ":PLAINTEXT");
+    props.putAll(broker.client);
+    broker.startCluster(nodes, props);
+    return broker;
+  }
+
+  /**
+   * A running broker whose listeners take SASL/PLAIN only, with the test kit's users and an
+   * authorizer that lets only its admin (whose credentials {@link #clientProperties()} holds) do
+   * anything. The caller closes it.
+   */
+  public static KafkaBroker startWithSaslPlain() throws Exception {
+    KafkaBroker broker = new KafkaBroker();
+    broker.client =
+        Map.of(
+            "security.protocol",
+            "SASL_PLAINTEXT",
+            "sasl.mechanism",
+            "PLAIN",
+            "sasl.jaas.config",
+            "org.apache.kafka.common.security.plain.PlainLoginModule required username=\""
+                + JaasUtils.KAFKA_PLAIN_ADMIN
+                + "\" password=\""
+                + JaasUtils.KAFKA_PLAIN_ADMIN_PASSWORD
+                + "\";");
+    broker.startCluster(nodes(SecurityProtocol.SASL_PLAINTEXT), Map.of());
+    return broker;
+  }
+
+  /** The Kafka client properties that reach this broker, beside its bootstrap servers. */
+  public Map<String, String> clientProperties() {
+    return client;
+  }
+
+  private static TestKitNodes nodes(SecurityProtocol protocol) {
+    return new TestKitNodes.Builder()
+        .setCombined(true)
+        .setNumBrokerNodes(1)
+        .setNumControllerNodes(1)
+        .setBrokerSecurityProtocol(protocol)
+        // Under SASL the broker registers with its controller as the kit's admin; as ANONYMOUS
+        // on a PLAINTEXT controller listener the kit's authorizer would refuse it.
+        .setControllerSecurityProtocol(protocol)
+        .build();
+  }
+
   private void startCluster() throws Exception {
-    var built =
-        new KafkaClusterTestKit.Builder(
-                new TestKitNodes.Builder()
-                    .setCombined(true)
-                    .setNumBrokerNodes(1)
-                    .setNumControllerNodes(1)
-                    .build())
+    startCluster(nodes(SecurityProtocol.PLAINTEXT), Map.of());
+  }
+
+  private void startCluster(TestKitNodes nodes, Map<String, String> props) throws Exception {
+    var builder =
+        new KafkaClusterTestKit.Builder(nodes)
             .setConfigProp("group.initial.rebalance.delay.ms", "0")
             .setConfigProp("offsets.topic.replication.factor", "1")
             .setConfigProp("offsets.topic.num.partitions", "1")
             .setConfigProp("transaction.state.log.replication.factor", "1")
-            .setConfigProp("transaction.state.log.min.isr", "1")
-            .build();
+            .setConfigProp("transaction.state.log.min.isr", "1");
+    props.forEach(builder::setConfigProp);
+    var built = builder.build();
     try {
       built.format();
       built.startup();
@@ -137,7 +208,7 @@ public final class KafkaBroker
   /** Creates a topic with topic-level {@code configs} (e.g. {@code max.message.bytes}). */
   public String createTopic(String topic, int partitions, Map<String, String> configs)
       throws Exception {
-    try (var admin = cluster().admin()) {
+    try (var admin = cluster().admin(new HashMap<String, Object>(client))) {
       admin
           .createTopics(List.of(new NewTopic(topic, partitions, (short) 1).configs(configs)))
           .all()
@@ -148,7 +219,8 @@ public final class KafkaBroker
 
   /**
    * Reads {@code topic} from the start until the snapshots decoded so far satisfy {@code done} or
-   * {@code timeout} passes, and returns them all; see {@link SnapshotReader}.
+   * {@code timeout} passes, and returns them all; see {@link SnapshotReader} (PLAINTEXT brokers
+   * only: the reader takes no client properties).
    */
   public List<SnapshotRecord> read(
       String topic, Predicate<List<SnapshotRecord>> done, Duration timeout) {
@@ -171,6 +243,7 @@ public final class KafkaBroker
   /** A producer of raw bytes whose requests may reach {@code maxRequestBytes}. */
   public KafkaProducer<byte[], byte[]> producer(int maxRequestBytes) {
     Properties p = new Properties();
+    p.putAll(client);
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
     p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
     p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());

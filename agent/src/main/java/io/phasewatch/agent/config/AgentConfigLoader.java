@@ -49,9 +49,9 @@ public final class AgentConfigLoader {
           .key("window.steps", 100)
           // The shared default route (DefaultSummary): exact up to 1024 wide, the rows beyond.
           .key("sketch.exact-max-dim", DefaultSummary.EXACT_MAX_DIMENSION)
-          .key("sketch.fd-rows", 256)
           .key("sketch.sample-rows", DefaultSummary.SAMPLE_ROWS)
           .key("sketch.sample-max-bytes", DefaultSummary.SAMPLE_MAX_BYTES)
+          .key("sketch.fd-rows", 256)
           .key(OVERRIDES, List.of())
           .key("queue.max-rows", 65_536)
           .key("queue.max-bytes", "64MiB")

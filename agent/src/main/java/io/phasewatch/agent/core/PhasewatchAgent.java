@@ -1,5 +1,7 @@
 package io.phasewatch.agent.core;
 
+import static io.phasewatch.agent.metrics.AgentMetricNames.*;
+
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -55,7 +57,6 @@ import java.util.logging.Logger;
  */
 public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
   private static final Logger LOG = Logger.getLogger(PhasewatchAgent.class.getName());
-  private static final String M = "phasewatch.agent.";
 
   private final AgentConfig config;
   private final MeterRegistry registry;
@@ -110,15 +111,13 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
     this.sketches = sketches;
     this.publisher = publisher;
     this.stage = config.stage();
-    this.taken = Counter.builder(M + "samples.taken").baseUnit("rows").register(registry);
-    this.sketchTime = Timer.builder(M + "sketch.time").register(registry);
-    this.windowsClosed = Counter.builder(M + "windows.closed").register(registry);
+    this.taken = Counter.builder(SAMPLES_TAKEN).baseUnit("rows").register(registry);
+    this.sketchTime = Timer.builder(SKETCH_TIME).register(registry);
+    this.windowsClosed = Counter.builder(WINDOWS_CLOSED).register(registry);
     if (start) {
       this.queue = new SampleQueue(config.queue().maxRows(), config.queue().maxBytes());
-      Gauge.builder(M + "queue.rows", queue, SampleQueue::rows).baseUnit("rows").register(registry);
-      Gauge.builder(M + "queue.bytes", queue, SampleQueue::bytes)
-          .baseUnit("bytes")
-          .register(registry);
+      Gauge.builder(QUEUE_ROWS, queue, SampleQueue::rows).baseUnit("rows").register(registry);
+      Gauge.builder(QUEUE_BYTES, queue, SampleQueue::bytes).baseUnit("bytes").register(registry);
       this.thread = new Thread(this::run, "phasewatch-sketch-" + config.runId());
       thread.setDaemon(true);
       this.active = true;
@@ -202,7 +201,7 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
         return new PhasewatchAgent(config, r, s, p, true);
       } catch (RuntimeException | Error e) {
         LOG.log(Level.SEVERE, "phasewatch: agent failed to start; running without it", e);
-        Counter.builder(M + "failures").tag("part", "start").register(r).increment();
+        failures(r, "start").increment();
         return new PhasewatchAgent(config, r, sketches, null, false);
       }
     }
@@ -311,7 +310,7 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
             reason,
             k -> {
               LOG.warning("phasewatch: training scalar dropped (" + k + "): " + why);
-              return Counter.builder(M + "scalars.dropped").tag("reason", k).register(registry);
+              return Counter.builder(SCALARS_DROPPED).tag(TAG_REASON, k).register(registry);
             })
         .increment();
   }
@@ -329,7 +328,7 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
     }
     try {
       if (!queue.offerControl(e)) {
-        Counter.builder(M + "events.dropped").register(registry).increment();
+        Counter.builder(EVENTS_DROPPED).register(registry).increment();
       }
     } catch (Throwable t) {
       fail("capture", t, true);
@@ -344,9 +343,9 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
         .computeIfAbsent(
             reason,
             k ->
-                Counter.builder(M + "samples.dropped")
+                Counter.builder(SAMPLES_DROPPED)
                     .baseUnit("rows")
-                    .tag("reason", k)
+                    .tag(TAG_REASON, k)
                     .register(registry))
         .increment(rowCount);
   }
@@ -500,9 +499,7 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
 
   private void handOver(SnapshotRecord record) {
     if (publisher == null || !publishing) {
-      Counter.builder(M + "snapshots.dropped")
-          .tag("reason", publisher == null ? "publish_disabled" : "publish_failed")
-          .register(registry)
+      snapshotsDropped(registry, publisher == null ? "publish_disabled" : "publish_failed")
           .increment();
       return;
     }
@@ -526,13 +523,11 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
   /** The one-line summary logged every {@code summary-interval}. */
   public String summary() {
     double dropped =
-        registry.find(M + "samples.dropped").counters().stream().mapToDouble(Counter::count).sum();
+        registry.find(SAMPLES_DROPPED).counters().stream().mapToDouble(Counter::count).sum();
     double snapshotsDropped =
-        registry.find(M + "snapshots.dropped").counters().stream()
-            .mapToDouble(Counter::count)
-            .sum();
-    Counter published = registry.find(M + "windows.published").counter();
-    Counter failures = registry.find(M + "publish.failures").counter();
+        registry.find(SNAPSHOTS_DROPPED).counters().stream().mapToDouble(Counter::count).sum();
+    Counter published = registry.find(WINDOWS_PUBLISHED).counter();
+    Counter failures = registry.find(PUBLISH_FAILURES).counter();
     return String.format(
         "phasewatch agent run=%s stage=%s: rows taken %.0f, dropped %.0f; queue %d rows / %d bytes;"
             + " windows closed %.0f, published %.0f, snapshots dropped %.0f; publish failures %.0f;"
@@ -554,7 +549,7 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
     if (disableAgent) {
       active = false;
     }
-    Counter.builder(M + "failures").tag("part", part).register(registry).increment();
+    failures(registry, part).increment();
     if (loggedFailures.putIfAbsent(part, Boolean.TRUE) == null) {
       LOG.log(
           Level.SEVERE,

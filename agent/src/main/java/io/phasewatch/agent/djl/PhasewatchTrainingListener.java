@@ -67,7 +67,7 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
   private int stepSamples;
   private long lastProbeNanos;
   private long totalProbeNanos;
-  private final long denseUntil;
+  private long denseUntil;
   private long firstEntered;
   private long stretch = 1;
   private boolean sinkDisabled;
@@ -361,6 +361,21 @@ public final class PhasewatchTrainingListener extends TrainingListenerAdapter {
   private void fail(String what, Throwable e) {
     failures++;
     LOG.log(Level.WARNING, "phasewatch: disabled " + what + " after a failure: " + e, e);
+  }
+
+  /**
+   * From now on, also probes every {@code every} steps up to step {@code untilStep}, as {@link
+   * Builder#denseProbesUntil} does for the start of a run: a new stage (SFT, DPO, RLVR) starts its
+   * own log-step axis in the detector, so its start needs the same density. Call between steps, on
+   * the training thread.
+   */
+  public void denseProbesUntil(long untilStep, int every) {
+    if (untilStep < 0 || every < 1) {
+      throw new IllegalArgumentException(
+          "listener: dense probes until step " + untilStep + " every " + every + " steps");
+    }
+    taps.denseProbes(untilStep, every);
+    denseUntil = untilStep;
   }
 
   public long step() {

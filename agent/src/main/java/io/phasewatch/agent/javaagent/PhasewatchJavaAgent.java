@@ -3,6 +3,7 @@ package io.phasewatch.agent.javaagent;
 import io.phasewatch.agent.config.AgentConfig;
 import io.phasewatch.agent.config.AgentConfigLoader;
 import io.phasewatch.agent.djl.attach.DjlAttachment;
+import io.phasewatch.core.config.ConfigException;
 import java.lang.instrument.Instrumentation;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -51,6 +52,10 @@ public final class PhasewatchJavaAgent {
       AgentConfig config = AgentConfigLoader.load(yaml, System.getenv(), args.flags());
       current = DjlAttachment.install(inst, config);
       status(current.describe());
+    } catch (ConfigException e) {
+      // An operator's mistake: one line naming the key; the host runs on without the agent.
+      LOG.severe("phasewatch: the Java agent did not start: " + e.getMessage());
+      status("failed: " + e.getMessage());
     } catch (Throwable t) {
       // Never into the host: a Java agent that throws from premain aborts the JVM.
       LOG.log(

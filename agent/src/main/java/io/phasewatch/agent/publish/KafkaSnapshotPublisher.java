@@ -1,5 +1,7 @@
 package io.phasewatch.agent.publish;
 
+import static io.phasewatch.agent.metrics.AgentMetricNames.*;
+
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -41,7 +43,6 @@ import org.apache.kafka.common.serialization.StringSerializer;
  */
 public final class KafkaSnapshotPublisher implements SnapshotPublisher {
   private static final Logger LOG = Logger.getLogger(KafkaSnapshotPublisher.class.getName());
-  private static final String METRIC_PREFIX = "phasewatch.agent.";
 
   private final AgentConfig.Publish config;
   private final SnapshotEncoder encoder;
@@ -76,16 +77,14 @@ public final class KafkaSnapshotPublisher implements SnapshotPublisher {
     this.deliveryTimeoutMs =
         Long.parseLong(
             String.valueOf(producerConfig.get(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG)));
-    this.published = Counter.builder(METRIC_PREFIX + "windows.published").register(registry);
-    this.failures = Counter.builder(METRIC_PREFIX + "publish.failures").register(registry);
+    this.published = Counter.builder(WINDOWS_PUBLISHED).register(registry);
+    this.failures = Counter.builder(PUBLISH_FAILURES).register(registry);
     this.latency =
-        Timer.builder(METRIC_PREFIX + "publish.latency")
+        Timer.builder(PUBLISH_LATENCY)
             .description("from handing a snapshot over to the broker's acknowledgement")
             .register(registry);
-    Gauge.builder(METRIC_PREFIX + "publish.pending", this, p -> p.pendingSnapshots())
-        .register(registry);
-    Gauge.builder(METRIC_PREFIX + "publish.pending.bytes", this, p -> p.pendingBytes())
-        .register(registry);
+    Gauge.builder(PUBLISH_PENDING, this, p -> p.pendingSnapshots()).register(registry);
+    Gauge.builder(PUBLISH_PENDING_BYTES, this, p -> p.pendingBytes()).register(registry);
     this.sender =
         new Thread(
             this::sendLoop,
@@ -185,10 +184,7 @@ public final class KafkaSnapshotPublisher implements SnapshotPublisher {
   }
 
   private void dropped(String reason) {
-    Counter.builder(METRIC_PREFIX + "snapshots.dropped")
-        .tag("reason", reason)
-        .register(registry)
-        .increment();
+    snapshotsDropped(registry, reason).increment();
   }
 
   private void sendLoop() {

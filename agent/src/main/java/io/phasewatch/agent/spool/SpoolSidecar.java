@@ -1,5 +1,7 @@
 package io.phasewatch.agent.spool;
 
+import static io.phasewatch.agent.metrics.AgentMetricNames.*;
+
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -51,7 +53,6 @@ import java.util.logging.Logger;
  */
 public final class SpoolSidecar implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(SpoolSidecar.class.getName());
-  private static final String M = "phasewatch.sidecar.";
 
   /** The journal's file name inside the spool; a dot-name, so it is never read as data. */
   public static final String JOURNAL = ".phasewatch-journal";
@@ -69,7 +70,7 @@ public final class SpoolSidecar implements AutoCloseable {
   public static final int MAX_FILES_PER_SCAN = 65_536;
 
   // Rows per block handed to the sketch: a few MiB of floats at most, whatever d is.
-  private static final int BLOCK_FLOATS = 1 << 20;
+  private static final int BLOCK_VALUES = 1 << 20;
 
   private final SidecarConfig.Spool spool;
   private final AgentConfig agent;
@@ -116,22 +117,22 @@ public final class SpoolSidecar implements AutoCloseable {
     this.journal =
         SpoolJournal.open(spool.dir().resolve(JOURNAL), key -> Files.exists(fileOf(key)));
     this.filesPublished =
-        Counter.builder(M + "files.done")
+        Counter.builder(SIDECAR_FILES_DONE)
             .description("files whose snapshots were handed to the publisher and journaled")
             .register(registry);
-    this.windowsHanded = Counter.builder(M + "windows.handed").register(registry);
-    this.rowsFolded = Counter.builder(M + "rows.folded").baseUnit("rows").register(registry);
+    this.windowsHanded = Counter.builder(SIDECAR_WINDOWS_HANDED).register(registry);
+    this.rowsFolded = Counter.builder(SIDECAR_ROWS_FOLDED).baseUnit("rows").register(registry);
     this.rowsNonFinite =
-        Counter.builder(M + "rows.nonfinite")
+        Counter.builder(SIDECAR_ROWS_NONFINITE)
             .description("rows holding NaN or ±Inf, left out of the sketch")
             .baseUnit("rows")
             .register(registry);
     this.alreadyPublished =
-        Counter.builder(M + "files.already.published")
+        Counter.builder(SIDECAR_FILES_ALREADY_PUBLISHED)
             .description("files found in the journal after a restart: cleaned up, not re-sent")
             .register(registry);
-    Gauge.builder(M + "pending.files", pendingFiles, AtomicLong::get).register(registry);
-    Gauge.builder(M + "pending.bytes", pendingBytes, AtomicLong::get)
+    Gauge.builder(SIDECAR_PENDING_FILES, pendingFiles, AtomicLong::get).register(registry);
+    Gauge.builder(SIDECAR_PENDING_BYTES, pendingBytes, AtomicLong::get)
         .baseUnit("bytes")
         .register(registry);
     this.nextSummaryNanos = System.nanoTime() + agent.summaryInterval().toNanos();
@@ -157,10 +158,7 @@ public final class SpoolSidecar implements AutoCloseable {
     AgentConfig.Publish p = config.agent().publish();
     if (!p.enabled()) {
       // As in the agent: sketched, not sent, and counted.
-      Counter disabled =
-          Counter.builder("phasewatch.agent.snapshots.dropped")
-              .tag("reason", "publish_disabled")
-              .register(registry);
+      Counter disabled = snapshotsDropped(registry, "publish_disabled");
       return new SpoolSidecar(
           config,
           new SnapshotPublisher() {
@@ -219,7 +217,7 @@ public final class SpoolSidecar implements AutoCloseable {
         break;
       } catch (IOException | RuntimeException e) {
         // A failing scan (folder gone, permissions) must not end the sidecar; try again later.
-        Counter.builder(M + "failures").tag("part", "scan").register(registry).increment();
+        Counter.builder(SIDECAR_FAILURES).tag(TAG_PART, "scan").register(registry).increment();
         LOG.log(Level.WARNING, "phasewatch sidecar: scan of " + spool.dir() + " failed: " + e);
         try {
           Thread.sleep(spool.scanInterval().toMillis());
@@ -293,8 +291,8 @@ public final class SpoolSidecar implements AutoCloseable {
         Files.deleteIfExists(oldest.path());
         total -= oldest.size();
         handled++;
-        Counter.builder(M + "files.dropped")
-            .tag("reason", "dropped_backlog")
+        Counter.builder(SIDECAR_FILES_DROPPED)
+            .tag(TAG_REASON, "dropped_backlog")
             .register(registry)
             .increment();
         LOG.warning(
@@ -368,8 +366,8 @@ public final class SpoolSidecar implements AutoCloseable {
                       + spool.maxColumns());
             }
             CovarianceSketch sketch = sketchFor(layer, info.cols(), meta.world(), where);
-            int blockRows = Math.max(1, Math.min(4096, BLOCK_FLOATS / info.cols()));
-            float[] block = new float[blockRows * info.cols()];
+            int blockRows = Math.max(1, Math.min(4096, BLOCK_VALUES / info.cols()));
+            double[] block = new double[blockRows * info.cols()];
             int got;
             while ((got = rows.read(block, blockRows)) > 0) {
               sketch.update(block, got);
@@ -378,7 +376,7 @@ public final class SpoolSidecar implements AutoCloseable {
                 new SnapshotRecord(metadata(meta, layer, p), sketch.snapshot(), stepScalars));
           });
     } catch (NoSuchFileException e) {
-      Counter.builder(M + "files.vanished").register(registry).increment();
+      Counter.builder(SIDECAR_FILES_VANISHED).register(registry).increment();
       return;
     } catch (ArrayFormatException e) {
       reject(p.path(), "array", e.getMessage());
@@ -420,15 +418,15 @@ public final class SpoolSidecar implements AutoCloseable {
     try {
       file = ScalarsFile.parse(Files.readString(p.path(), StandardCharsets.UTF_8));
     } catch (NoSuchFileException e) {
-      Counter.builder(M + "files.vanished").register(registry).increment();
+      Counter.builder(SIDECAR_FILES_VANISHED).register(registry).increment();
       return;
     } catch (IllegalArgumentException | java.nio.charset.CharacterCodingException e) {
       reject(p.path(), "scalars", e.getMessage());
       return;
     }
     if (file.nonFinite() > 0) {
-      Counter.builder(M + "scalars.dropped")
-          .tag("reason", "non_finite")
+      Counter.builder(SIDECAR_SCALARS_DROPPED)
+          .tag(TAG_REASON, "non_finite")
           .register(registry)
           .increment(file.nonFinite());
     }
@@ -481,7 +479,7 @@ public final class SpoolSidecar implements AutoCloseable {
   private void reject(Path file, String reason, String message) throws IOException {
     String name = file.getFileName().toString();
     String line = message.replace('\n', ' ').replace('\r', ' ');
-    Counter.builder(M + "files.rejected").tag("reason", reason).register(registry).increment();
+    Counter.builder(SIDECAR_FILES_REJECTED).tag(TAG_REASON, reason).register(registry).increment();
     LOG.warning("phasewatch sidecar: rejected " + name + ": " + line);
     Path dir = spool.dir().resolve(REJECTED);
     Files.createDirectories(dir);
@@ -534,13 +532,21 @@ public final class SpoolSidecar implements AutoCloseable {
   /** The one-line summary logged every {@code summary-interval}. */
   public String summary() {
     double rejected =
-        registry.find(M + "files.rejected").counters().stream().mapToDouble(Counter::count).sum();
+        registry.find(SIDECAR_FILES_REJECTED).counters().stream().mapToDouble(Counter::count).sum();
     double dropped =
-        registry.find(M + "files.dropped").counters().stream().mapToDouble(Counter::count).sum();
+        registry.find(SIDECAR_FILES_DROPPED).counters().stream().mapToDouble(Counter::count).sum();
+    // The publisher's side: snapshots handed over but not yet acknowledged by the broker (its
+    // outbox), and those it gave up on. Without these a broker outage reads as "pending 0".
+    double outbox = gauge(PUBLISH_PENDING);
+    double outboxBytes = gauge(PUBLISH_PENDING_BYTES);
+    double published = counter(WINDOWS_PUBLISHED);
+    double notSent =
+        registry.find(SNAPSHOTS_DROPPED).counters().stream().mapToDouble(Counter::count).sum();
     return String.format(
         java.util.Locale.ROOT,
         "phasewatch sidecar: %s: done %.0f files (%.0f windows, %.0f rows, %.0f non-finite),"
-            + " rejected %.0f, dropped %.0f, pending %d files / %d bytes",
+            + " rejected %.0f, dropped %.0f, pending %d files / %d bytes;"
+            + " publisher: sent %.0f, outbox %.0f snapshots / %.0f bytes, not sent %.0f",
         spool.dir(),
         filesPublished.count(),
         windowsHanded.count(),
@@ -549,7 +555,21 @@ public final class SpoolSidecar implements AutoCloseable {
         rejected,
         dropped,
         pendingFiles.get(),
-        pendingBytes.get());
+        pendingBytes.get(),
+        published,
+        outbox,
+        outboxBytes,
+        notSent);
+  }
+
+  private double gauge(String name) {
+    var g = registry.find(name).gauge();
+    return g == null ? 0 : g.value();
+  }
+
+  private double counter(String name) {
+    var c = registry.find(name).counter();
+    return c == null ? 0 : c.count();
   }
 
   /** Stops the thread, then gives the publisher up to {@code drainTimeout} to deliver. */

@@ -218,6 +218,11 @@ class PhasewatchAgentTest {
               }
 
               @Override
+              public void update(double[] rows, int rowCount) {
+                inner.update(rows, rowCount);
+              }
+
+              @Override
               public CovarianceSnapshot snapshot() {
                 return inner.snapshot();
               }

@@ -79,6 +79,11 @@ public class ReferenceSketches implements SketchFactory {
     }
 
     @Override
+    public void update(double[] data, int rowCount) {
+      throw new UnsupportedOperationException("the reference takes the agent's float rows");
+    }
+
+    @Override
     public CovarianceSnapshot snapshot() {
       return summarize(rows, d);
     }

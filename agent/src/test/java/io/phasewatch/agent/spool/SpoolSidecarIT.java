@@ -125,6 +125,11 @@ class SpoolSidecarIT {
     var offline =
         SpoolSidecar.withKafka(SidecarConfig.load("", Map.of(), flags), new SimpleMeterRegistry());
     assertThat(offline.drainOnce()).isEqualTo(1);
+    // The spool is empty, the snapshot waits in the publisher's outbox: the summary says so.
+    assertThat(offline.summary())
+        .contains("pending 0 files")
+        .contains("outbox 1 snapshots")
+        .contains("sent 0");
     offline.close(Duration.ofMillis(200));
     assertThat(spool.resolve("run=r2,layer=x,step=5.npy")).doesNotExist();
 

@@ -4,6 +4,7 @@ import static io.phasewatch.agent.spool.SpoolFiles.handOver;
 import static io.phasewatch.agent.spool.SpoolFiles.npy;
 import static io.phasewatch.agent.spool.SpoolFiles.rows;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -25,6 +26,8 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class SpoolSidecarTest {
   @TempDir Path spool;
@@ -106,6 +109,32 @@ class SpoolSidecarTest {
     }
     assertThat(counter("phasewatch.sidecar.files.done")).isEqualTo(1);
     assertThat(counter("phasewatch.sidecar.rows.folded")).isEqualTo(20);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"f8_spread_1e-9_of_mean", "f8_beyond_float_range"})
+  void float64FilesKeepTheirPrecisionAndRange(String fixture) throws Exception {
+    // Written by scripts/make_spectrum_fixtures.py, with numpy's total variance (trace of np.cov):
+    // 1000 + 1e-6·g (a spread far below a float's resolution of 1000) and g·1e39 (beyond a
+    // float's range). Narrowed to float32 the first reads as constant, the second as all Inf.
+    Path dir = Path.of("src/test/resources/fixtures");
+    handOver(spool, "run=r,layer=f8,step=1.npy", Files.readAllBytes(dir.resolve(fixture + ".npy")));
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("\"total_variance_trace\": ([-+0-9.eE]+)")
+            .matcher(Files.readString(dir.resolve(fixture + ".json")));
+    assertThat(m.find()).isTrue();
+    double numpy = Double.parseDouble(m.group(1));
+    try (var s = sidecar()) {
+      assertThat(s.drainOnce()).isEqualTo(1);
+    }
+    ExactSnapshot snap = (ExactSnapshot) published.records.get(0).snapshot();
+    assertThat(snap.nonFiniteRows()).isZero();
+    assertThat(snap.count()).isEqualTo(400);
+    double trace = 0;
+    for (int i = 0; i < snap.dimension(); i++) {
+      trace += snap.comoment()[i * snap.dimension() + i];
+    }
+    assertThat(trace / (snap.count() - 1)).isCloseTo(numpy, within(1e-7 * numpy));
   }
 
   @Test

@@ -50,7 +50,7 @@ final class AnalyzeCommand implements Callable<Integer> {
   static final int MAX_FD_ROWS = 4096;
 
   /** Floats per streamed block (16 MiB). */
-  private static final int BLOCK_FLOATS = 1 << 22;
+  private static final int BLOCK_VALUES = 1 << 22;
 
   enum SketchKind {
     exact,
@@ -161,8 +161,8 @@ final class AnalyzeCommand implements Callable<Integer> {
     // The reference the summary's error is measured against, where the exact summary fits.
     CovarianceSketch exact =
         sketch != SketchKind.exact && d <= MAX_EXACT_DIMENSION ? ExactSummary.ofDimension(d) : null;
-    int blockRows = Math.max(1, Math.min(4096, BLOCK_FLOATS / d));
-    float[] block = new float[blockRows * d];
+    int blockRows = Math.max(1, Math.min(4096, BLOCK_VALUES / d));
+    double[] block = new double[blockRows * d];
     int got;
     while ((got = reader.read(block, blockRows)) > 0) {
       summary.update(block, got);

@@ -2,9 +2,8 @@ package io.phasewatch.collector.http;
 
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.phasewatch.collector.metrics.LayerState;
+import io.phasewatch.collector.metrics.TrainingPoint;
 import io.phasewatch.collector.phase.PhaseTransition;
-import io.phasewatch.collector.service.CollectorState;
-import io.phasewatch.collector.service.TrainingPoint;
 import io.phasewatch.collector.spectrum.SpectralMeasures;
 import io.phasewatch.core.wire.TrainingScalars;
 import io.vertx.core.Future;
@@ -36,7 +35,7 @@ public final class HttpApiVerticle extends VerticleBase {
   private final String host;
   private final int port;
   private final PrometheusMeterRegistry registry;
-  private final CollectorState state;
+  private final CollectorView state;
   private final BooleanSupplier ready;
   private HttpServer server;
 
@@ -44,7 +43,7 @@ public final class HttpApiVerticle extends VerticleBase {
       String host,
       int port,
       PrometheusMeterRegistry registry,
-      CollectorState state,
+      CollectorView state,
       BooleanSupplier ready) {
     this.host = host;
     this.port = port;

@@ -1,5 +1,8 @@
 package io.phasewatch.collector.ingest;
 
+import java.util.Arrays;
+import java.util.List;
+
 /**
  * What {@link WindowMerger#offer} did with a decoded snapshot. The rejections are set aside like
  * malformed records: counted under {@link #label()} and copied to the dead-letter topic.
@@ -37,5 +40,10 @@ public enum Admission {
 
   public boolean rejected() {
     return label != null;
+  }
+
+  /** The labels of all rejections, to register their counters before the first one happens. */
+  public static List<String> rejectionLabels() {
+    return Arrays.stream(values()).filter(Admission::rejected).map(Admission::label).toList();
   }
 }

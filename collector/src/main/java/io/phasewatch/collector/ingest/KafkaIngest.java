@@ -27,6 +27,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -98,6 +99,7 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
   public KafkaIngest(CollectorConfig config, CollectorMetrics metrics, WindowSink sink) {
     this.config = config;
     this.metrics = metrics;
+    metrics.declareRejectionReasons(Admission.rejectionLabels());
     this.sink = sink;
     CollectorConfig.Limits l = config.limits();
     this.limits =
@@ -124,6 +126,12 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
     // Offsets are never committed: state is rebuilt from the earliest retained offset.
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    // Cooperative and sticky: a rebalance moves only the partitions that must move, and takes them
+    // from their old owner in one round before giving them to the new one in the next, so a layer
+    // is never published by two instances at once and the partitions that stay are not replayed.
+    p.putIfAbsent(
+        ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
+        CooperativeStickyAssignor.class.getName());
     int fetch = Math.max(1 << 20, c.limits().maxRecordBytes() + 1_024);
     p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, fetch);
     p.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, Math.max(52_428_800, fetch));

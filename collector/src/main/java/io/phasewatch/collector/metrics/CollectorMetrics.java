@@ -6,9 +6,10 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import io.phasewatch.collector.ingest.Admission;
 import io.phasewatch.core.wire.RejectReason;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.Collection;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -48,15 +49,9 @@ public final class CollectorMetrics {
         Timer.builder(MERGE_WAIT)
             .description("time from a window's first part to its merge")
             .register(registry);
-    // Every reason exists from the start at 0, so rate() and alert rules see a series at once.
-    for (RejectReason r : RejectReason.values()) {
-      counterFor(r.label());
-    }
-    for (Admission a : Admission.values()) {
-      if (a.rejected()) {
-        counterFor(a.label());
-      }
-    }
+    // Every reason exists from the start at 0, so rate() and alert rules see a series at once;
+    // the ingest adds the reasons of its own bookkeeping (declareRejectionReasons).
+    declareRejectionReasons(Arrays.stream(RejectReason.values()).map(RejectReason::label).toList());
     Gauge.builder(
             INGEST_LAG,
             latestCaptureMillis,
@@ -94,6 +89,11 @@ public final class CollectorMetrics {
 
   public void duplicate() {
     duplicates.increment();
+  }
+
+  /** Registers a rejection counter at 0 for each of {@code reasons} that has none yet. */
+  public void declareRejectionReasons(Collection<String> reasons) {
+    reasons.forEach(this::counterFor);
   }
 
   /**

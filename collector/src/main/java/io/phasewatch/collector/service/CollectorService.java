@@ -4,6 +4,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.phasewatch.collector.config.CollectorConfig;
 import io.phasewatch.collector.http.HttpApiVerticle;
+import io.phasewatch.collector.ingest.ReconnectLogLimit;
 import io.phasewatch.collector.metrics.CollectorMetrics;
 import io.phasewatch.collector.spectrum.FitRange;
 import io.vertx.core.Future;
@@ -47,6 +48,7 @@ public final class CollectorService {
 
   /** Deploys the collector; the future fails (and nothing stays deployed) if any part fails. */
   public static Future<CollectorService> start(Vertx vertx, CollectorConfig config) {
+    ReconnectLogLimit.install();
     CollectorService s = new CollectorService(vertx, config);
     IngestVerticle ingest = new IngestVerticle(config, s.metrics, s.analysis);
     return vertx

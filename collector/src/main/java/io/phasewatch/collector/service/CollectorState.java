@@ -1,8 +1,10 @@
 package io.phasewatch.collector.service;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.phasewatch.collector.http.CollectorView;
 import io.phasewatch.collector.ingest.MergedWindow;
 import io.phasewatch.collector.metrics.LayerState;
+import io.phasewatch.collector.metrics.TrainingPoint;
 import io.phasewatch.collector.phase.PhaseDetectorConfig;
 import io.phasewatch.collector.phase.PhaseTransition;
 import io.phasewatch.core.wire.SnapshotMetadata;
@@ -20,7 +22,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * The per-run, per-layer state the analysis writes and the HTTP API reads, plus the bounded list of
  * recent phase transitions. Thread-safe.
  */
-public final class CollectorState {
+public final class CollectorState implements CollectorView {
 
   private final MeterRegistry registry;
   private final int maxPointsPerLayer;
@@ -81,7 +83,7 @@ public final class CollectorState {
     return runs.size();
   }
 
-  /** The latest state of every layer that has one, by run and layer name. */
+  @Override
   public Map<String, Map<String, LayerState>> latest() {
     Map<String, Map<String, LayerState>> out = new TreeMap<>();
     runs.forEach(
@@ -93,7 +95,7 @@ public final class CollectorState {
     return out;
   }
 
-  /** The held series of one layer, oldest first; empty when the layer is unknown. */
+  @Override
   public Optional<List<LayerState>> series(String run, String layer) {
     Map<String, LayerHandle> layers = runs.get(run);
     LayerHandle h = layers == null ? null : layers.get(layer);
@@ -116,13 +118,13 @@ public final class CollectorState {
             new TrainingPoint(w.windowId(), meta.step(), meta.stage(), w.parts().size(), merged));
   }
 
-  /** A run's training scalars by window, oldest first; empty when it sent none. */
+  @Override
   public List<TrainingPoint> trainingSeries(String run) {
     RunScalars s = scalars.get(run);
     return s == null ? List.of() : s.series();
   }
 
-  /** The training scalars of one window of a run, if it carried any. */
+  @Override
   public Optional<TrainingPoint> trainingAt(String run, long windowId) {
     RunScalars s = scalars.get(run);
     return s == null ? Optional.empty() : s.at(windowId);
@@ -137,7 +139,7 @@ public final class CollectorState {
     }
   }
 
-  /** The most recent transitions, oldest first. */
+  @Override
   public List<PhaseTransition> events() {
     synchronized (events) {
       return new ArrayList<>(events);

@@ -1,6 +1,7 @@
 package io.phasewatch.collector.service;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.phasewatch.collector.metrics.TrainingPoint;
 import io.phasewatch.collector.metrics.TrainingScalarMeters;
 import java.util.List;
 import java.util.Optional;

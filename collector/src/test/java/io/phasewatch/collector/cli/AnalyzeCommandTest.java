@@ -106,6 +106,25 @@ class AnalyzeCommandTest {
     }
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"f8_spread_1e-9_of_mean", "f8_beyond_float_range"})
+  void float64DataAFloatCannotHoldGivesTheNumpyMeasures(String name) throws IOException {
+    // 1000 + 1e-6·g is 1000 in float32 (RankMe NaN, total variance 0 before doubles were kept);
+    // g·1e39 overflows float32 (every row non-finite).
+    Result r = run("analyze", "--json", FIXTURES.resolve(name + ".npy").toString());
+    assertThat(r.err()).isEmpty();
+    assertThat(r.exit()).isZero();
+    JsonObject want = expected(name);
+    JsonObject got = r.json().get(0);
+    assertThat(got.getLong("nonfinite_rows")).isZero();
+    for (String k : List.of("effective_rank", "total_variance", "alpha", "top1_share")) {
+      // Relative only: the total variance is 5e-12 in one file and 5e78 in the other.
+      assertThat(got.getDouble(k))
+          .as(k)
+          .isCloseTo(want.getDouble(k), within(1e-6 * Math.abs(want.getDouble(k))));
+    }
+  }
+
   @Test
   void rowsWithNanOrInfAreExcludedAndCounted() throws IOException {
     Result r = run("analyze", "--json", FIXTURES.resolve("f4_matrix_nonfinite.npy").toString());

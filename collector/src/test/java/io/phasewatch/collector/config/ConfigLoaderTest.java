@@ -49,13 +49,17 @@ class ConfigLoaderTest {
   }
 
   @Test
-  void variablesThatNameNoCollectorKeyAreLeftToTheAgent() {
+  void kafkaVariablesSetTheCollectorsKeysFirstAndItsClientPropertiesOtherwise() {
     CollectorConfig c =
         ConfigLoader.load(
             null,
-            Map.of("PHASEWATCH_KAFKA_SASL_MECHANISM", "PLAIN", "PHASEWATCH_KAFKA_TOPIC", "t2"),
+            Map.of(
+                "PHASEWATCH_KAFKA_SASL_MECHANISM", "PLAIN",
+                "PHASEWATCH_KAFKA_TOPIC", "t2",
+                "PHASEWATCH_RUN", "r1"),
             Map.of());
     assertThat(c.kafka().topic()).isEqualTo("t2");
+    assertThat(c.kafka().client()).containsExactlyEntriesOf(Map.of("sasl.mechanism", "PLAIN"));
   }
 
   @Test

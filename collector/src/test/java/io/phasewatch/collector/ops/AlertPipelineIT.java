@@ -44,12 +44,14 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * and evaluating the shipped rules → Debian's Alertmanager with the shipped routes, driven by
  * deploy/e2e/alert-pipeline.sh, which must stop both servers afterwards.
  *
- * <p>The snapshots are SYNTHETIC spectra, not a training run: the small model never reaches
- * compression-seeking within a CI-sized run (docs/demo-science.md). Each snapshot is the exact
- * covariance of real Gaussian rows (d = 128) whose variance along coordinate i is i^(−β), so its
- * RankMe is a known function of β (DESIGN.md: RankMe on covariance eigenvalues; 10.3 at β = 1.6,
- * 96.6 at β = 0.6, 28.3 at β = 1.2 for d = 128). β moves linearly in ln(1 + step), the axis the
- * phase detector works on (docs/phases.md):
+ * <p>The snapshots are SYNTHETIC spectra, not a training run. The same path driven by real training
+ * (the modular-addition workload) is the demo module's ModularAlertPipelineIT; this test stays for
+ * what a training run cannot pin: a spectrum of known shape, so the confirmed step is checked
+ * against the detector's delay bound from a known knot, and a control layer that only rises, which
+ * must never alert. Each snapshot is the exact covariance of real Gaussian rows (d = 128) whose
+ * variance along coordinate i is i^(−β), so its RankMe is a known function of β (DESIGN.md: RankMe
+ * on covariance eigenvalues; 10.3 at β = 1.6, 96.6 at β = 0.6, 28.3 at β = 1.2 for d = 128). β
+ * moves linearly in ln(1 + step), the axis the phase detector works on (docs/phases.md):
  *
  * <ul>
  *   <li>layer {@code final}: β 1.6 → 0.6 over steps 50…2,500 (RankMe rising ≈ 0.6 per e-fold of

@@ -5,59 +5,61 @@ import static org.awaitility.Awaitility.await;
 
 import io.phasewatch.collector.config.ConfigLoader;
 import io.phasewatch.core.sketch.ExactSummary;
-import io.phasewatch.core.wire.SnapshotCodec;
 import io.phasewatch.core.wire.SnapshotMetadata;
 import io.phasewatch.core.wire.SnapshotRecord;
 import io.phasewatch.core.wire.Stage;
 import io.phasewatch.testkit.KafkaBroker;
+import io.phasewatch.testkit.SnapshotSender;
 import io.vertx.core.Vertx;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * A broker outage seen from the collector's health surface: a real KRaft broker is stopped under a
- * consuming collector, whose readiness must turn to 503 and whose lag must turn unknown (NaN)
- * rather than read 0, so {@code PhasewatchCollectorNotConsuming} can fire.
+ * A broker outage seen from the collector's health surface: the real KRaft broker stops serving
+ * under a consuming collector, whose readiness must turn to 503 and whose lag must turn unknown
+ * (NaN) rather than read 0, so {@code PhasewatchCollectorNotConsuming} can fire; once the broker is
+ * back, both recover.
  */
 class BrokerOutageIT {
 
+  @RegisterExtension static final KafkaBroker KAFKA = KafkaBroker.perClass();
   private static final HttpClient HTTP = HttpClient.newHttpClient();
 
   @Test
-  void readinessFailsAndLagIsUnknownWhileNoBrokerAnswers() throws Exception {
-    KafkaBroker broker = KafkaBroker.start();
+  void readinessFailsAndLagIsUnknownWhileNoBrokerAnswersAndBothRecoverAfter() throws Exception {
+    String topic = KAFKA.createTopic("outage");
+    try (KafkaProducer<byte[], byte[]> p = KAFKA.producer()) {
+      SnapshotSender.send(p, topic, snapshot(0));
+    }
     Vertx vertx = Vertx.vertx();
-    CollectorService collector = null;
     try {
-      broker.createTopic("outage");
-      send(broker.bootstrapServers());
-      collector =
+      CollectorService c =
           CollectorService.start(
                   vertx,
                   ConfigLoader.load(
                       null,
                       Map.of(),
                       Map.of(
-                          "kafka.bootstrap-servers", broker.bootstrapServers(),
-                          "kafka.topic", "outage",
-                          "kafka.dlq-topic", "outage.dlq",
-                          "kafka.group-id", "outage",
-                          "http.port", "0")))
+                          "kafka.bootstrap-servers",
+                          KAFKA.bootstrapServers(),
+                          "kafka.topic",
+                          topic,
+                          "kafka.dlq-topic",
+                          topic + ".dlq",
+                          "kafka.group-id",
+                          "outage",
+                          "http.port",
+                          "0")))
               .await(60, TimeUnit.SECONDS);
-      CollectorService c = collector;
       await()
           .atMost(Duration.ofSeconds(60))
           .until(() -> scrape(c).contains("phasewatch_effective_rank{"));
@@ -67,50 +69,47 @@ class BrokerOutageIT {
           .until(() -> CollectorIT.value(scrape(c), "phasewatch_consumer_lag_records") == 0);
       assertThat(CollectorIT.value(scrape(c), "phasewatch_consumer_ready")).isEqualTo(1);
 
-      broker.close();
-
+      KAFKA.stopServing();
       await().atMost(Duration.ofSeconds(30)).until(() -> ready(c) == 503);
       String scrape = scrape(c);
       assertThat(CollectorIT.value(scrape, "phasewatch_consumer_ready")).isZero();
       assertThat(CollectorIT.value(scrape, "phasewatch_consumer_lag_records")).isNaN();
       // The layer's values stay: the outage is a health fact, not a data loss.
       assertThat(scrape).contains("phasewatch_effective_rank{");
+
+      KAFKA.restore();
+      await().atMost(Duration.ofSeconds(60)).until(() -> ready(c) == 200);
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> CollectorIT.value(scrape(c), "phasewatch_consumer_lag_records") == 0);
+      c.close().await(30, TimeUnit.SECONDS);
     } finally {
-      if (collector != null) {
-        collector.close().await(30, TimeUnit.SECONDS);
-      }
       vertx.close().await(30, TimeUnit.SECONDS);
-      broker.close();
     }
   }
 
-  private static void send(String bootstrap) throws Exception {
+  private static SnapshotRecord snapshot(long window) {
     int d = 16;
     ExactSummary s = ExactSummary.ofDimension(d);
-    Random rnd = new Random(7);
+    Random rnd = new Random(7 + window);
     float[] rows = new float[50 * d];
     for (int i = 0; i < rows.length; i++) {
       rows[i] = (float) (rnd.nextGaussian() / (1 + i % d));
     }
     s.update(rows, 50);
-    SnapshotRecord r =
-        new SnapshotRecord(
-            new SnapshotMetadata(
-                "outage", Stage.PRETRAIN, 0, 1, "l0", 10, 0, 10_000, System.currentTimeMillis(), 0),
-            s.snapshot());
-    Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p)) {
-      for (byte[] v : SnapshotCodec.encode(r, SnapshotCodec.DEFAULT_MAX_RECORD_BYTES)) {
-        producer
-            .send(
-                new ProducerRecord<>(
-                    "outage", r.metadata().key().getBytes(StandardCharsets.UTF_8), v))
-            .get(30, TimeUnit.SECONDS);
-      }
-    }
+    return new SnapshotRecord(
+        new SnapshotMetadata(
+            "outage",
+            Stage.PRETRAIN,
+            0,
+            1,
+            "l0",
+            10 * (window + 1),
+            window,
+            10_000,
+            System.currentTimeMillis(),
+            0),
+        s.snapshot());
   }
 
   private static int ready(CollectorService c) throws Exception {

@@ -20,6 +20,7 @@ import io.phasewatch.core.wire.SnapshotCodec;
 import io.phasewatch.core.wire.SnapshotMetadata;
 import io.phasewatch.core.wire.SnapshotRecord;
 import io.phasewatch.core.wire.Stage;
+import io.phasewatch.core.wire.TrainingScalars;
 import io.phasewatch.testkit.KafkaBroker;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -173,13 +174,77 @@ class CollectorIT {
   }
 
   @Test
+  void trainingScalarsOfTwoRanksMergeAsWeightedMeansIntoMetricsAndTheApi() throws Exception {
+    String topic = newTopic(1);
+    TrainingScalars rank0 = scalars(30, 2.0, 0.5);
+    TrainingScalars rank1 = scalars(10, 4.0, 0.7);
+    try (KafkaProducer<byte[], byte[]> p = KAFKA.producer()) {
+      for (String layer : List.of("l0", "l1")) {
+        CovarianceSnapshot s0 = exactOf(rows(100, 1.0, 51, 16), 16);
+        CovarianceSnapshot s1 = exactOf(rows(100, 1.2, 52, 16), 16);
+        SnapshotRecord r0 = record("scalars", layer, 0, 2, 50, 50, s0);
+        SnapshotRecord r1 = record("scalars", layer, 1, 2, 50, 50, s1);
+        send(p, topic, new SnapshotRecord(r0.metadata(), r0.snapshot(), rank0));
+        send(p, topic, new SnapshotRecord(r1.metadata(), r1.snapshot(), rank1));
+      }
+    }
+    CollectorService c = start(topic, Map.of());
+    awaitSeries(c, "scalars", "l1");
+    awaitSeries(c, "scalars", "l0");
+    JsonObject training = new JsonObject(get(c, "/api/runs/scalars/training").body());
+    assertThat(training.getJsonArray("points")).hasSize(1);
+    JsonObject point = training.getJsonArray("points").getJsonObject(0);
+    assertThat(point.getInteger("ranks")).isEqualTo(2);
+    assertThat(point.getLong("step")).isEqualTo(50);
+    // Loss: (30 · 2.0 + 10 · 4.0) / 40 = 2.5 over 40 steps; accuracy: the mean of the two ranks.
+    assertThat(point.getJsonObject("scalars").getDouble("loss")).isEqualTo(2.5);
+    assertThat(point.getJsonObject("weights").getLong("loss")).isEqualTo(40);
+    assertThat(point.getJsonObject("scalars").getDouble("heldout.accuracy"))
+        .isCloseTo(0.6, org.assertj.core.data.Offset.offset(1e-15));
+    assertThat(point.getJsonObject("weights").getLong("heldout.accuracy")).isEqualTo(2);
+    assertThat(point.getJsonObject("scalars").getDouble("learning_rate")).isEqualTo(1e-3);
+    JsonObject layerPoint =
+        new JsonObject(get(c, "/api/runs/scalars/layers/l0/series").body())
+            .getJsonArray("points")
+            .getJsonObject(0);
+    assertThat(layerPoint.getJsonObject("scalars").getDouble("loss")).isEqualTo(2.5);
+    assertThat(
+            new JsonObject(get(c, "/api/runs").body())
+                .getJsonArray("runs")
+                .getJsonObject(0)
+                .getJsonObject("training")
+                .getLong("window"))
+        .isEqualTo(50);
+
+    String scrape = scrape(c);
+    assertThat(value(scrape, "phasewatch_training_loss", "run", "scalars")).isEqualTo(2.5);
+    assertThat(value(scrape, "phasewatch_training_learning_rate", "run", "scalars"))
+        .isEqualTo(1e-3);
+    assertThat(
+            value(
+                scrape, "phasewatch_training_scalar", "run", "scalars", "name", "heldout.accuracy"))
+        .isCloseTo(0.6, org.assertj.core.data.Offset.offset(1e-15));
+    assertThat(value(scrape, "phasewatch_training_scalars_step", "run", "scalars")).isEqualTo(50);
+    assertThat(promtoolCheck(scrape)).isEmpty();
+  }
+
+  /** A rank's window: its mean loss over {@code steps} steps, learning rate 1e-3, an accuracy. */
+  private static TrainingScalars scalars(long steps, double loss, double accuracy) {
+    return new TrainingScalars(
+        Map.of(
+            "loss", new TrainingScalars.Scalar(steps, loss),
+            "learning_rate", new TrainingScalars.Scalar(1, 1e-3),
+            "heldout.accuracy", new TrainingScalars.Scalar(1, accuracy)));
+  }
+
+  @Test
   void partialMergeAtTheTimeoutIsMarkedAsPartial() throws Exception {
     String topic = newTopic(1);
     CovarianceSnapshot a = exactOf(rows(300, 1.0, 31));
     try (KafkaProducer<byte[], byte[]> p = KAFKA.producer()) {
       send(p, topic, record("partial", "l0", 0, 2, 1, 100, a));
     }
-    CollectorService c = start(topic, Map.of("merge.timeout-ms", "1500"));
+    CollectorService c = start(topic, Map.of("merge.timeout", "1500ms"));
     String scrape = awaitSeries(c, "partial", "l0");
     assertMeasures(scrape, "partial", "l0", measures(a));
     assertThat(value(scrape, "phasewatch_window_partial", "run", "partial")).isEqualTo(1);
@@ -272,8 +337,8 @@ class CollectorIT {
   void aRecordAboveTheCollectorsLimitStillReachesTheDeadLetterTopic() throws Exception {
     // Topics that take 8 MiB records, a collector that refuses records above 1 MiB: the refused
     // record (2 MiB) is one the broker held, so its dead-letter copy must go through as well.
-    String topic = newTopic(1, Map.of("max.message.bytes", String.valueOf(8 << 20)));
-    String dlq = newTopic(1, Map.of("max.message.bytes", String.valueOf(8 << 20)));
+    String topic = bigRecordTopic(8 << 20);
+    String dlq = bigRecordTopic(8 << 20);
     int d = 768;
     SnapshotRecord big = record("huge", "l0", 0, 1, 0, 10, exactOf(rows(600, 1.0, 61, d), d));
     byte[] value = SnapshotCodec.encode(big, 8 << 20).get(0);
@@ -428,7 +493,7 @@ class CollectorIT {
   void idleRunIsEvictedAndItsSeriesLeaveTheScrape() throws Exception {
     String topic = newTopic(1);
     CollectorService c =
-        start(topic, Map.of("limits.run-idle-timeout-ms", "6000", "merge.timeout-ms", "1000"));
+        start(topic, Map.of("limits.run-idle-timeout", "6s", "merge.timeout", "1s"));
     try (KafkaProducer<byte[], byte[]> p = KAFKA.producer()) {
       send(p, topic, record("idle", "l0", 0, 1, 0, 10, exactOf(rows(100, 1.0, 51))));
     }
@@ -467,12 +532,15 @@ class CollectorIT {
   }
 
   private String newTopic(int partitions) throws Exception {
-    return newTopic(partitions, Map.of());
+    return KAFKA.createTopic("it" + (++topicCounter) + "-" + System.nanoTime(), partitions);
   }
 
-  private String newTopic(int partitions, Map<String, String> configs) throws Exception {
+  /** A one-partition topic that takes records up to {@code maxMessageBytes}. */
+  private String bigRecordTopic(int maxMessageBytes) throws Exception {
     return KAFKA.createTopic(
-        "it" + (++topicCounter) + "-" + System.nanoTime(), partitions, configs);
+        "it" + (++topicCounter) + "-" + System.nanoTime(),
+        1,
+        Map.of("max.message.bytes", String.valueOf(maxMessageBytes)));
   }
 
   private static float[] rows(int n, double decay, long seed) {

@@ -16,15 +16,18 @@ enum ElementType {
     this.size = size;
   }
 
-  /** Decodes {@code count} values from {@code buf} (already in the right byte order). */
-  void decode(ByteBuffer buf, float[] out, int offset, int count) {
+  /**
+   * Decodes {@code count} values from {@code buf} (already in the right byte order); each widens to
+   * double exactly.
+   */
+  void decode(ByteBuffer buf, double[] out, int offset, int count) {
     switch (this) {
-      case F32 -> buf.asFloatBuffer().get(out, offset, count);
-      case F64 -> {
+      case F32 -> {
         for (int i = 0; i < count; i++) {
-          out[offset + i] = (float) buf.getDouble();
+          out[offset + i] = buf.getFloat();
         }
       }
+      case F64 -> buf.asDoubleBuffer().get(out, offset, count);
       case F16 -> {
         for (int i = 0; i < count; i++) {
           out[offset + i] = halfToFloat(buf.getShort());

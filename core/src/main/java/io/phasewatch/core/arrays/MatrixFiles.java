@@ -70,13 +70,13 @@ public final class MatrixFiles {
   }
 
   /** A whole matrix in memory, row-major. */
-  public record Matrix(MatrixInfo info, float[] data) {
+  public record Matrix(MatrixInfo info, double[] data) {
     public Matrix {
       data = data.clone();
     }
 
     @Override
-    public float[] data() {
+    public double[] data() {
       return data.clone();
     }
   }
@@ -94,9 +94,9 @@ public final class MatrixFiles {
             throw new ArrayFormatException(
                 "holds more than " + maxValues + " values, the in-memory limit");
           }
-          float[] data = new float[(int) values];
+          double[] data = new double[(int) values];
           int rowsPerBlock = (int) Math.max(1, Math.min(info.rows(), 1024));
-          float[] block = new float[rowsPerBlock * info.cols()];
+          double[] block = new double[rowsPerBlock * info.cols()];
           int at = 0;
           int got;
           while ((got = rows.read(block, rowsPerBlock)) > 0) {
@@ -436,7 +436,7 @@ public final class MatrixFiles {
     }
 
     @Override
-    public int read(float[] block, int maxRows) throws IOException {
+    public int read(double[] block, int maxRows) throws IOException {
       if (cols == 0) {
         remaining = 0;
         return 0;
@@ -447,7 +447,7 @@ public final class MatrixFiles {
       }
       if ((long) n * cols > block.length) {
         throw new IllegalArgumentException(
-            "block of " + block.length + " floats cannot hold " + n + " rows of " + cols);
+            "block of " + block.length + " values cannot hold " + n + " rows of " + cols);
       }
       int bytes = Math.multiplyExact(n * cols, type.size);
       if (buf.length < bytes) {

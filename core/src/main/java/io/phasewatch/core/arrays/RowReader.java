@@ -2,7 +2,11 @@ package io.phasewatch.core.arrays;
 
 import java.io.IOException;
 
-/** Pulls the rows of one matrix in order, as float32, a block at a time. */
+/**
+ * Pulls the rows of one matrix in order, a block at a time, as doubles: every element type read
+ * (float16, bfloat16, float32, float64) converts to double exactly, so float64 data keeps its
+ * precision and range.
+ */
 public interface RowReader {
 
   /**
@@ -11,5 +15,5 @@ public interface RowReader {
    *
    * @throws ArrayFormatException when the data ends before the header's shape says it should
    */
-  int read(float[] block, int maxRows) throws IOException;
+  int read(double[] block, int maxRows) throws IOException;
 }

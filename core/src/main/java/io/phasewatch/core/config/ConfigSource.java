@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.logging.Logger;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
@@ -136,7 +137,9 @@ public final class ConfigSource {
 
     /** Environment variables; those that name none of the keys are ignored. */
     public Reader environment(Map<String, String> env) {
-      for (var e : new java.util.TreeMap<>(env).entrySet()) {
+      // Sorted, so that an alias and its key set from one environment resolve the same way on
+      // every machine.
+      for (var e : new TreeMap<>(env).entrySet()) {
         Optional<String> key = keys.keyOfEnv(e.getKey());
         if (key.isPresent()) {
           set(key.get(), e.getValue(), "environment variable", e.getKey());

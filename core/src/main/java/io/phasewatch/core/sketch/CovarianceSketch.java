@@ -17,6 +17,13 @@ public interface CovarianceSketch {
    */
   void update(float[] rows, int rowCount);
 
+  /**
+   * The same for float64 rows (files written by numpy or PyTorch in double), folded without
+   * narrowing: a spread far below a float's resolution of the mean, or values beyond a float's
+   * range, keep their exact double values.
+   */
+  void update(double[] rows, int rowCount);
+
   /** An immutable copy of the current state; the sketch goes on accepting rows. */
   CovarianceSnapshot snapshot();
 

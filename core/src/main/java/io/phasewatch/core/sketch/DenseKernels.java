@@ -87,6 +87,15 @@ final class DenseKernels {
   }
 
   /** Whether all {@code d} values from {@code off} are finite. */
+  static boolean finite(double[] x, int off, int d) {
+    for (int k = 0; k < d; k++) {
+      if (!Double.isFinite(x[off + k])) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   static boolean finite(float[] x, int off, int d) {
     for (int k = 0; k < d; k++) {
       if (!Float.isFinite(x[off + k])) {

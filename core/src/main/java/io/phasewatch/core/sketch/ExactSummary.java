@@ -77,22 +77,51 @@ public final class ExactSummary implements CovarianceSketch {
 
   @Override
   public void update(float[] rows, int rowCount) {
-    checkBatch(rows, rowCount, d, "exact summary");
+    checkBatch(rows == null ? -1 : rows.length, rowCount, d, "exact summary");
+    fold(
+        rowCount,
+        (off, dst) -> {
+          if (!DenseKernels.finite(rows, off, d)) {
+            return false;
+          }
+          for (int k = 0; k < d; k++) {
+            batch[dst + k] = rows[off + k];
+          }
+          return true;
+        });
+  }
+
+  @Override
+  public void update(double[] rows, int rowCount) {
+    checkBatch(rows == null ? -1 : rows.length, rowCount, d, "exact summary");
+    fold(
+        rowCount,
+        (off, dst) -> {
+          if (!DenseKernels.finite(rows, off, d)) {
+            return false;
+          }
+          System.arraycopy(rows, off, batch, dst, d);
+          return true;
+        });
+  }
+
+  /** Copies the row at {@code off} into the batch at {@code dst}; false when it is not finite. */
+  private interface RowStager {
+    boolean stage(int off, int dst);
+  }
+
+  private void fold(int rowCount, RowStager rows) {
     int r = 0;
     while (r < rowCount) {
       int b = 0;
       while (b < BATCH_ROWS && r < rowCount) {
         int off = r * d;
         r++;
-        if (!DenseKernels.finite(rows, off, d)) {
+        if (rows.stage(off, b * d)) {
+          b++;
+        } else {
           nonFiniteRows++;
-          continue;
         }
-        int dst = b * d;
-        for (int k = 0; k < d; k++) {
-          batch[dst + k] = rows[off + k];
-        }
-        b++;
       }
       if (b > 0) {
         foldBatch(b);
@@ -189,17 +218,18 @@ public final class ExactSummary implements CovarianceSketch {
     return new ExactSnapshot(n, mu, m, a.nonFiniteRows() + b.nonFiniteRows());
   }
 
-  static void checkBatch(float[] rows, int rowCount, int d, String what) {
+  /** {@code length} is the rows array's length, -1 for null. */
+  static void checkBatch(int length, int rowCount, int d, String what) {
     if (rowCount < 0) {
       throw new IllegalArgumentException(what + ": rowCount must be ≥ 0, got " + rowCount);
     }
-    if (rows == null || rows.length < (long) rowCount * d) {
+    if (length < (long) rowCount * d) {
       throw new IllegalArgumentException(
           what
               + ": rows must hold rowCount·d = "
               + (long) rowCount * d
               + " values, got "
-              + (rows == null ? "null" : rows.length));
+              + (length < 0 ? "null" : length));
     }
   }
 }

@@ -49,6 +49,7 @@ public final class FrequentDirections implements CovarianceSketch {
   private double[] bufT; // d × cap: column s is buffer row s
   private double[] outT; // d × cap scratch for the rotated rows
   private final double[] mean;
+  private final double[] rowScratch; // one row, widened, on its way into the buffer
   private final DMatrixRMaj gram;
   private final double[] wT; // cap × cap: column i is the weighted eigenvector of surviving row i
   private final double[] lambda;
@@ -68,6 +69,7 @@ public final class FrequentDirections implements CovarianceSketch {
     this.bufT = new double[d * cap];
     this.outT = new double[d * cap];
     this.mean = new double[d];
+    this.rowScratch = new double[d];
     this.gram = new DMatrixRMaj(cap, cap);
     this.wT = new double[cap * cap];
     this.lambda = new double[cap];
@@ -118,9 +120,23 @@ public final class FrequentDirections implements CovarianceSketch {
 
   @Override
   public void update(float[] rows, int rowCount) {
-    ExactSummary.checkBatch(rows, rowCount, d, "frequent directions");
+    ExactSummary.checkBatch(rows == null ? -1 : rows.length, rowCount, d, "frequent directions");
     for (int r = 0; r < rowCount; r++) {
       insert(rows, r * d);
+    }
+  }
+
+  @Override
+  public void update(double[] rows, int rowCount) {
+    ExactSummary.checkBatch(rows == null ? -1 : rows.length, rowCount, d, "frequent directions");
+    for (int r = 0; r < rowCount; r++) {
+      int off = r * d;
+      if (!DenseKernels.finite(rows, off, d)) {
+        nonFiniteRows++;
+        continue;
+      }
+      System.arraycopy(rows, off, rowScratch, 0, d);
+      insertFinite(rowScratch);
     }
   }
 
@@ -129,6 +145,14 @@ public final class FrequentDirections implements CovarianceSketch {
       nonFiniteRows++;
       return;
     }
+    for (int k = 0; k < d; k++) {
+      rowScratch[k] = x[off + k];
+    }
+    insertFinite(rowScratch);
+  }
+
+  private void insertFinite(double[] x) {
+    int off = 0;
     n++;
     double inv = 1.0 / n;
     double ss = 0;

@@ -99,9 +99,30 @@ public final class RowSample implements CovarianceSketch {
 
   @Override
   public void update(float[] batch, int rowCount) {
-    ExactSummary.checkBatch(batch, rowCount, d, "row sample");
+    ExactSummary.checkBatch(batch.length, rowCount, d, "row sample");
     for (int i = 0; i < rowCount; i++) {
       offer(batch, i * d);
+    }
+  }
+
+  /**
+   * Float64 rows are kept as float32: the sample travels as float32 rows (wire kind 3), so a spread
+   * below a float's resolution of the mean is lost here, unlike in the exact summary. The default
+   * route only samples layers wider than 1024, where hidden states are float32 or narrower.
+   */
+  @Override
+  public void update(double[] batch, int rowCount) {
+    ExactSummary.checkBatch(batch.length, rowCount, d, "row sample");
+    float[] row = new float[d];
+    for (int i = 0; i < rowCount; i++) {
+      if (!DenseKernels.finite(batch, i * d, d)) {
+        nonFiniteRows++;
+        continue;
+      }
+      for (int j = 0; j < d; j++) {
+        row[j] = (float) batch[i * d + j];
+      }
+      offer(row, 0);
     }
   }
 

@@ -13,7 +13,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.CRC32;
-import java.util.zip.CRC32C;
 
 /**
  * Wire format v1: the one class that knows the byte layout. docs/wire-format.md mirrors the offset
@@ -710,12 +709,7 @@ public final class SnapshotCodec {
     ByteBuffer slice = b.slice(b.position(), length);
     b.position(b.position() + length);
     try {
-      return StandardCharsets.UTF_8
-          .newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(slice)
-          .toString();
+      return WireBytes.strictUtf8(slice);
     } catch (CharacterCodingException e) {
       throw reject(
           RejectReason.BAD_FIELD, field, "snapshot v1: " + field + " is not valid UTF-8" + ctx);
@@ -772,9 +766,7 @@ public final class SnapshotCodec {
   }
 
   static int crc32c(byte[] bytes, int from, int length) {
-    CRC32C crc = new CRC32C();
-    crc.update(bytes, from, length);
-    return (int) crc.getValue();
+    return WireBytes.crc32c(bytes, from, length);
   }
 
   static String hexId(long snapshotId) {

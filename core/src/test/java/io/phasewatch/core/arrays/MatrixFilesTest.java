@@ -24,7 +24,7 @@ class MatrixFilesTest {
 
   @TempDir Path tmp;
 
-  private static final float[] VALUES = {1f, -2f, 0.5f, 3.25f, -0f, 65504f};
+  private static final double[] VALUES = {1, -2, 0.5, 3.25, -0.0, 65504};
 
   @Test
   void halfPrecisionDecodesExactly() {
@@ -66,8 +66,17 @@ class MatrixFilesTest {
     Files.write(p, safetensors(header, concat(f16.array(), bf16.array())));
     List<MatrixFiles.Matrix> ms = MatrixFiles.readAll(p, 100);
     assertThat(ms).extracting(m -> m.info().name()).containsExactly("a", "b");
-    assertThat(ms.get(0).data()).containsExactly(1f, -2f);
-    assertThat(ms.get(1).data()).containsExactly(1f, 3.140625f);
+    assertThat(ms.get(0).data()).containsExactly(1, -2);
+    assertThat(ms.get(1).data()).containsExactly(1, 3.140625);
+  }
+
+  @Test
+  void float64KeepsDigitsAndRangeAFloatCannotHold() throws IOException {
+    // 1000 + 1e-9 is 1000 as a float; 1e300 and 4.9e-324 are out of a float's range.
+    double[] wide = {1000 + 1e-9, 1000 - 3e-12, 1e300, -4.9e-324, Math.PI, 1e39};
+    Path p = tmp.resolve("f8.npy");
+    Files.write(p, npy(1, "<f8", "(2, 3)", wide));
+    assertThat(MatrixFiles.readAll(p, 100).get(0).data()).containsExactly(wide);
   }
 
   @Test
@@ -165,7 +174,7 @@ class MatrixFilesTest {
         .hasMessageContaining(problem);
   }
 
-  static byte[] npy(int version, String descr, String shape, float[] values) {
+  static byte[] npy(int version, String descr, String shape, double[] values) {
     String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
     int pre = version == 1 ? 10 : 12;
     int total = pre + dict.length() + 1;
@@ -184,11 +193,11 @@ class MatrixFilesTest {
     }
     b.put(header.getBytes(StandardCharsets.ISO_8859_1));
     b.order(order);
-    for (float v : values) {
+    for (double v : values) {
       if (size == 8) {
         b.putDouble(v);
       } else {
-        b.putFloat(v);
+        b.putFloat((float) v);
       }
     }
     return b.array();

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
@@ -19,8 +20,27 @@ import java.util.function.Consumer;
  */
 public final class DemoTraining implements AutoCloseable {
 
+  /** What the model learns. */
+  public sealed interface Workload {
+    /**
+     * Next-token prediction on a corpus.
+     *
+     * @param corpusFile a UTF-8 text file, or {@code null} for the generated Zipf corpus
+     */
+    record Language(Path corpusFile) implements Workload {}
+
+    /**
+     * {@code a + b mod p} (the grokking task, {@link ModularAddition}): the model's vocabulary must
+     * be {@code p + 1} and its context 3.
+     */
+    record Modular(int modulus, double trainFraction, double skew) implements Workload {}
+  }
+
+  /** Training and held-out accuracy of the modular task at one step. */
+  public record Accuracy(long step, double train, double heldOut) {}
+
   /**
-   * @param corpusFile a UTF-8 text file to train on, or {@code null} for the generated Zipf corpus
+   * @param workload the task the model trains on
    * @param layers globs over {@link TinyLanguageModel#tappableBlocks}, probed every {@code
    *     probeEvery}
    * @param probeSequences N, the fixed probe set's size (last token of each sequence)
@@ -30,7 +50,7 @@ public final class DemoTraining implements AutoCloseable {
    */
   public record Settings(
       ModelConfig model,
-      Path corpusFile,
+      Workload workload,
       List<String> layers,
       int probeEvery,
       int probeSequences,
@@ -39,6 +59,7 @@ public final class DemoTraining implements AutoCloseable {
       int denseProbeEvery) {
     public Settings {
       Objects.requireNonNull(model, "demo training: model");
+      Objects.requireNonNull(workload, "demo training: workload");
       layers = List.copyOf(layers);
       if (layers.isEmpty()) {
         throw new IllegalArgumentException("demo training: at least one layer to tap");
@@ -64,7 +85,12 @@ public final class DemoTraining implements AutoCloseable {
   private final PhasewatchTrainingListener listener;
   private final LayerTaps taps;
 
+  /** The pretraining corpus (language workload), or null. */
   private final Corpus corpus;
+
+  /** The task (modular workload), or null. */
+  private final ModularAddition task;
+
   private final CaptureSink sink;
 
   private DemoTraining(
@@ -72,21 +98,31 @@ public final class DemoTraining implements AutoCloseable {
       PhasewatchTrainingListener listener,
       LayerTaps taps,
       Corpus corpus,
+      ModularAddition task,
       CaptureSink sink) {
     this.training = training;
     this.listener = listener;
     this.taps = taps;
     this.corpus = corpus;
+    this.task = task;
     this.sink = sink;
   }
 
   /** Builds the model, its taps, probe set and listener, and initialises the trainer. */
   public static DemoTraining start(Settings settings, CaptureSink sink) throws IOException {
     ModelConfig config = settings.model();
-    Corpus corpus =
-        settings.corpusFile() == null
-            ? SyntheticCorpus.skewed(config.vocabSize(), config.seed())
-            : TextCorpus.characters(settings.corpusFile(), config.vocabSize());
+    Corpus corpus = null;
+    ModularAddition task = null;
+    if (settings.workload() instanceof Workload.Language language) {
+      corpus =
+          language.corpusFile() == null
+              ? SyntheticCorpus.skewed(config.vocabSize(), config.seed())
+              : TextCorpus.characters(language.corpusFile(), config.vocabSize());
+    } else if (settings.workload() instanceof Workload.Modular modular) {
+      task =
+          ModularAddition.of(
+              modular.modulus(), modular.trainFraction(), modular.skew(), config.seed());
+    }
     List<LayerTaps.Tap> tapList = new ArrayList<>();
     for (String glob : settings.layers()) {
       tapList.add(LayerTaps.Tap.probe(glob, settings.probeEvery()));
@@ -101,14 +137,19 @@ public final class DemoTraining implements AutoCloseable {
               + "; tappable blocks are "
               + TinyLanguageModel.tappableBlocks(config));
     }
-    // The probe set is held out from the training stream by its own seed, as the study's probe is.
+    // The probe set is held out from the training stream by its own seed, as the study's probe is;
+    // the modular probe is a fixed set of pairs read at the answer's position.
     ProbeSet probe =
-        ProbeSet.fromCorpus(
-            corpus,
-            settings.probeSequences(),
-            config.contextLength(),
-            config.contextLength(),
-            config.seed() + 1);
+        task != null
+            ? task.probe(
+                Math.min(settings.probeSequences(), task.modulus() * task.modulus()),
+                config.seed() + 1)
+            : ProbeSet.fromCorpus(
+                corpus,
+                settings.probeSequences(),
+                config.contextLength(),
+                config.contextLength(),
+                config.seed() + 1);
     PhasewatchTrainingListener listener =
         PhasewatchTrainingListener.builder(sink)
             .taps(taps)
@@ -117,8 +158,11 @@ public final class DemoTraining implements AutoCloseable {
             .denseProbesUntil(settings.denseProbeUntil(), settings.denseProbeEvery())
             .learningRate(config::learningRateAt)
             .build();
-    return new DemoTraining(
-        LanguageModelTraining.start(model, corpus, listener), listener, taps, corpus, sink);
+    LanguageModelTraining training =
+        task != null
+            ? LanguageModelTraining.start(model, task, listener)
+            : LanguageModelTraining.start(model, corpus, listener);
+    return new DemoTraining(training, listener, taps, corpus, task, sink);
   }
 
   /** One optimisation step; returns its training loss. */
@@ -132,6 +176,23 @@ public final class DemoTraining implements AutoCloseable {
 
   public long tokensSeen() {
     return training.tokensSeen();
+  }
+
+  /**
+   * Training and held-out accuracy now, over every pair of each side (inference mode); empty for
+   * the language workload.
+   */
+  public Optional<Accuracy> accuracy() {
+    if (task == null) {
+      return Optional.empty();
+    }
+    int[][] train = task.trainPairs();
+    int[][] heldOut = task.heldOutPairs();
+    return Optional.of(
+        new Accuracy(
+            training.steps(),
+            task.accuracy(train, training.logits(task.sequences(train))),
+            task.accuracy(heldOut, training.logits(task.sequences(heldOut)))));
   }
 
   public List<String> tappedLayers() {
@@ -169,7 +230,59 @@ public final class DemoTraining implements AutoCloseable {
    */
   public List<PostTraining.StageReport> postTrain(
       List<Stage> stages, PostTrainingConfig config, Consumer<PostTraining.StageReport> progress) {
-    return PostTraining.run(training, corpus, stages, config, sink, progress, listener);
+    return postTrain(stages, config, 0, progress);
+  }
+
+  /**
+   * As {@link #postTrain(List, PostTrainingConfig, Consumer)}, probing every {@code
+   * stageProbeEvery} steps throughout each stage (0: the pretraining cadence), so that each stage,
+   * which the detector reads on its own log-step axis from its first step, has enough windows for a
+   * direction.
+   */
+  public List<PostTraining.StageReport> postTrain(
+      List<Stage> stages,
+      PostTrainingConfig config,
+      int stageProbeEvery,
+      Consumer<PostTraining.StageReport> progress) {
+    if (corpus == null) {
+      throw new IllegalArgumentException(
+          "demo training: post-training needs the language workload (its stages are text tasks)");
+    }
+    if (stageProbeEvery < 0) {
+      throw new IllegalArgumentException(
+          "demo training: stage probe cadence " + stageProbeEvery + " < 0");
+    }
+    CaptureSink stageSink = sink;
+    if (stageProbeEvery > 0) {
+      stageSink =
+          new CaptureSink() {
+            @Override
+            public void rows(String layer, long step, float[] rows, int rowCount, int dim) {
+              sink.rows(layer, step, rows, rowCount, dim);
+            }
+
+            @Override
+            public void stepEnded(long step, long tokensSeen, double loss) {
+              sink.stepEnded(step, tokensSeen, loss);
+            }
+
+            @Override
+            public void stageChanged(Stage stage, long firstStep) {
+              listener.denseProbesUntil(firstStep - 1 + stageSteps(stage, config), stageProbeEvery);
+              sink.stageChanged(stage, firstStep);
+            }
+          };
+    }
+    return PostTraining.run(training, corpus, stages, config, stageSink, progress, listener);
+  }
+
+  private static int stageSteps(Stage stage, PostTrainingConfig config) {
+    return switch (stage) {
+      case SFT -> config.sftSteps();
+      case DPO -> config.dpoSteps();
+      case RLVR -> config.rlvrSteps();
+      default -> 0;
+    };
   }
 
   @Override

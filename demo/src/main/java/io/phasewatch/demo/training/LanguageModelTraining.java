@@ -11,6 +11,8 @@ import ai.djl.training.GradientCollector;
 import ai.djl.training.Trainer;
 import ai.djl.training.dataset.Batch;
 import ai.djl.training.listener.TrainingListener;
+import ai.djl.training.loss.Loss;
+import ai.djl.training.loss.SoftmaxCrossEntropyLoss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import ai.djl.translate.Batchifier;
@@ -21,19 +23,105 @@ import java.util.Objects;
 import java.util.Random;
 
 /**
- * Trains a {@link TinyLanguageModel} on a {@link Corpus} with DJL's {@link Trainer}: AdamW (weight
- * decay, gradient clipping at 1), linear warmup then constant or cosine learning rate, next-token
- * cross-entropy. Each step draws {@code batchSize} fresh sequences of {@code contextLength + 1}
- * tokens and notifies the trainer's listeners exactly as DJL's {@code EasyTrain} does (after the
- * backward pass, before the optimizer step), so a {@link PhasewatchTrainingListener} behaves the
- * same here and under {@code EasyTrain.fit}, except that the batch data carries the step's loss
- * ({@link PhasewatchTrainingListener.BatchDataWithLoss}). One implementation serves the tests and
- * the demo.
+ * Trains a {@link TinyLanguageModel} with DJL's {@link Trainer}: AdamW (weight decay, gradient
+ * clipping at 1), linear warmup then constant or cosine learning rate. On a {@link Corpus} the loss
+ * is next-token cross-entropy and each step draws {@code batchSize} fresh sequences of {@code
+ * contextLength + 1} tokens; on {@link ModularAddition} it is the cross-entropy of the answer at
+ * the last position of {@code batchSize} training pairs. Each step notifies the trainer's listeners
+ * exactly as DJL's {@code EasyTrain} does (after the backward pass, before the optimizer step), so
+ * a {@link PhasewatchTrainingListener} behaves the same here and under {@code EasyTrain.fit},
+ * except that the batch data carries the step's loss ({@link
+ * PhasewatchTrainingListener.BatchDataWithLoss}). One implementation serves the tests and the demo.
  */
 public final class LanguageModelTraining implements AutoCloseable {
 
+  /** What a step trains on: a batch of inputs {@code (B, T)} and the labels its loss reads. */
+  private interface Examples {
+    int vocabSize();
+
+    Loss loss();
+
+    /** Flat inputs {@code (batch, contextLength)} and labels of {@link #labelShape}. */
+    int[][] draw(Random rng, int batch, int contextLength);
+
+    Shape labelShape(int batch, int contextLength);
+  }
+
+  private record NextToken(Corpus corpus) implements Examples {
+    @Override
+    public int vocabSize() {
+      return corpus.vocabSize();
+    }
+
+    @Override
+    public Loss loss() {
+      return new FlatSoftmaxCrossEntropy();
+    }
+
+    @Override
+    public int[][] draw(Random rng, int b, int t) {
+      int[] inputs = new int[b * t];
+      int[] labels = new int[b * t];
+      for (int i = 0; i < b; i++) {
+        int[] seq = corpus.sample(rng, t + 1);
+        System.arraycopy(seq, 0, inputs, i * t, t);
+        System.arraycopy(seq, 1, labels, i * t, t);
+      }
+      return new int[][] {inputs, labels};
+    }
+
+    @Override
+    public Shape labelShape(int b, int t) {
+      return new Shape(b, t);
+    }
+  }
+
+  private record LastPosition(ModularAddition task) implements Examples {
+    @Override
+    public int vocabSize() {
+      return task.vocabSize();
+    }
+
+    @Override
+    public Loss loss() {
+      return new LastPositionCrossEntropy();
+    }
+
+    @Override
+    public int[][] draw(Random rng, int b, int t) {
+      int[] inputs = new int[b * t];
+      int[] labels = new int[b];
+      for (int i = 0; i < b; i++) {
+        int[] pair = task.draw(rng);
+        System.arraycopy(task.sequence(pair[0], pair[1]), 0, inputs, i * t, t);
+        labels[i] = task.answer(pair[0], pair[1]);
+      }
+      return new int[][] {inputs, labels};
+    }
+
+    @Override
+    public Shape labelShape(int b, int t) {
+      return new Shape(b);
+    }
+  }
+
+  /** Cross-entropy of the logits at the last position {@code (B, V)} against labels {@code (B)}. */
+  private static final class LastPositionCrossEntropy extends Loss {
+    private final SoftmaxCrossEntropyLoss inner = new SoftmaxCrossEntropyLoss("ce");
+
+    LastPositionCrossEntropy() {
+      super("answer_ce");
+    }
+
+    @Override
+    public NDArray evaluate(NDList labels, NDList predictions) {
+      NDArray last = predictions.head().get(":, -1, :");
+      return inner.evaluate(labels, new NDList(last));
+    }
+  }
+
   private final ModelConfig config;
-  private final Corpus corpus;
+  private final Examples examples;
   private final Model model;
   private final Trainer trainer;
   private final TinyLanguageModel block;
@@ -44,17 +132,17 @@ public final class LanguageModelTraining implements AutoCloseable {
   private boolean begun;
 
   private LanguageModelTraining(
-      TinyLanguageModel block, Corpus corpus, TrainingListener... listeners) {
+      TinyLanguageModel block, Examples examples, TrainingListener... listeners) {
     ModelConfig config = block.config();
-    if (corpus.vocabSize() > config.vocabSize()) {
+    if (examples.vocabSize() > config.vocabSize()) {
       throw new IllegalArgumentException(
-          "training: corpus vocabulary "
-              + corpus.vocabSize()
+          "training: data vocabulary "
+              + examples.vocabSize()
               + " exceeds model vocabSize "
               + config.vocabSize());
     }
     this.config = config;
-    this.corpus = corpus;
+    this.examples = examples;
     this.data = new Random(config.seed() ^ 0x5DEECE66DL);
     this.block = block;
     this.model = Model.newInstance("phasewatch-tiny", device, "PyTorch");
@@ -64,10 +152,11 @@ public final class LanguageModelTraining implements AutoCloseable {
         Optimizer.adamW()
             .optLearningRateTracker(lr)
             .optWeightDecays(config.weightDecay())
+            .optBeta2(config.beta2())
             .optClipGrad(1f)
             .build();
     DefaultTrainingConfig trainingConfig =
-        new DefaultTrainingConfig(new FlatSoftmaxCrossEntropy())
+        new DefaultTrainingConfig(examples.loss())
             .optOptimizer(adamW)
             .optDevices(new Device[] {device})
             .addTrainingListeners(listeners);
@@ -85,7 +174,25 @@ public final class LanguageModelTraining implements AutoCloseable {
       TinyLanguageModel model, Corpus corpus, TrainingListener... listeners) {
     Objects.requireNonNull(model, "training: model");
     Objects.requireNonNull(corpus, "training: corpus");
-    return new LanguageModelTraining(model, corpus, listeners);
+    return new LanguageModelTraining(model, new NextToken(corpus), listeners);
+  }
+
+  /**
+   * Initialises {@code model} to learn {@code task}: its {@code contextLength} must be {@link
+   * ModularAddition#sequenceLength()}.
+   */
+  public static LanguageModelTraining start(
+      TinyLanguageModel model, ModularAddition task, TrainingListener... listeners) {
+    Objects.requireNonNull(model, "training: model");
+    Objects.requireNonNull(task, "training: task");
+    if (model.config().contextLength() != ModularAddition.sequenceLength()) {
+      throw new IllegalArgumentException(
+          "training: modular addition needs contextLength "
+              + ModularAddition.sequenceLength()
+              + ", model has "
+              + model.config().contextLength());
+    }
+    return new LanguageModelTraining(model, new LastPosition(task), listeners);
   }
 
   /** One optimisation step; returns its mean training loss (nats per token). */
@@ -96,15 +203,11 @@ public final class LanguageModelTraining implements AutoCloseable {
     }
     int b = config.batchSize();
     int t = config.contextLength();
-    int[] flat = new int[b * (t + 1)];
-    for (int i = 0; i < b; i++) {
-      System.arraycopy(corpus.sample(data, t + 1), 0, flat, i * (t + 1), t + 1);
-    }
+    int[][] drawn = examples.draw(data, b, t);
     float lossValue;
     try (NDManager batchManager = trainer.getManager().newSubManager()) {
-      NDArray all = batchManager.create(flat, new Shape(b, t + 1));
-      NDArray inputs = all.get(":, :-1");
-      NDArray labels = all.get(":, 1:");
+      NDArray inputs = batchManager.create(drawn[0], new Shape(b, t));
+      NDArray labels = batchManager.create(drawn[1], examples.labelShape(b, t));
       NDList x = new NDList(inputs);
       NDList y = new NDList(labels);
       NDList predictions;

@@ -11,6 +11,7 @@ import java.util.Locale;
  * second on one core.
  *
  * @param totalSteps the horizon of the cosine schedule (ignored by {@code constant})
+ * @param beta2 AdamW's second-moment decay (DJL's default 0.999; the grokking setting uses 0.98)
  */
 public record ModelConfig(
     int vocabSize,
@@ -24,7 +25,8 @@ public record ModelConfig(
     Schedule schedule,
     float weightDecay,
     long seed,
-    int totalSteps) {
+    int totalSteps,
+    float beta2) {
 
   /** Learning-rate schedule after the linear warmup. */
   public enum Schedule {
@@ -66,16 +68,32 @@ public record ModelConfig(
     if (schedule == null) {
       throw new IllegalArgumentException("model config: schedule is missing");
     }
-    if (!(weightDecay >= 0f && weightDecay < 1f)) {
+    // Decoupled decay (AdamW) multiplies by lr: 1.0 is the grokking setting, not a bound.
+    if (!(weightDecay >= 0f && weightDecay <= 10f)) {
       throw new IllegalArgumentException(
-          "model config: weightDecay " + weightDecay + " outside [0, 1)");
+          "model config: weightDecay " + weightDecay + " outside [0, 10]");
     }
     checkRange("totalSteps", totalSteps, 1, Integer.MAX_VALUE);
+    if (!(beta2 > 0f && beta2 < 1f)) {
+      throw new IllegalArgumentException("model config: beta2 " + beta2 + " outside (0, 1)");
+    }
   }
 
   /** The demo's defaults. */
   public static ModelConfig demoDefaults() {
-    return new ModelConfig(512, 128, 2, 4, 64, 16, 3e-3f, 100, Schedule.COSINE, 0.1f, 42L, 1_500);
+    return new ModelConfig(
+        512, 128, 2, 4, 64, 16, 3e-3f, 100, Schedule.COSINE, 0.1f, 42L, 1_500, 0.999f);
+  }
+
+  /**
+   * The modular-addition demo's model for modulus {@code p} (docs/demo-science.md): one pre-LN
+   * block, d = 128, 4 heads, vocabulary {@code p + 1}, context 3 ({@code a b =}), batch 512, AdamW
+   * with weight decay 1 and β₂ 0.98 — the grokking setting — at a constant lr of 2e-3 (twice the
+   * usual 1e-3: held-out accuracy jumps in half the steps) after a 10-step warmup.
+   */
+  public static ModelConfig modularDefaults(int p) {
+    return new ModelConfig(
+        p + 1, 128, 1, 4, 3, 512, 2e-3f, 10, Schedule.CONSTANT, 1.0f, 42L, 1_500, 0.98f);
   }
 
   public ModelConfig withVocabSize(int v) {
@@ -91,7 +109,8 @@ public record ModelConfig(
         schedule,
         weightDecay,
         seed,
-        totalSteps);
+        totalSteps,
+        beta2);
   }
 
   public ModelConfig withDModel(int d, int h) {
@@ -107,7 +126,8 @@ public record ModelConfig(
         schedule,
         weightDecay,
         seed,
-        totalSteps);
+        totalSteps,
+        beta2);
   }
 
   public ModelConfig withLayers(int n) {
@@ -123,7 +143,8 @@ public record ModelConfig(
         schedule,
         weightDecay,
         seed,
-        totalSteps);
+        totalSteps,
+        beta2);
   }
 
   public ModelConfig withShape(int context, int batch) {
@@ -139,7 +160,8 @@ public record ModelConfig(
         schedule,
         weightDecay,
         seed,
-        totalSteps);
+        totalSteps,
+        beta2);
   }
 
   public ModelConfig withSchedule(float lr, int warmup, Schedule s, int total) {
@@ -155,7 +177,26 @@ public record ModelConfig(
         s,
         weightDecay,
         seed,
-        total);
+        total,
+        beta2);
+  }
+
+  /** AdamW's decoupled weight decay and second-moment decay. */
+  public ModelConfig withOptimizer(float decay, float b2) {
+    return new ModelConfig(
+        vocabSize,
+        dModel,
+        layers,
+        heads,
+        contextLength,
+        batchSize,
+        learningRate,
+        warmupSteps,
+        schedule,
+        decay,
+        seed,
+        totalSteps,
+        b2);
   }
 
   public ModelConfig withSeed(long s) {
@@ -171,7 +212,8 @@ public record ModelConfig(
         schedule,
         weightDecay,
         s,
-        totalSteps);
+        totalSteps,
+        beta2);
   }
 
   /**

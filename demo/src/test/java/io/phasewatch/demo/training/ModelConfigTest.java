@@ -18,7 +18,8 @@ class ModelConfigTest {
   @Test
   void learningRateWarmsUpLinearlyThenDecaysByCosineToATenth() {
     ModelConfig c =
-        new ModelConfig(64, 32, 1, 2, 16, 4, 1e-2f, 10, ModelConfig.Schedule.COSINE, 0f, 1L, 110);
+        new ModelConfig(
+            64, 32, 1, 2, 16, 4, 1e-2f, 10, ModelConfig.Schedule.COSINE, 0f, 1L, 110, 0.999f);
     assertThat(c.learningRateAt(1)).isCloseTo(1e-3f, within(1e-7f));
     assertThat(c.learningRateAt(5)).isCloseTo(5e-3f, within(1e-7f));
     assertThat(c.learningRateAt(10)).isCloseTo(1e-2f, within(1e-7f));

@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Test;
 class PostTrainingTest {
 
   static final ModelConfig SMALL =
-      new ModelConfig(32, 32, 2, 2, 16, 8, 1e-2f, 5, ModelConfig.Schedule.CONSTANT, 0.0f, 11L, 100);
+      new ModelConfig(
+          32, 32, 2, 2, 16, 8, 1e-2f, 5, ModelConfig.Schedule.CONSTANT, 0.0f, 11L, 100, 0.999f);
 
   /** Spans of 1–3 tokens, RLVR copies single tokens; learning rates for a model this small. */
   static final PostTrainingConfig TASK =
@@ -188,7 +189,15 @@ class PostTrainingTest {
           }
         };
     DemoTraining.Settings settings =
-        new DemoTraining.Settings(SMALL, null, List.of("final_norm"), 4, 48, 1.0, 0, 1);
+        new DemoTraining.Settings(
+            SMALL,
+            new DemoTraining.Workload.Language(null),
+            List.of("final_norm"),
+            4,
+            48,
+            1.0,
+            0,
+            1);
     List<PostTraining.StageReport> seen = new ArrayList<>();
     try (DemoTraining demo = DemoTraining.start(settings, sink)) {
       for (int i = 0; i < 4; i++) {

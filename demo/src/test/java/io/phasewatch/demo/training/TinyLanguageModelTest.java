@@ -8,7 +8,8 @@ import org.junit.jupiter.api.Test;
 public class TinyLanguageModelTest {
 
   public static final ModelConfig SMALL =
-      new ModelConfig(64, 32, 2, 2, 16, 8, 1e-2f, 5, ModelConfig.Schedule.CONSTANT, 0.0f, 7L, 100);
+      new ModelConfig(
+          64, 32, 2, 2, 16, 8, 1e-2f, 5, ModelConfig.Schedule.CONSTANT, 0.0f, 7L, 100, 0.999f);
 
   @Test
   void lossFallsOnTheSyntheticCorpus() {

@@ -53,6 +53,16 @@ final class Advices {
     }
   }
 
+  /** {@code GradientCollector.backward(NDArray)}: its argument is the training loss of the step. */
+  static final class Backward {
+    private Backward() {}
+
+    @Advice.OnMethodEnter(suppress = Throwable.class)
+    static void enter(@Advice.Argument(0) Object target) {
+      Dispatch.backward(target);
+    }
+  }
+
   /** {@code Trainer.close()}. */
   static final class Close {
     private Close() {}

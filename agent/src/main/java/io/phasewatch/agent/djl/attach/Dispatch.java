@@ -65,6 +65,22 @@ public final class Dispatch {
     }
   }
 
+  /**
+   * Entry of {@code GradientCollector.backward}: {@code target} is the loss of the training step in
+   * progress. Read only on sampled steps, so an unsampled step pays one volatile read.
+   */
+  public static void backward(Object target) {
+    TrainerTaps t = taps;
+    if (t != null && t.armed) {
+      try {
+        t.backward(target);
+      } catch (Throwable e) {
+        clear(t);
+        t.fail("loss", e);
+      }
+    }
+  }
+
   /** Exit of {@code Trainer.close}. */
   public static void trainerClosed(Object trainer) {
     TrainerTaps t = taps;

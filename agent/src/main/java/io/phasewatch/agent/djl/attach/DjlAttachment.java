@@ -1,14 +1,18 @@
 package io.phasewatch.agent.djl.attach;
 
+import static net.bytebuddy.matcher.ElementMatchers.hasSuperType;
+import static net.bytebuddy.matcher.ElementMatchers.isInterface;
 import static net.bytebuddy.matcher.ElementMatchers.isPublic;
+import static net.bytebuddy.matcher.ElementMatchers.nameStartsWith;
 import static net.bytebuddy.matcher.ElementMatchers.named;
+import static net.bytebuddy.matcher.ElementMatchers.not;
 import static net.bytebuddy.matcher.ElementMatchers.takesArgument;
 import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
 
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.phasewatch.agent.config.AgentConfig;
 import io.phasewatch.agent.core.PhasewatchAgent;
+import io.phasewatch.agent.metrics.AgentMetricNames;
 import java.lang.instrument.Instrumentation;
 import java.time.Duration;
 import java.util.Set;
@@ -25,10 +29,10 @@ import net.bytebuddy.utility.JavaModule;
 /**
  * The agent inside a DJL training JVM: a {@link PhasewatchAgent} built from the configuration,
  * {@link TrainerTaps} feeding it, and the advice that connects DJL to them. Installing retransforms
- * {@code ai.djl.nn.AbstractBaseBlock} and {@code ai.djl.training.Trainer} if they are loaded
- * already (attach) or instruments them as they load ({@code -javaagent}). {@link #detach} and any
- * failure in the instrumentation restore their original byte code, so the training runs as it did
- * before.
+ * {@code ai.djl.nn.AbstractBaseBlock}, {@code ai.djl.training.Trainer} and the engine's {@code
+ * GradientCollector} (whose {@code backward} gets the step's loss) if they are loaded already
+ * (attach) or instruments them as they load ({@code -javaagent}). {@link #detach} and any failure
+ * in the instrumentation restore their original byte code, so the training runs as it did before.
  */
 public final class DjlAttachment {
 
@@ -36,6 +40,7 @@ public final class DjlAttachment {
 
   static final String BLOCK = "ai.djl.nn.AbstractBaseBlock";
   static final String TRAINER = "ai.djl.training.Trainer";
+  static final String GRADIENT_COLLECTOR = "ai.djl.training.GradientCollector";
 
   /** How long pending snapshots may take to reach the broker when the host exits or detaches. */
   static final Duration DRAIN = Duration.ofSeconds(5);
@@ -125,7 +130,17 @@ public final class DjlAttachment {
                     .visit(Advice.to(Advices.TrainerForward.class).on(named("forward")))
                     .visit(Advice.to(Advices.Step.class).on(named("step").and(takesArguments(0))))
                     .visit(
-                        Advice.to(Advices.Close.class).on(named("close").and(takesArguments(0)))));
+                        Advice.to(Advices.Close.class).on(named("close").and(takesArguments(0)))))
+        // The engines' gradient collectors (PtGradientCollector, …): backward gets the step's loss.
+        .type(
+            nameStartsWith("ai.djl.")
+                .and(not(isInterface()))
+                .and(hasSuperType(named(GRADIENT_COLLECTOR))))
+        .transform(
+            (builder, type, loader, module, domain) ->
+                builder.visit(
+                    Advice.to(Advices.Backward.class)
+                        .on(named("backward").and(takesArguments(1)))));
   }
 
   /** Logs what was instrumented and any error Byte Buddy meets. */
@@ -206,10 +221,7 @@ public final class DjlAttachment {
 
   /** A failure on the training thread: counted, and the byte code restored off that thread. */
   private void failed(String part, Throwable t) {
-    Counter.builder("phasewatch.agent.failures")
-        .tag("part", "instrumentation")
-        .register(agent.meterRegistry())
-        .increment();
+    AgentMetricNames.failures(agent.meterRegistry(), "instrumentation").increment();
     Dispatch.clear(taps);
     Thread restorer = new Thread(this::restore, "phasewatch-restore");
     restorer.setDaemon(true);

@@ -24,7 +24,8 @@ import java.util.logging.Logger;
  * What the advice calls into. Binds to the first {@link Trainer} that runs a forward pass or a step
  * (until it is closed), names its model's blocks ({@link BlockNames}), and on every K-th step
  * copies r random rows of each selected block's training output to the sink; every step end goes to
- * the sink too. Steps count from the first step the agent sees.
+ * the sink too, with the loss that step handed to {@code GradientCollector.backward} when the step
+ * was sampled (NaN otherwise). Steps count from the first step the agent sees.
  *
  * <p>Cost when a step is not sampled: one volatile read and a branch per block forward.
  */
@@ -48,6 +49,8 @@ final class TrainerTaps {
   private long stepsDone;
   private long tokensSeen;
   private long otherTrainers;
+  private double stepLossSum;
+  private int stepLosses;
   private volatile boolean failed;
 
   private static final class Tap {
@@ -90,9 +93,28 @@ final class TrainerTaps {
     }
     stepsDone++;
     armed = false;
-    sink.stepEnded(stepsDone, tokensSeen, Double.NaN);
+    double loss = stepLosses == 0 ? Double.NaN : stepLossSum / stepLosses;
+    stepLossSum = 0;
+    stepLosses = 0;
+    sink.stepEnded(stepsDone, tokensSeen, loss);
     // A loop that never calls Trainer.forward still gets its taps armed for the next step.
     armed = !taps.isEmpty() && (stepsDone + 1) % everySteps == 0;
+  }
+
+  /**
+   * The loss a sampled step hands to {@code backward} (several with gradient accumulation: their
+   * mean goes to the step end). A scalar of float type is read, anything else is left alone. The
+   * read waits for the loss to be computed, which backward is about to do anyway.
+   */
+  synchronized void backward(Object target) {
+    if (!armed || bound.get() == null || !(target instanceof NDArray loss)) {
+      return;
+    }
+    if (loss.size() != 1 || loss.getDataType() != DataType.FLOAT32) {
+      return;
+    }
+    stepLossSum += loss.getFloat();
+    stepLosses++;
   }
 
   synchronized void trainerClosed(Object trainer) {

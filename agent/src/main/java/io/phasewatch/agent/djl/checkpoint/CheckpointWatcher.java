@@ -1,5 +1,7 @@
 package io.phasewatch.agent.djl.checkpoint;
 
+import static io.phasewatch.agent.metrics.AgentMetricNames.*;
+
 import ai.djl.MalformedModelException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -56,7 +58,6 @@ import java.util.logging.Logger;
 public final class CheckpointWatcher implements AutoCloseable {
 
   private static final Logger LOG = Logger.getLogger(CheckpointWatcher.class.getName());
-  private static final String M = "phasewatch.checkpoint.";
 
   /** Output tensors looked at per checkpoint; a module that returns more is cut off there. */
   static final int MAX_OUTPUTS = 1_024;
@@ -81,9 +82,9 @@ public final class CheckpointWatcher implements AutoCloseable {
     this.layers = List.copyOf(b.layers);
     this.method = Optional.ofNullable(b.method);
     this.batch = b.batch;
-    this.done = Counter.builder(M + "processed").register(registry);
-    this.failed = Counter.builder(M + "failures").register(registry);
-    this.skipped = Counter.builder(M + "skipped").register(registry);
+    this.done = Counter.builder(CHECKPOINTS_PROCESSED).register(registry);
+    this.failed = Counter.builder(CHECKPOINT_FAILURES).register(registry);
+    this.skipped = Counter.builder(CHECKPOINTS_SKIPPED).register(registry);
   }
 
   public static Builder builder(Path dir, ProbeSet probe, CaptureSink sink) {

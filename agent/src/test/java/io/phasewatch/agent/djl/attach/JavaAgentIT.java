@@ -3,6 +3,7 @@ package io.phasewatch.agent.djl.attach;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.phasewatch.core.wire.SnapshotRecord;
+import io.phasewatch.core.wire.TrainingScalars;
 import io.phasewatch.testkit.KafkaBroker;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -137,6 +138,12 @@ class JavaAgentIT {
         assertThat(r.snapshot().count()).isEqualTo(80);
         assertThat(r.metadata().windowId()).isEqualTo(r.metadata().step());
         assertThat(r.snapshot().dimension()).isEqualTo(24);
+        // The loss the sampled steps handed to backward (an L2 loss: positive), averaged over
+        // those five steps.
+        TrainingScalars.Scalar loss = r.scalars().values().get(TrainingScalars.LOSS);
+        assertThat(loss).as("window %d carries the loss", r.metadata().step()).isNotNull();
+        assertThat(loss.weight()).isEqualTo(5);
+        assertThat(loss.value()).isPositive().isFinite();
       }
     }
   }

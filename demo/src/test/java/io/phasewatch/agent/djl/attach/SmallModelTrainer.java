@@ -19,7 +19,19 @@ public final class SmallModelTrainer {
   /** d_model 32, two decoder layers, two heads, 16 tokens of context, batches of 8. */
   static final ModelConfig CONFIG =
       new ModelConfig(
-          64, 32, 2, 2, 16, 8, 1e-2f, 5, ModelConfig.Schedule.CONSTANT, 0.0f, 7L, 1_000_000);
+          64,
+          32,
+          2,
+          2,
+          16,
+          8,
+          1e-2f,
+          5,
+          ModelConfig.Schedule.CONSTANT,
+          0.0f,
+          7L,
+          1_000_000,
+          0.999f);
 
   private SmallModelTrainer() {}
 

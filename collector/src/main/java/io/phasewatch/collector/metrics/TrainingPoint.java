@@ -1,4 +1,4 @@
-package io.phasewatch.collector.service;
+package io.phasewatch.collector.metrics;
 
 import io.phasewatch.core.wire.Stage;
 import io.phasewatch.core.wire.TrainingScalars;
