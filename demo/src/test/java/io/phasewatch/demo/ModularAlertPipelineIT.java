@@ -117,7 +117,7 @@ class ModularAlertPipelineIT {
             .extracting(e -> e.getString("from") + "→" + e.getString("to"))
             .containsExactly("steady→entropy_seeking", "entropy_seeking→compression_seeking");
         compressionStep.put(layer, events.get(1).getLong("step"));
-        compressionOnset.put(layer, events.get(1).getLong("onsetStep"));
+        compressionOnset.put(layer, events.get(1).getLong("onset_step"));
       }
 
       assertThat(pipeline.waitFor(420, TimeUnit.SECONDS)).as("alert-pipeline.sh finished").isTrue();

@@ -129,7 +129,7 @@ class TrainingScalarsIT {
           layerSeries.getJsonArray("points").getJsonObject(STEPS / PROBE_EVERY - 1);
       assertThat(lastPoint.getLong("step")).isEqualTo(STEPS);
       assertThat(lastPoint.getJsonObject("scalars").getDouble("heldout.accuracy")).isEqualTo(0.4);
-      assertThat(lastPoint.getDouble("effectiveRank")).isGreaterThan(1.0);
+      assertThat(lastPoint.getDouble("effective_rank")).isGreaterThan(1.0);
 
       String scrape = get(base + "/metrics").body();
       JsonObject lastScalars = points.getJsonObject(points.size() - 1).getJsonObject("scalars");

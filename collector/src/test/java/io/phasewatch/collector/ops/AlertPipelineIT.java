@@ -202,7 +202,7 @@ class AlertPipelineIT {
     JsonObject compression = finalEvents.get(finalEvents.size() - 1);
     long entropyStep = finalEvents.get(0).getLong("step");
     long compressionStep = compression.getLong("step");
-    long compressionOnset = compression.getLong("onsetStep");
+    long compressionOnset = compression.getLong("onset_step");
     assertThat(compressionOnset).isBetween(FIRST_STEP, compressionStep);
     assertThat(entropyStep).isBetween(FIRST_STEP, KNOT_STEP);
     long bound = Math.round((1 + KNOT_STEP) * Math.exp(DELAY_BOUND_LOG_STEPS) - 1);
