@@ -3,18 +3,26 @@
 Usage (see docs/pytorch.md):
 
     spool = SpoolWriter("/spool", run="exp7", stage="pretrain")   # rank/world from torch.distributed
-    hooks = spool.hook({"final_norm": model.norm, "layers.5": model.layers[5]}, rows=64)
+    hooks = spool.hook({"final_norm": model.norm, "layers.5": model.layers[5]})
     ... train; call spool.set_step(step) each step ...
     spool.scalar("loss", loss.item())            # each step: averaged until the next flush
     spool.scalar("heldout.accuracy", acc)        # any name: the latest value goes
     spool.flush()   # writes the rows gathered since the last flush, one .npy per layer
 
-Rows are the hidden state of the last position of each sequence (the last non-pad one when an
+    with spool.probe(step):          # a fixed probe set, the study's protocol
+        for batch in probe_batches:
+            model(batch)             # rows land in layers "probe.final_norm", "probe.layers.5"
+
+Rows are the hidden state of the last position of every sequence (the last non-pad one when an
 attention mask is given, see `last_token_rows`), or of random token positions
-(`positions="random"`), copied to the CPU as float32. Files are written under a name starting
-with "." and renamed, so the sidecar only ever sees complete files. numpy and torch only.
+(`positions="random"`), copied to the CPU as float32. A window keeps at most `max_rows` rows per
+layer (default 16384) and says so once when it drops any; a window too small for the study's
+α window (ranks 12…100) raises a `PhasewatchWarning` once per layer. Files are written under a
+name starting with "." and renamed, so the sidecar only ever sees complete files. numpy and
+torch only.
 """
 
+import contextlib
 import math
 import os
 import re
@@ -52,6 +60,19 @@ def last_token_rows(hidden, attention_mask=None):
     return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
 
 
+# The study fits α over covariance eigenvalue ranks 12…100 (docs/spectrum.md). A window of N rows of
+# width d has at most min(N - 1, d) nonzero eigenvalues, so the window exists only when both reach 100.
+STUDY_FIT_LAST = 100
+
+# Rows kept per layer and window unless max_rows says otherwise: the study's fixed N is ~15,000
+# sequences, and 16384 rows of d = 4096 float32 are 256 MiB of host memory at the flush.
+DEFAULT_MAX_ROWS = 16384
+
+
+class PhasewatchWarning(UserWarning):
+    """A window that will not measure what the study measures (too few rows, rows dropped)."""
+
+
 def distributed_rank_world():
     """(rank, world) of torch.distributed when it is initialised, else (0, 1)."""
     if torch.distributed.is_available() and torch.distributed.is_initialized():
@@ -64,7 +85,8 @@ MAX_SCALARS = 32
 
 
 class SpoolWriter:
-    def __init__(self, folder, run, stage="pretrain", rank=None, world=None, max_bytes=1 << 30, seed=0):
+    def __init__(self, folder, run, stage="pretrain", rank=None, world=None, max_bytes=1 << 30, seed=0,
+                 max_rows=DEFAULT_MAX_ROWS):
         if rank is None or world is None:
             r, w = distributed_rank_world()
             rank = r if rank is None else rank
@@ -73,11 +95,17 @@ class SpoolWriter:
             raise ValueError(f"rank {rank} outside world {world}")
         self.folder, self.run, self.stage, self.rank, self.world = folder, run, stage, rank, world
         self.max_bytes = max_bytes
+        if int(max_rows) < 1:
+            raise ValueError(f"max_rows must be at least 1, got {max_rows}")
+        self.max_rows = int(max_rows)
         self.step = 0
         self.tokens = 0  # training tokens seen by this rank; optional, travels as tokens=
         self.skipped = 0  # writes skipped because the spool held more than max_bytes
         self.written = 0
         self._rows = {}
+        self._row_counts = {}  # layer -> rows offered this window, kept or not
+        self._warned = set()  # (reason, layer): each warning once per layer
+        self._probe_prefix = None  # set while a probe pass runs
         self._scalars = {}  # name -> [value, weight] of the window being gathered
         self._scalar_names = set()  # every name of the run, at most MAX_SCALARS
         self.scalars_dropped = 0  # bad names, non-finite values, names beyond MAX_SCALARS
@@ -95,12 +123,19 @@ class SpoolWriter:
         non-pad position. Pass None to go back to the last position."""
         self._mask = attention_mask
 
-    def hook(self, modules, rows=64, positions="last", enabled=lambda: True):
+    def hook(self, modules, rows=None, positions="last", enabled=lambda: True):
         """Registers forward hooks on named modules ({"name": module}); returns the handles
-        (call .remove() on each to detach). `enabled()` is asked on every forward pass, so
-        sampling costs nothing on the steps it returns False."""
+        (call .remove() on each to detach). For a (batch, time, d) output a hook takes the last
+        position of every sequence (`positions="last"`) or `rows` random token positions per
+        forward pass (`positions="random"`, rows default 64); `rows` with "last" caps the
+        sequences taken per forward pass. `enabled()` is asked on every forward pass outside a
+        probe, so sampling costs nothing on the steps it returns False."""
         if isinstance(modules, torch.nn.Module):  # older signature: hook(model, modules, ...)
             raise TypeError("hook(modules, ...) takes a {name: module} dict")
+        if positions not in ("last", "random"):
+            raise ValueError(f'positions must be "last" or "random", got {positions!r}')
+        if rows is not None and int(rows) < 1:
+            raise ValueError(f"rows must be at least 1, got {rows}")
         handles = []
         for name, module in modules.items():
             handles.append(module.register_forward_hook(self._make_hook(name, rows, positions, enabled)))
@@ -108,30 +143,90 @@ class SpoolWriter:
 
     def _make_hook(self, name, rows, positions, enabled):
         def hook(_module, _inputs, output):
-            if not enabled():
+            probing = self._probe_prefix is not None
+            if not probing and not enabled():
                 return
             h = output[0] if isinstance(output, (tuple, list)) else output
             with torch.no_grad():
                 h = h.detach()
                 if h.dim() == 3:  # (batch, time, d)
-                    if positions == "last":
+                    if probing or positions == "last":
                         h = last_token_rows(h, self._mask)
                     else:
                         h = h.reshape(-1, h.shape[-1])
-                        pick = torch.randperm(h.shape[0], generator=self._rng)[:rows]
+                        pick = torch.randperm(h.shape[0], generator=self._rng)[: rows or 64]
                         h = h[pick.to(h.device)]
-                self.add(name, h[:rows])
+                if rows is not None and not probing and h.shape[0] > rows:
+                    self._warn_once(
+                        "rows", name,
+                        f"phasewatch: hook {name!r} keeps {rows} of the {h.shape[0]} rows of each forward pass "
+                        f"(rows={rows}); pass rows=None to keep every sequence",
+                    )
+                    h = h[:rows]
+                self.add(self._probe_prefix + name if probing else name, h)
 
         return hook
 
+    @contextlib.contextmanager
+    def probe(self, step, prefix="probe."):
+        """A probe pass at `step`: run the fixed probe set through the model inside the block.
+        Every hooked module's rows (the last position of each sequence, or the last non-pad one
+        after set_attention_mask) are written as one window per layer named prefix + name, with
+        window id = step; `enabled()` is not asked, and gradients are off. Rows gathered for live
+        windows before the block are kept for the next flush(). Nothing is written when the
+        block raises."""
+        if self._probe_prefix is not None:
+            raise RuntimeError("probe passes do not nest")
+        # The live window (rows and training scalars) waits for its own flush().
+        live, live_counts, live_scalars, live_step = self._rows, self._row_counts, self._scalars, self.step
+        self._rows, self._row_counts, self._scalars = {}, {}, {}
+        self._probe_prefix = prefix
+        self.step = int(step)
+        try:
+            with torch.no_grad():
+                yield self
+            self.flush()
+        finally:
+            self._probe_prefix = None
+            self._rows, self._row_counts, self._scalars, self.step = live, live_counts, live_scalars, live_step
+
     def add(self, layer, rows):
-        """Adds rows (N x d array or tensor) for a layer by hand, e.g. from output_hidden_states."""
+        """Adds rows (N x d array or tensor) for a layer by hand, e.g. from output_hidden_states.
+        A window keeps the first max_rows rows of a layer; the rest are dropped and said so once."""
         if isinstance(rows, torch.Tensor):
             rows = rows.detach().float().cpu().numpy()
         rows = np.asarray(rows, dtype=np.float32)
         if rows.ndim != 2:
             raise ValueError(f"rows for {layer} must be N x d, got shape {rows.shape}")
-        self._rows.setdefault(layer, []).append(rows)
+        offered = self._row_counts.get(layer, 0)
+        self._row_counts[layer] = offered + rows.shape[0]
+        room = self.max_rows - min(offered, self.max_rows)
+        if rows.shape[0] > room:
+            rows = rows[:room]
+        if rows.shape[0]:
+            self._rows.setdefault(layer, []).append(rows)
+
+    def _warn_once(self, reason, layer, message):
+        if (reason, layer) not in self._warned:
+            self._warned.add((reason, layer))
+            warnings.warn(message, PhasewatchWarning, stacklevel=4)  # the caller of flush()
+
+    def _check_window(self, layer, n, d):
+        offered = self._row_counts.get(layer, n)
+        if offered > n:
+            self._warn_once(
+                "max_rows", layer,
+                f"phasewatch: layer {layer!r} step {self.step}: kept {n} of {offered} rows "
+                f"(max_rows={self.max_rows}); later windows are capped the same way without a warning",
+            )
+        if min(n - 1, d) < STUDY_FIT_LAST:
+            self._warn_once(
+                "few_rows", layer,
+                f"phasewatch: layer {layer!r} step {self.step}: {n} rows of width {d} give at most "
+                f"{max(0, min(n - 1, d))} nonzero covariance eigenvalues; the study's alpha window 12..100 "
+                f"needs {STUDY_FIT_LAST} (at least {STUDY_FIT_LAST + 1} rows and d >= {STUDY_FIT_LAST}), "
+                f"so the collector fits its fallback window and RankMe is bounded by {max(0, min(n - 1, d))}",
+            )
 
     def scalar(self, name, value):
         """Records a training scalar for the next flush's window. "loss" is averaged over the calls
@@ -185,6 +280,7 @@ class SpoolWriter:
         self._flush_scalars()
         for layer, chunks in self._rows.items():
             matrix = np.ascontiguousarray(np.concatenate(chunks, axis=0), dtype="<f4")
+            self._check_window(layer, matrix.shape[0], matrix.shape[1])
             if pending + matrix.nbytes > self.max_bytes:
                 self.skipped += 1
                 continue
@@ -198,3 +294,4 @@ class SpoolWriter:
             pending += matrix.nbytes
             self.written += 1
         self._rows = {}
+        self._row_counts = {}

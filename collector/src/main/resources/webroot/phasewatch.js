@@ -15,7 +15,8 @@ async function getJson(path) {
   return response.json();
 }
 
-// The API shapes, read defensively so a field added later does not break the page.
+// The API shapes (docs/http-api.md: the field names of the Prometheus metrics without "phasewatch_"),
+// read defensively so a field added later does not break the page.
 function runsOf(json) {
   const runs = Array.isArray(json) ? json : json.runs || [];
   return runs.map((r) => ({
@@ -29,9 +30,9 @@ function pointsOf(json) {
   return points
     .map((p) => ({
       step: Number(p.step),
-      rank: p.effectiveRank ?? p.effective_rank,
+      rank: p.effective_rank,
       alpha: p.alpha,
-      r2: p.alphaFitR2 ?? p.alpha_r2,
+      r2: p.alpha_fit_r2,
       phase: p.phase,
       stage: p.stage,
     }))
@@ -189,7 +190,7 @@ async function refresh() {
         const p = s.points[s.points.length - 1] || {};
         const info = run.layers.find((l) => l.layer === s.layer) || {};
         const tr = document.createElement("tr");
-        for (const [text, cls] of [[s.layer], [p.stage || "–"], [p.step ?? "–"], [fmt(p.rank, 2)], [fmt(p.alpha, 3)], [fmt(p.r2, 3)], [p.phase || "–", "phase " + (p.phase || "")], [info.phaseSinceStep ?? "–"]]) {
+        for (const [text, cls] of [[s.layer], [p.stage || "–"], [p.step ?? "–"], [fmt(p.rank, 2)], [fmt(p.alpha, 3)], [fmt(p.r2, 3)], [p.phase || "–", "phase " + (p.phase || "")], [info.phase_since_step ?? "–"]]) {
           const td = document.createElement("td");
           td.textContent = text;
           if (cls) td.className = cls;

@@ -78,7 +78,7 @@ write("fd_l4_d3.bin", f)
 d = 8
 rows = [(i + 1) + j / 8 for i in range(8) for j in range(d)]
 chunked = body(KIND_FD, "rlvr", d, 8, 8, 2, 8, 5000, 41, 2 ** 33, 1764460801000, 3, 1000, 4,
-               "chunked-run", "model.layers.3", [123.0, 0.75] + [j * 0.25 for j in range(d)] + rows)
+               "chunked-run", "model.layers.3", [12000.0, 0.75] + [j * 0.25 for j in range(d)] + rows)
 for i, f in enumerate(frames(chunked, 256)):
     write("fd_l8_d8_chunk%d.bin" % i, f)
 print(len(exact), len(fd), len(chunked), len(frames(chunked, 256)))

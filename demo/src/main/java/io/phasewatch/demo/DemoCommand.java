@@ -26,11 +26,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
+import org.jline.terminal.TerminalBuilder;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -128,6 +130,14 @@ public final class DemoCommand implements Callable<Integer> {
       description = "Where the figure and summary go (default: ${DEFAULT-VALUE}).")
   Path reportDir = Path.of("phasewatch-report");
 
+  @Option(
+      names = "--kafka-only",
+      paramLabel = "PORT",
+      description =
+          "Start only the in-process Kafka broker, on 127.0.0.1:PORT, and keep it running until"
+              + " stopped: a broker for trying phasewatch with your own trainer (docs/walkthrough.md).")
+  Integer kafkaOnly;
+
   @Option(names = "--headless", description = "Plain log lines instead of the live terminal view.")
   boolean headless;
 
@@ -191,6 +201,9 @@ public final class DemoCommand implements Callable<Integer> {
       System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
     }
     quietLibraries();
+    if (kafkaOnly != null) {
+      return kafkaOnly(kafkaOnly);
+    }
     boolean modular = task == Task.MODULAR;
     int totalSteps = steps;
     int probeN = probeSequences != null ? probeSequences : modular ? 1024 : 256;
@@ -262,16 +275,20 @@ public final class DemoCommand implements Callable<Integer> {
       long trainedNanos;
       JsonObject training;
       List<DemoTraining.Accuracy> accuracy = new ArrayList<>();
+      DemoConsole console =
+          !headless && System.console() != null
+              ? DemoConsole.interactive(TerminalBuilder.builder().system(true).build())
+              : DemoConsole.headless(out);
+      DemoConsole.Progress lastProgress = null;
       try (PhasewatchAgent agent =
               PhasewatchAgent.builder(AgentConfigLoader.load("", Map.of(), agentFlags)).start();
           DemoTraining trainer = DemoTraining.start(settings, agent)) {
-        out.println(
+        console.log(
             "training "
                 + (modular ? "a + b mod " + modulus + ", " : "the language model, ")
                 + totalSteps
                 + " steps, probing "
                 + trainer.tappedLayers());
-        DemoConsole console = new DemoConsole(out, !headless && System.console() != null);
         double loss = Double.NaN;
         long lastDraw = 0;
         Optional<DemoTraining.Accuracy> latestAccuracy = Optional.empty();
@@ -295,7 +312,7 @@ public final class DemoCommand implements Callable<Integer> {
           if (now - lastDraw > (headless ? 5_000_000_000L : 500_000_000L) || i == totalSteps - 1) {
             lastDraw = now;
             double seconds = (now - started) / 1e9;
-            console.update(
+            lastProgress =
                 new DemoConsole.Progress(
                     trainer.steps(),
                     totalSteps,
@@ -303,28 +320,31 @@ public final class DemoCommand implements Callable<Integer> {
                     loss,
                     trainer.steps() / seconds,
                     latestAccuracy.map(DemoTraining.Accuracy::train).orElse(Double.NaN),
-                    latestAccuracy.map(DemoTraining.Accuracy::heldOut).orElse(Double.NaN)),
-                layerRows(collector, runId));
+                    latestAccuracy.map(DemoTraining.Accuracy::heldOut).orElse(Double.NaN));
+            console.update(lastProgress, layerRows(collector, runId));
           }
         }
         trainedNanos = System.nanoTime() - started;
         JsonArray postReports = new JsonArray();
         if (!stages.isEmpty()) {
-          postReports = postTrain(trainer, stages, stageProbeEvery, console, collector, runId, out);
+          postReports = postTrain(trainer, stages, stageProbeEvery, console, collector, runId);
         }
-        console.finish();
         training =
             new JsonObject()
                 .put("steps", trainer.steps())
                 .put("tokens", trainer.tokensSeen())
-                .put("final_loss", DemoReport.finite(loss))
+                .put("final_loss", io.phasewatch.collector.json.MeasuresJson.finite(loss))
                 .put("seconds", trainedNanos / 1e9)
                 .put("steps_per_second", trainer.steps() / (trainedNanos / 1e9))
                 .put("probe_every_steps", trainer.probeEverySteps())
                 .put("probe_passes", trainer.probesRun())
                 .put("probe_sequences", probeN)
-                .put("probe_overhead_measured", DemoReport.finite(trainer.probeOverhead()))
-                .put("probe_time_share", DemoReport.finite(trainer.probeTimeShare()))
+                .put(
+                    "probe_overhead_measured",
+                    io.phasewatch.collector.json.MeasuresJson.finite(trainer.probeOverhead()))
+                .put(
+                    "probe_time_share",
+                    io.phasewatch.collector.json.MeasuresJson.finite(trainer.probeTimeShare()))
                 .put("dense_probe_until", denseProbeUntil)
                 .put("dense_probe_every", denseProbeEvery)
                 .put("probe_overhead_budget", probeBudget)
@@ -345,6 +365,12 @@ public final class DemoCommand implements Callable<Integer> {
         training.put("agent", agent.summary());
       }
       awaitCollector(collector, runId, Duration.ofSeconds(60));
+      // The last frame shows the windows the collector analysed after training ended, not the ones
+      // it had when the last step ran.
+      if (lastProgress != null) {
+        console.update(lastProgress, layerRows(collector, runId));
+      }
+      console.close();
 
       DemoReport report = report(collector, runId, training);
       Files.createDirectories(reportDir);
@@ -380,9 +406,8 @@ public final class DemoCommand implements Callable<Integer> {
       int stageProbeEvery,
       DemoConsole console,
       CollectorService collector,
-      String runId,
-      PrintStream out) {
-    out.println("post-training: " + stages);
+      String runId) {
+    console.log("post-training: " + stages);
     JsonArray reports = new JsonArray();
     ScheduledExecutorService ticker =
         Executors.newSingleThreadScheduledExecutor(
@@ -394,13 +419,7 @@ public final class DemoCommand implements Callable<Integer> {
     try {
       ticker.scheduleAtFixedRate(
           () -> {
-            List<DemoConsole.LayerRow> rows = layerRows(collector, runId);
-            synchronized (console) {
-              out.println(
-                  DemoConsole.logLine(
-                      new DemoConsole.Progress(0, 0, 0, Double.NaN, 0, Double.NaN, Double.NaN),
-                      rows));
-            }
+            console.log("post-training" + DemoConsole.layersText(layerRows(collector, runId)));
           },
           5,
           5,
@@ -416,25 +435,36 @@ public final class DemoCommand implements Callable<Integer> {
                     .put("first_step", report.firstStep())
                     .put("last_step", report.lastStep())
                     .put("seconds", report.seconds())
-                    .put("first_loss", DemoReport.finite(report.firstLoss()))
-                    .put("last_loss", DemoReport.finite(report.lastLoss()))
-                    .put("stage_metric", DemoReport.finite(report.lastStageMetric()));
+                    .put(
+                        "first_loss",
+                        io.phasewatch.collector.json.MeasuresJson.finite(report.firstLoss()))
+                    .put(
+                        "last_loss",
+                        io.phasewatch.collector.json.MeasuresJson.finite(report.lastLoss()))
+                    .put(
+                        "stage_metric",
+                        io.phasewatch.collector.json.MeasuresJson.finite(report.lastStageMetric()));
             JsonObject before = new JsonObject();
-            report.before().forEach((k, v) -> before.put(k, DemoReport.finite(v)));
+            report
+                .before()
+                .forEach(
+                    (k, v) -> before.put(k, io.phasewatch.collector.json.MeasuresJson.finite(v)));
             JsonObject after = new JsonObject();
-            report.after().forEach((k, v) -> after.put(k, DemoReport.finite(v)));
+            report
+                .after()
+                .forEach(
+                    (k, v) -> after.put(k, io.phasewatch.collector.json.MeasuresJson.finite(v)));
             reports.add(json.put("before", before).put("after", after));
-            synchronized (console) {
-              out.printf(
-                  java.util.Locale.ROOT,
-                  "post-training %s: steps %d–%d in %.0f s, loss %.3f → %.3f%n",
-                  json.getString("stage"),
-                  report.firstStep(),
-                  report.lastStep(),
-                  report.seconds(),
-                  report.firstLoss(),
-                  report.lastLoss());
-            }
+            console.log(
+                String.format(
+                    java.util.Locale.ROOT,
+                    "post-training %s: steps %d–%d in %.0f s, loss %.3f → %.3f",
+                    json.getString("stage"),
+                    report.firstStep(),
+                    report.lastStep(),
+                    report.seconds(),
+                    report.firstLoss(),
+                    report.lastLoss()));
           });
     } finally {
       ticker.shutdownNow();
@@ -473,8 +503,8 @@ public final class DemoCommand implements Callable<Integer> {
       points.add(
           new JsonObject()
               .put("step", a.step())
-              .put("train", DemoReport.finite(a.train()))
-              .put("held_out", DemoReport.finite(a.heldOut())));
+              .put("train", io.phasewatch.collector.json.MeasuresJson.finite(a.train()))
+              .put("held_out", io.phasewatch.collector.json.MeasuresJson.finite(a.heldOut())));
     }
     return points;
   }
@@ -525,6 +555,30 @@ public final class DemoCommand implements Callable<Integer> {
               : 0;
       previous = now;
     }
+  }
+
+  /** A broker and nothing else, until the process is stopped; not for production use. */
+  private static int kafkaOnly(int port) throws Exception {
+    if (port < 1 || port > 65_535) {
+      throw new IllegalArgumentException("demo: --kafka-only " + port + " is not a port");
+    }
+    PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+    EmbeddedKafka kafka = EmbeddedKafka.start(port);
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  kafka.close();
+                  stopped.countDown();
+                },
+                "phasewatch-kafka-shutdown"));
+    out.println(
+        "kafka at "
+            + kafka.bootstrapServers()
+            + " (in-process KRaft broker, one node, data in a temporary folder; Ctrl-C stops it)");
+    stopped.await();
+    return 0;
   }
 
   static DemoReport report(CollectorService collector, String runId, JsonObject training) {

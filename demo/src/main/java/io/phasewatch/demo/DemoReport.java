@@ -1,5 +1,6 @@
 package io.phasewatch.demo;
 
+import io.phasewatch.collector.json.MeasuresJson;
 import io.phasewatch.collector.metrics.TrainingPoint;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -10,7 +11,8 @@ import java.util.Objects;
 /**
  * What a demo run measured, as the collector computed it: per-layer series, the detected
  * transitions, the stage boundaries and the training scalars (loss, learning rate, named scalars)
- * that travelled with the windows. Written as {@code summary.json} next to the figure.
+ * that travelled with the windows. Written as {@code summary.json} next to the figure, with the
+ * field names of {@link MeasuresJson} (docs/http-api.md).
  */
 record DemoReport(
     String run,
@@ -93,27 +95,28 @@ record DemoReport(
       for (Point p : s.points()) {
         points.add(
             new JsonObject()
-                .put("step", p.step())
-                .put("effective_rank", finite(p.effectiveRank()))
-                .put("alpha", finite(p.alpha()))
-                .put("phase", p.phase())
-                .put("stage", p.stage()));
+                .put(MeasuresJson.STEP, p.step())
+                .put(MeasuresJson.EFFECTIVE_RANK, MeasuresJson.finite(p.effectiveRank()))
+                .put(MeasuresJson.ALPHA, MeasuresJson.finite(p.alpha()))
+                .put(MeasuresJson.PHASE, p.phase())
+                .put(MeasuresJson.STAGE, p.stage()));
       }
-      layerArray.add(new JsonObject().put("layer", s.layer()).put("series", points));
+      layerArray.add(new JsonObject().put(MeasuresJson.LAYER, s.layer()).put("series", points));
     }
     JsonArray transitionArray = new JsonArray();
     for (Transition t : transitions) {
       transitionArray.add(
           new JsonObject()
-              .put("layer", t.layer())
-              .put("stage", t.stage())
-              .put("from", t.from())
-              .put("to", t.to())
-              .put("step", t.step()));
+              .put(MeasuresJson.LAYER, t.layer())
+              .put(MeasuresJson.STAGE, t.stage())
+              .put(MeasuresJson.FROM, t.from())
+              .put(MeasuresJson.TO, t.to())
+              .put(MeasuresJson.STEP, t.step()));
     }
     JsonArray stageArray = new JsonArray();
     for (StageBoundary s : stages) {
-      stageArray.add(new JsonObject().put("stage", s.stage()).put("step", s.step()));
+      stageArray.add(
+          new JsonObject().put(MeasuresJson.STAGE, s.stage()).put(MeasuresJson.STEP, s.step()));
     }
     JsonArray findings = new JsonArray();
     for (StageFinding f : stageFindings()) {
@@ -123,10 +126,10 @@ record DemoReport(
               .put("layer", f.layer())
               .put("windows", f.windows())
               .put("phases_detected", new JsonArray(f.phasesDetected()))
-              .put("effective_rank_first", finite(f.rankFirst()))
-              .put("effective_rank_last", finite(f.rankLast()))
-              .put("alpha_first", finite(f.alphaFirst()))
-              .put("alpha_last", finite(f.alphaLast()))
+              .put("effective_rank_first", MeasuresJson.finite(f.rankFirst()))
+              .put("effective_rank_last", MeasuresJson.finite(f.rankLast()))
+              .put("alpha_first", MeasuresJson.finite(f.alphaFirst()))
+              .put("alpha_last", MeasuresJson.finite(f.alphaLast()))
               .put("predicted", f.predicted())
               .put("verdict", f.verdict()));
     }
@@ -138,7 +141,7 @@ record DemoReport(
       scalarArray.add(o);
     }
     return new JsonObject()
-        .put("run", run)
+        .put(MeasuresJson.RUN, run)
         .put("post_training_geometry", findings)
         .put("headline_layer", headlineLayer)
         .put("layers", layerArray)
@@ -267,10 +270,5 @@ record DemoReport(
 
   private static String csvNumber(double v) {
     return Double.isFinite(v) ? String.format(java.util.Locale.ROOT, "%.5g", v) : "";
-  }
-
-  /** JSON has no NaN: an unknown measurement is null. */
-  static Double finite(double v) {
-    return Double.isFinite(v) ? v : null;
   }
 }

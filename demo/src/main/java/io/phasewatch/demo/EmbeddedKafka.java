@@ -36,8 +36,13 @@ public final class EmbeddedKafka implements AutoCloseable {
 
   /** Formats fresh storage and starts the broker on free loopback ports. */
   public static EmbeddedKafka start() throws IOException {
+    return start(0);
+  }
+
+  /** The same, with the broker on {@code port} (0: a free one); the controller on a free one. */
+  public static EmbeddedKafka start(int port) throws IOException {
     Path dir = Files.createTempDirectory("phasewatch-kafka-");
-    int brokerPort = freePort();
+    int brokerPort = port == 0 ? freePort() : port;
     int controllerPort = freePort();
     Properties props = new Properties();
     props.put("process.roles", "broker,controller");

@@ -48,6 +48,8 @@ class DemoIT {
     CompletableFuture<Integer> demo =
         runDemo(
             console,
+            "--task",
+            "language",
             "--headless",
             "--steps",
             "160",
@@ -119,6 +121,8 @@ class DemoIT {
       int code =
           runDemo(
                   console,
+                  "--task",
+                  "modular",
                   "--headless",
                   "--steps",
                   "40",
@@ -148,6 +152,25 @@ class DemoIT {
       JsonArray layers = summary.getJsonArray("layers");
       assertThat(layers).hasSize(2);
       assertThat(layers.getJsonObject(0).getJsonArray("series").size()).isEqualTo(2);
+      // The modular task's accuracy, measured after each probe pass, travelled with its window.
+      JsonArray accuracy = summary.getJsonObject("training").getJsonArray("accuracy");
+      assertThat(accuracy).hasSize(2);
+      JsonArray scalars = summary.getJsonArray("training_scalars");
+      assertThat(scalars).hasSize(2);
+      for (int i = 0; i < 2; i++) {
+        JsonObject measured = accuracy.getJsonObject(i);
+        JsonObject window = scalars.getJsonObject(i);
+        assertThat(window.getLong("step"))
+            .isEqualTo(measured.getLong("step"))
+            .isEqualTo(20L * (i + 1));
+        assertThat(window.getDouble("train_accuracy")).isEqualTo(measured.getDouble("train"));
+        assertThat(window.getDouble("held_out_accuracy"))
+            .isEqualTo(measured.getDouble("held_out"))
+            .isBetween(0.0, 1.0);
+      }
+      assertThat(Files.readString(report.resolve("series.csv")))
+          .startsWith("step,layer,rankme,alpha,train_acc,test_acc,phase\n");
+      assertThat(out).contains("acc train ").contains("accuracy at step 40: train ");
     }
   }
 
@@ -158,6 +181,8 @@ class DemoIT {
     int code =
         runDemo(
                 console,
+                "--task",
+                "language",
                 "--headless",
                 "--steps",
                 "60",
@@ -195,6 +220,19 @@ class DemoIT {
     JsonObject rlvr = reports.getJsonObject(2);
     assertThat(rlvr.getString("stage")).isEqualTo("rlvr");
     assertThat(rlvr.getJsonObject("after").getDouble("pass@1")).isNotNull();
+    // Each stage is probed every 10 steps from its first step (--stage-probe-every's default):
+    // SFT 300, DPO 200 and RLVR 200 steps give 30, 20 and 20 windows per layer.
+    JsonArray findings = summary.getJsonArray("post_training_geometry");
+    assertThat(findings).hasSize(6);
+    for (int i = 0; i < findings.size(); i++) {
+      JsonObject f = findings.getJsonObject(i);
+      assertThat(f.getInteger("windows")).isEqualTo("sft".equals(f.getString("stage")) ? 30 : 20);
+      assertThat(f.getString("predicted"))
+          .isEqualTo(
+              "rlvr".equals(f.getString("stage")) ? "compression_seeking" : "entropy_seeking");
+    }
+    assertThat(out)
+        .contains("the study predicts entropy_seeking", "the study predicts compression_seeking");
   }
 
   /** Headless Chromium runs the page's script against the live collector and draws both charts. */

@@ -109,6 +109,7 @@ class ModularAlertPipelineIT {
               () ->
                   lastStep(base, "final_norm") == STEPS && lastStep(base, "layers.0.out") == STEPS);
       Map<String, Long> compressionStep = new java.util.TreeMap<>();
+      Map<String, Long> compressionOnset = new java.util.TreeMap<>();
       for (String layer : List.of("layers.0.out", "final_norm")) {
         List<JsonObject> events = events(base, layer);
         assertThat(events)
@@ -116,6 +117,7 @@ class ModularAlertPipelineIT {
             .extracting(e -> e.getString("from") + "→" + e.getString("to"))
             .containsExactly("steady→entropy_seeking", "entropy_seeking→compression_seeking");
         compressionStep.put(layer, events.get(1).getLong("step"));
+        compressionOnset.put(layer, events.get(1).getLong("onsetStep"));
       }
 
       assertThat(pipeline.waitFor(420, TimeUnit.SECONDS)).as("alert-pipeline.sh finished").isTrue();
@@ -127,6 +129,7 @@ class ModularAlertPipelineIT {
       Matcher layer = Pattern.compile("layer=\"([^\"]+)\"").matcher(arrived);
       assertThat(layer.find()).as(arrived).isTrue();
       long step = compressionStep.get(layer.group(1));
+      long onset = compressionOnset.get(layer.group(1));
       assertThat(arrived)
           .contains("alertname=\"" + ALERT + "\"")
           .contains("run=\"" + RUN + "\"")
@@ -137,8 +140,10 @@ class ModularAlertPipelineIT {
                   + ", layer "
                   + layer.group(1)
                   + ": compression-seeking phase began at step "
+                  + onset
+                  + " (confirmed at step "
                   + step
-                  + "\"");
+                  + ")\"");
     } finally {
       if (pipeline != null && pipeline.isAlive()) {
         // SIGTERM makes the script stop both servers.

@@ -8,8 +8,10 @@ import io.phasewatch.agent.config.AgentConfigLoader;
 import io.phasewatch.agent.core.PhasewatchAgent;
 import io.phasewatch.collector.config.ConfigLoader;
 import io.phasewatch.collector.service.CollectorService;
+import io.phasewatch.core.wire.SnapshotCodec;
 import io.phasewatch.demo.training.DemoTraining;
 import io.phasewatch.demo.training.ModelConfig;
+import io.phasewatch.testkit.KafkaBroker;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -43,7 +45,8 @@ class TrainingScalarsIT {
   @Test
   void scalarsADjlTrainingLoopRecordedArriveInMetricsAndTheApi() throws Exception {
     Vertx vertx = Vertx.vertx();
-    try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+    try (KafkaBroker kafka = KafkaBroker.start()) {
+      kafka.createTopic(SnapshotCodec.DEFAULT_TOPIC);
       CollectorService collector =
           CollectorService.start(
                   vertx,

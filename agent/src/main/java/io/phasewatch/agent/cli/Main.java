@@ -24,6 +24,7 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
+    oneLineLogs();
     quietKafka();
     System.exit(run(args));
   }
@@ -39,11 +40,32 @@ public final class Main {
    * right in the relocated jar too.
    */
   static void quietKafka() {
+    kafkaLogLevel(Level.WARNING);
+  }
+
+  /** Sets the level of the Kafka client's loggers (key {@code spool.kafka-log-level}). */
+  static void kafkaLogLevel(Level level) {
     String producer = KafkaProducer.class.getName();
     String kafkaRoot =
         producer.substring(0, producer.length() - ".clients.producer.KafkaProducer".length());
     kafkaLogger = Logger.getLogger(kafkaRoot);
-    kafkaLogger.setLevel(Level.WARNING);
+    kafkaLogger.setLevel(level);
+  }
+
+  /**
+   * One line per log record (time, level, message) instead of JDK logging's two-line default, so
+   * the first line the sidecar prints is its start-up line. A format the user set is kept.
+   */
+  static void oneLineLogs() {
+    String key = "java.util.logging.SimpleFormatter.format";
+    if (System.getProperty(key) == null) {
+      System.setProperty(key, "%1$tF %1$tT %4$s %5$s%6$s%n");
+    }
+  }
+
+  /** "phasewatch-agent 0.1.0", or "(development build)" outside the jar. */
+  static String version() {
+    return new Version().getVersion()[0];
   }
 
   static final class Version implements CommandLine.IVersionProvider {

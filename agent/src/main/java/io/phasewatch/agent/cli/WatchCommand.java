@@ -1,6 +1,7 @@
 package io.phasewatch.agent.cli;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.phasewatch.agent.spool.MetricsEndpoint;
 import io.phasewatch.agent.spool.SidecarConfig;
 import io.phasewatch.agent.spool.SpoolSidecar;
 import java.nio.charset.StandardCharsets;
@@ -65,6 +66,21 @@ final class WatchCommand implements Callable<Integer> {
           "how long pending snapshots may take to reach the broker at exit (${DEFAULT-VALUE})")
   long drainSeconds;
 
+  @Option(
+      names = "--metrics-port",
+      paramLabel = "PORT",
+      description =
+          "serve the sidecar's meters (spool and publisher, outbox included) at"
+              + " http://HOST:PORT/metrics; off when not given")
+  Integer metricsPort;
+
+  @Option(
+      names = "--metrics-host",
+      paramLabel = "HOST",
+      defaultValue = "127.0.0.1",
+      description = "address of --metrics-port (${DEFAULT-VALUE}; 0.0.0.0 in a pod)")
+  String metricsHost;
+
   @Override
   public Integer call() throws Exception {
     if (checkpoints.requested() == (spool != null)) {
@@ -97,10 +113,18 @@ final class WatchCommand implements Callable<Integer> {
       System.err.println("phasewatch-agent watch: " + e.getMessage());
       return 2;
     }
-    var sidecar = SpoolSidecar.withKafka(cfg, new SimpleMeterRegistry());
+    Main.kafkaLogLevel(cfg.spool().kafkaLogLevel());
+    java.util.logging.Logger.getLogger(WatchCommand.class.getName()).info(startLine(cfg));
+    var registry = new SimpleMeterRegistry();
+    var sidecar = SpoolSidecar.withKafka(cfg, registry);
+    MetricsEndpoint endpoint =
+        metricsPort == null ? null : MetricsEndpoint.start(registry, metricsHost, metricsPort);
     if (once) {
       sidecar.drainOnce();
       sidecar.close(Duration.ofSeconds(drainSeconds));
+      if (endpoint != null) {
+        endpoint.close();
+      }
       return 0;
     }
     var stopped = new CountDownLatch(1);
@@ -109,6 +133,9 @@ final class WatchCommand implements Callable<Integer> {
             new Thread(
                 () -> {
                   sidecar.close(Duration.ofSeconds(drainSeconds));
+                  if (endpoint != null) {
+                    endpoint.close();
+                  }
                   // JDK logging closes its handlers in a shutdown hook of its own; the last
                   // summary goes straight to stderr so it is never lost.
                   System.err.println(sidecar.summary());
@@ -118,6 +145,22 @@ final class WatchCommand implements Callable<Integer> {
     sidecar.start();
     stopped.await();
     return 0;
+  }
+
+  /** What the sidecar reads and where it sends, as its first log line. */
+  static String startLine(SidecarConfig cfg) {
+    var publish = cfg.agent().publish();
+    return Main.version()
+        + " watch: reading "
+        + cfg.spool().dir().toAbsolutePath()
+        + ", publishing to topic "
+        + publish.topic()
+        + " at "
+        + publish.kafka().getOrDefault("bootstrap.servers", "(kafka.bootstrap.servers unset)")
+        + (publish.enabled() ? "" : " (publish.enabled=false: sketched, not sent)")
+        + ", summary every "
+        + cfg.agent().summaryInterval().toSeconds()
+        + " s";
   }
 
   /**

@@ -530,7 +530,8 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
     Counter failures = registry.find(PUBLISH_FAILURES).counter();
     return String.format(
         "phasewatch agent run=%s stage=%s: rows taken %.0f, dropped %.0f; queue %d rows / %d bytes;"
-            + " windows closed %.0f, published %.0f, snapshots dropped %.0f; publish failures %.0f;"
+            + " windows closed %.0f; layer snapshots published %.0f, dropped %.0f (one per tapped"
+            + " layer and window); publish failures %.0f;"
             + " sketch time %.1f ms total",
         config.runId(),
         stage.label(),

@@ -44,6 +44,15 @@ import org.apache.kafka.common.serialization.StringSerializer;
 public final class KafkaSnapshotPublisher implements SnapshotPublisher {
   private static final Logger LOG = Logger.getLogger(KafkaSnapshotPublisher.class.getName());
 
+  /**
+   * How long a missing-topic metadata timeout may last before it is logged. A fresh producer's
+   * first send regularly waits longer than {@code max.block.ms} for the topic's metadata while it
+   * connects, and Kafka words that as "Topic … not present in metadata": a warning then would claim
+   * a missing topic that exists. Past this grace the topic is really absent (or the broker
+   * unreachable), and the warning says so.
+   */
+  static final Duration METADATA_GRACE = Duration.ofSeconds(15);
+
   private final AgentConfig.Publish config;
   private final SnapshotEncoder encoder;
   private final Map<String, Object> producerConfig;
@@ -57,8 +66,11 @@ public final class KafkaSnapshotPublisher implements SnapshotPublisher {
   private final Timer latency;
   private final AtomicBoolean loggedFailure = new AtomicBoolean();
   private final AtomicBoolean loggedEncode = new AtomicBoolean();
+  private final AtomicBoolean loggedFirstDelivery = new AtomicBoolean();
   private final long deliveryTimeoutMs;
   private long nextSequence;
+  // Sender thread only: when the current run of failed sends began; 0 while sends succeed.
+  private long failingSinceNanos;
   private volatile boolean stopping;
   private volatile long drainDeadlineNanos;
   private Producer<String, byte[]> producer;
@@ -221,16 +233,42 @@ public final class KafkaSnapshotPublisher implements SnapshotPublisher {
         if (loggedFailure.compareAndSet(true, false)) {
           LOG.info("phasewatch: broker reachable again; delivering buffered snapshots in order");
         }
+        if (loggedFirstDelivery.compareAndSet(false, true)) {
+          LOG.info(
+              "phasewatch: first snapshot delivered to "
+                  + config.topic()
+                  + " ("
+                  + head.key()
+                  + ", "
+                  + head.chunks().size()
+                  + (head.chunks().size() == 1 ? " record" : " records")
+                  + ")");
+        }
+        failingSinceNanos = 0;
         backoffNanos = config.retryBackoff().toNanos();
       } catch (InterruptedException e) {
         break;
       } catch (Exception e) {
         failures.increment();
-        if (loggedFailure.compareAndSet(false, true)) {
+        long now = System.nanoTime();
+        if (failingSinceNanos == 0) {
+          failingSinceNanos = now;
+        }
+        boolean withinGrace =
+            isMissingTopicMetadata(e) && now - failingSinceNanos < METADATA_GRACE.toNanos();
+        if (!withinGrace && loggedFailure.compareAndSet(false, true)) {
           LOG.log(
               Level.WARNING,
               "phasewatch: cannot publish to Kafka ("
                   + e
+                  + (isMissingTopicMetadata(e)
+                      ? "; no metadata for topic "
+                          + config.topic()
+                          + " for "
+                          + Duration.ofNanos(now - failingSinceNanos).toSeconds()
+                          + " s: it does not exist and the broker does not create it, or the"
+                          + " broker is unreachable"
+                      : "")
                   + "); buffering and retrying with backoff up to "
                   + config.retryBackoffMax(),
               (Throwable) null);
@@ -245,6 +283,12 @@ public final class KafkaSnapshotPublisher implements SnapshotPublisher {
       }
     }
     closeProducer(Duration.ofSeconds(1));
+  }
+
+  /** Kafka's "Topic X not present in metadata after N ms" (a timeout of the producer's send). */
+  private static boolean isMissingTopicMetadata(Exception e) {
+    return e instanceof org.apache.kafka.common.errors.TimeoutException
+        && String.valueOf(e.getMessage()).contains("not present in metadata");
   }
 
   private void send(Pending p) throws Exception {

@@ -46,6 +46,8 @@ public record SidecarConfig(AgentConfig agent, Spool spool) {
    * @param maxArrays most arrays (layers) in one {@code .npz} or {@code .safetensors} file
    * @param scanInterval period of the full scan that backs up the file-system watch
    * @param keepMaxFiles files kept in each of {@code done/} and {@code rejected/}; the oldest go
+   * @param kafkaLogLevel the JDK logging level of the Kafka client's loggers (its INFO lines list
+   *     every producer setting; WARNING by default)
    */
   public record Spool(
       Path dir,
@@ -55,9 +57,11 @@ public record SidecarConfig(AgentConfig agent, Spool spool) {
       int maxColumns,
       int maxArrays,
       Duration scanInterval,
-      int keepMaxFiles) {
+      int keepMaxFiles,
+      java.util.logging.Level kafkaLogLevel) {
     public Spool {
       Objects.requireNonNull(dir, "spool.dir");
+      Objects.requireNonNull(kafkaLogLevel, "spool.kafka-log-level");
       Objects.requireNonNull(scanInterval, "spool.scan-interval");
       positive("spool.max-bytes", maxBytes);
       positive("spool.max-file-bytes", maxFileBytes);
@@ -94,6 +98,7 @@ public record SidecarConfig(AgentConfig agent, Spool spool) {
         .key("spool.max-arrays", 64)
         .key("spool.scan-interval", "2s")
         .key("spool.keep-max-files", 1000)
+        .key("spool.kafka-log-level", "WARNING")
         .build();
   }
 
@@ -124,7 +129,8 @@ public record SidecarConfig(AgentConfig agent, Spool spool) {
               v.integer("spool.max-columns"),
               v.integer("spool.max-arrays"),
               v.duration("spool.scan-interval"),
-              v.integer("spool.keep-max-files")));
+              v.integer("spool.keep-max-files"),
+              v.logLevel("spool.kafka-log-level")));
     } catch (ConfigException e) {
       throw e;
     } catch (IllegalArgumentException e) {

@@ -69,6 +69,15 @@ public final class SpoolSidecar implements AutoCloseable {
    */
   public static final int MAX_FILES_PER_SCAN = 65_536;
 
+  /** The first summary comes this soon after start (or at summary-interval, if sooner). */
+  static final Duration FIRST_SUMMARY = Duration.ofSeconds(30);
+
+  /**
+   * The last rank of the study's α fit window (12…100): a window of n rows and width d has at most
+   * min(n − 1, d) nonzero covariance eigenvalues, so below this the collector fits its fallback.
+   */
+  static final int STUDY_FIT_LAST = 100;
+
   // Rows per block handed to the sketch: a few MiB of floats at most, whatever d is.
   private static final int BLOCK_VALUES = 1 << 20;
 
@@ -106,6 +115,9 @@ public final class SpoolSidecar implements AutoCloseable {
   private WatchService watch;
   private volatile boolean stopping;
   private long nextSummaryNanos;
+  private boolean loggedFirstFile;
+  // Layers (run/layer) already warned about windows too small for the study's fit; bounded.
+  private final java.util.Set<String> warnedSmall = new java.util.HashSet<>();
 
   private SpoolSidecar(SidecarConfig config, SnapshotPublisher publisher, MeterRegistry registry)
       throws IOException {
@@ -135,7 +147,8 @@ public final class SpoolSidecar implements AutoCloseable {
     Gauge.builder(SIDECAR_PENDING_BYTES, pendingBytes, AtomicLong::get)
         .baseUnit("bytes")
         .register(registry);
-    this.nextSummaryNanos = System.nanoTime() + agent.summaryInterval().toNanos();
+    this.nextSummaryNanos =
+        System.nanoTime() + Math.min(FIRST_SUMMARY.toNanos(), agent.summaryInterval().toNanos());
   }
 
   /**
@@ -393,13 +406,60 @@ public final class SpoolSidecar implements AutoCloseable {
       CovarianceSnapshot s = r.snapshot();
       rowsFolded.increment(s.count());
       rowsNonFinite.increment(s.nonFiniteRows());
+      warnIfTooSmallForTheStudy(r);
       publisher.publish(r);
       windowsHanded.increment();
+    }
+    if (!loggedFirstFile) {
+      loggedFirstFile = true;
+      SnapshotRecord r = records.get(0);
+      LOG.info(
+          "phasewatch sidecar: first file "
+              + p.name()
+              + " handed to the publisher: "
+              + records.size()
+              + (records.size() == 1 ? " window" : " windows")
+              + ", "
+              + r.snapshot().count()
+              + " x "
+              + r.snapshot().dimension()
+              + " rows in "
+              + r.metadata().layer());
     }
     journal.add(key, k -> Files.exists(fileOf(k)));
     finish(p.path());
     journal.forget(key);
     filesPublished.increment();
+  }
+
+  /** One warning per (run, layer), at most 1024 of them: the trainer's windows are too small. */
+  private void warnIfTooSmallForTheStudy(SnapshotRecord r) {
+    long n = r.snapshot().count();
+    int d = r.snapshot().dimension();
+    long eigenvalues = Math.max(0, Math.min(n - 1, d));
+    if (eigenvalues >= STUDY_FIT_LAST || warnedSmall.size() >= 1024) {
+      return;
+    }
+    if (warnedSmall.add(r.metadata().key())) {
+      LOG.warning(
+          "phasewatch sidecar: "
+              + r.metadata().key()
+              + " step "
+              + r.metadata().step()
+              + ": "
+              + n
+              + " rows of width "
+              + d
+              + " give at most "
+              + eigenvalues
+              + " nonzero covariance eigenvalues; the study's alpha window 12..100 needs "
+              + STUDY_FIT_LAST
+              + " (at least "
+              + (STUDY_FIT_LAST + 1)
+              + " rows per window and d >= "
+              + STUDY_FIT_LAST
+              + "), so the collector fits its fallback window; said once per layer");
+    }
   }
 
   /**

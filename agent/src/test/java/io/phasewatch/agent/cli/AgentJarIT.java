@@ -183,6 +183,7 @@ class AgentJarIT {
     KAFKA.createTopic(topic);
     Path spool = tmp.resolve("spool");
     Path sidecarLog = tmp.resolve("sidecar.log");
+    boolean summaryWhileRunning = false;
     Process sidecar =
         new ProcessBuilder(
                 java(),
@@ -255,6 +256,13 @@ class AgentJarIT {
             .as("nothing left behind or rejected")
             .allMatch(n -> n.startsWith("."));
       }
+      // A summary within the first minute, without waiting for summary-interval (5 min).
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (!(summaryWhileRunning =
+              Files.readString(sidecarLog).contains("INFO phasewatch sidecar: " + spool + ": done"))
+          && System.nanoTime() < deadline) {
+        Thread.sleep(500);
+      }
     } finally {
       sidecar.destroy();
       if (!sidecar.waitFor(60, TimeUnit.SECONDS)) {
@@ -262,6 +270,30 @@ class AgentJarIT {
         fail("the sidecar did not stop on SIGTERM:\n" + Files.readString(sidecarLog));
       }
     }
-    assertThat(Files.readString(sidecarLog)).contains("done 24 files");
+    String log = Files.readString(sidecarLog);
+    assertThat(log).contains("done 24 files");
+    List<String> lines = log.lines().toList();
+    assertThat(lines.get(0))
+        .as("the first line names the version, the spool and the topic")
+        .matches(
+            ".* INFO phasewatch-agent \\S+ watch: reading .*spool, publishing to topic "
+                + topic
+                + " at "
+                + java.util.regex.Pattern.quote(KAFKA.bootstrapServers())
+                + ", summary every 300 s");
+    assertThat(lines.stream().filter(l -> l.contains("handed to the publisher")))
+        .singleElement()
+        .asString()
+        .contains("first file run=tiny,");
+    assertThat(lines.stream().filter(l -> l.contains("first snapshot delivered to " + topic)))
+        .hasSize(1);
+    assertThat(summaryWhileRunning).as("a summary within the first minute:\n" + log).isTrue();
+    // d = 32: too few eigenvalues for the 12…100 window, said once for each of the three layers.
+    assertThat(lines.stream().filter(l -> l.contains("give at most 31 nonzero covariance")))
+        .hasSize(3);
+    assertThat(log)
+        .as("the topic exists: no metadata warning, no Kafka client INFO lines")
+        .doesNotContain("not present in metadata")
+        .doesNotContain("ProducerConfig values");
   }
 }

@@ -23,8 +23,15 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import org.apache.kafka.common.test.KafkaClusterTestKit;
+import org.apache.kafka.common.test.TestKitNodes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -99,14 +106,95 @@ class KafkaSnapshotPublisherIT {
   }
 
   @Test
+  void aMissingTopicIsReportedOnlyWhenItStaysMissing() throws Exception {
+    // A broker that does not create topics: the producer never gets metadata for this one. Kafka
+    // words every such send as "Topic … not present in metadata after 1000 ms", also while a fresh
+    // producer merely connects, so the publisher says so only after its grace, naming the cause.
+    KafkaClusterTestKit strict =
+        new KafkaClusterTestKit.Builder(
+                new TestKitNodes.Builder()
+                    .setCombined(true)
+                    .setNumBrokerNodes(1)
+                    .setNumControllerNodes(1)
+                    .build())
+            .setConfigProp("auto.create.topics.enable", "false")
+            .build();
+    Logger log = Logger.getLogger(KafkaSnapshotPublisher.class.getName());
+    List<String> warnings = new CopyOnWriteArrayList<>();
+    Handler capture =
+        new Handler() {
+          @Override
+          public void publish(LogRecord r) {
+            if (r.getLevel().intValue() >= Level.WARNING.intValue()) {
+              warnings.add(r.getMessage());
+            }
+          }
+
+          @Override
+          public void flush() {}
+
+          @Override
+          public void close() {}
+        };
+    log.addHandler(capture);
+    try {
+      strict.format();
+      strict.startup();
+      strict.waitForReadyBrokers();
+      AgentConfig config =
+          config("never-created", "", Map.of("kafka.bootstrap.servers", strict.bootstrapServers()));
+      var publisher =
+          KafkaSnapshotPublisher.start(
+              config.publish(), SnapshotEncoder.v1(), new SimpleMeterRegistry());
+      try {
+        ExactSummary rows = ExactSummary.ofDimension(4);
+        rows.update(new float[] {1, 2, 3, 4});
+        publisher.publish(
+            new SnapshotRecord(
+                new io.phasewatch.core.wire.SnapshotMetadata(
+                    "r1",
+                    io.phasewatch.core.wire.Stage.PRETRAIN,
+                    0,
+                    1,
+                    "l",
+                    1,
+                    1,
+                    0,
+                    System.currentTimeMillis(),
+                    0),
+                rows.snapshot()));
+        Thread.sleep(8_000);
+        assertThat(warnings).as("within the grace: failed sends, no claim yet").isEmpty();
+        await(
+            () -> !warnings.isEmpty(),
+            KafkaSnapshotPublisher.METADATA_GRACE.plus(Duration.ofSeconds(20)));
+        assertThat(warnings)
+            .singleElement()
+            .asString()
+            .contains("no metadata for topic never-created for 1")
+            .contains("it does not exist and the broker does not create it, or the broker is");
+      } finally {
+        publisher.close(Duration.ZERO);
+      }
+    } finally {
+      log.removeHandler(capture);
+      strict.close();
+    }
+  }
+
+  @Test
   void everyWindowArrivesDecodedWithItsMetadataAndTheSketchOfItsRows() throws Exception {
     String topic = "windows";
     KAFKA.createTopic(topic);
     var registry = new SimpleMeterRegistry();
-    // d = 4 gets the exact summary, d = 40 Frequent Directions with ℓ = 8 (15 rows a window);
-    // 1 KiB records make the 40 × 40 state travel in chunks.
+    // d = 4 gets the exact summary, d = 40 (wider than exact-max-dim, which would give it the row
+    // sample) Frequent Directions with ℓ = 8 by override (15 rows a window); 1 KiB records make
+    // the 40 × 40 state travel in chunks.
     AgentConfig config =
-        config(topic, "window: {steps: 5}\nsketch: {exact-max-dim: 16, fd-rows: 8}\n");
+        config(
+            topic,
+            "window: {steps: 5}\nsketch: {exact-max-dim: 16, fd-rows: 8,"
+                + " overrides: [{layer: final_norm, kind: fd, fd-rows: 8}]}\n");
     PhasewatchAgent agent = agent(config, registry);
     Map<String, Integer> dims = Map.of("layers.0.out", 4, "final_norm", 40);
     Map<String, List<CovarianceSketch>> direct = new HashMap<>();

@@ -122,9 +122,33 @@ class SpoolSidecarIT {
     flags.put("spool.dir", spool.toString());
     flags.put("kafka.bootstrap.servers", "127.0.0.1:1");
     flags.put("publish.topic", topic);
-    var offline =
-        SpoolSidecar.withKafka(SidecarConfig.load("", Map.of(), flags), new SimpleMeterRegistry());
+    var registry = new SimpleMeterRegistry();
+    var offline = SpoolSidecar.withKafka(SidecarConfig.load("", Map.of(), flags), registry);
     assertThat(offline.drainOnce()).isEqualTo(1);
+    // The same on the metrics endpoint, as Prometheus would scrape it.
+    try (var endpoint = MetricsEndpoint.start(registry, "127.0.0.1", 0)) {
+      var http = java.net.http.HttpClient.newHttpClient();
+      var response =
+          http.send(
+              java.net.http.HttpRequest.newBuilder(
+                      java.net.URI.create("http://127.0.0.1:" + endpoint.port() + "/metrics"))
+                  .build(),
+              java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(response.statusCode()).isEqualTo(200);
+      assertThat(response.body().lines())
+          .contains(
+              "phasewatch_agent_publish_pending 1",
+              "phasewatch_sidecar_pending_files 0",
+              "phasewatch_sidecar_files_done_total 1");
+      var post =
+          http.send(
+              java.net.http.HttpRequest.newBuilder(
+                      java.net.URI.create("http://127.0.0.1:" + endpoint.port() + "/metrics"))
+                  .POST(java.net.http.HttpRequest.BodyPublishers.noBody())
+                  .build(),
+              java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(post.statusCode()).isEqualTo(405);
+    }
     // The spool is empty, the snapshot waits in the publisher's outbox: the summary says so.
     assertThat(offline.summary())
         .contains("pending 0 files")

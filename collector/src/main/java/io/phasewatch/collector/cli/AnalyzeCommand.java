@@ -1,5 +1,6 @@
 package io.phasewatch.collector.cli;
 
+import io.phasewatch.collector.json.MeasuresJson;
 import io.phasewatch.collector.spectrum.FitRange;
 import io.phasewatch.collector.spectrum.SpectralMeasures;
 import io.phasewatch.collector.spectrum.Spectrum;
@@ -12,6 +13,7 @@ import io.phasewatch.core.sketch.ExactSummary;
 import io.phasewatch.core.sketch.FrequentDirections;
 import io.phasewatch.core.sketch.RowSample;
 import io.phasewatch.core.sketch.RowSampleSnapshot;
+import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.AccessDeniedException;
@@ -238,44 +240,29 @@ final class AnalyzeCommand implements Callable<Integer> {
       return b.toString();
     }
 
+    /** One line of {@code --json}: the measures under the names of docs/http-api.md. */
     String toJson() {
-      Json j = new Json();
-      j.str("file", file.toString());
-      j.str("name", info.name());
-      j.raw("n", Long.toString(m.count()));
-      j.raw("d", Integer.toString(m.dimension()));
-      j.num("effective_rank", m.effectiveRank());
-      j.num("alpha", m.alpha());
-      j.num("alpha_r2", m.alphaR2());
-      j.num("participation_ratio", m.participationRatio());
-      j.num("top1_share", m.top1Share());
-      j.num("top10_share", m.top10Share());
-      j.num("total_variance", m.totalVariance());
-      j.raw("fit_first", m.fitRange() == null ? "null" : Integer.toString(m.fitRange().first()));
-      j.raw("fit_last", m.fitRange() == null ? "null" : Integer.toString(m.fitRange().last()));
-      j.raw("fallback", Boolean.toString(m.fallbackWindow()));
-      j.str("alpha_note", m.alphaNote());
-      j.raw("nonfinite_rows", Long.toString(s.nonFiniteRows()));
-      j.str("sketch", kindName(spectrum.kind()));
-      j.raw(
-          "rows_seen", Long.toString(s instanceof RowSampleSnapshot r ? r.seenRows() : s.count()));
-      j.num("effective_rank_low", m.effectiveRankLow());
-      j.num("effective_rank_high", m.effectiveRankHigh());
-      j.num("effective_rank_error_bound", m.effectiveRankErrorBound());
-      j.num("alpha_low", m.alphaLow());
-      j.num("alpha_high", m.alphaHigh());
-      j.num("alpha_error_bound", m.alphaErrorBound());
-      j.num("dropped_variance", spectrum.droppedVariance());
-      j.num("effective_rank_sketch", m.sketchEffectiveRank());
-      j.num("alpha_sketch", m.sketchAlpha());
       // The summary's own error: its value minus the exact computation on all rows of the matrix
       // (null with --sketch exact, or when d is beyond the exact limit).
-      j.num("effective_rank_exact", reference == null ? Double.NaN : reference.effectiveRank());
-      j.num("alpha_exact", reference == null ? Double.NaN : reference.alpha());
-      j.num(
-          "effective_rank_rel_error", reference == null ? Double.NaN : relativeError(m, reference));
-      j.num("alpha_error", reference == null ? Double.NaN : m.alpha() - reference.alpha());
-      return j.close();
+      double nan = Double.NaN;
+      return new JsonObject()
+          .put("file", file.toString())
+          .put("name", info.name())
+          .mergeIn(MeasuresJson.measures(m))
+          .put(MeasuresJson.NONFINITE_ROWS, s.nonFiniteRows())
+          .put("rows_seen", s instanceof RowSampleSnapshot r ? r.seenRows() : s.count())
+          .put("dropped_variance", MeasuresJson.finite(spectrum.droppedVariance()))
+          .put(
+              "effective_rank_exact",
+              MeasuresJson.finite(reference == null ? nan : reference.effectiveRank()))
+          .put("alpha_exact", MeasuresJson.finite(reference == null ? nan : reference.alpha()))
+          .put(
+              "effective_rank_rel_error",
+              MeasuresJson.finite(reference == null ? nan : relativeError(m, reference)))
+          .put(
+              "alpha_error",
+              MeasuresJson.finite(reference == null ? nan : m.alpha() - reference.alpha()))
+          .encode();
     }
   }
 
@@ -316,61 +303,5 @@ final class AnalyzeCommand implements Callable<Integer> {
 
   private static double relativeError(SpectralMeasures m, SpectralMeasures reference) {
     return m.effectiveRank() / reference.effectiveRank() - 1.0;
-  }
-
-  private static String kindName(Spectrum.Kind kind) {
-    return switch (kind) {
-      case FREQUENT_DIRECTIONS -> "fd";
-      case SAMPLE -> "sample";
-      default -> "exact";
-    };
-  }
-
-  /** A flat JSON object written by hand: strings escaped, non-finite numbers as null. */
-  private static final class Json {
-    private final StringBuilder b = new StringBuilder("{");
-
-    void raw(String key, String value) {
-      if (b.length() > 1) {
-        b.append(',');
-      }
-      quote(key);
-      b.append(':').append(value);
-    }
-
-    void num(String key, double v) {
-      raw(key, Double.isFinite(v) ? Double.toString(v) : "null");
-    }
-
-    void str(String key, String value) {
-      raw(key, "");
-      quote(value);
-    }
-
-    private void quote(String s) {
-      b.append('"');
-      for (int i = 0; i < s.length(); i++) {
-        char c = s.charAt(i);
-        switch (c) {
-          case '"' -> b.append("\\\"");
-          case '\\' -> b.append("\\\\");
-          case '\n' -> b.append("\\n");
-          case '\r' -> b.append("\\r");
-          case '\t' -> b.append("\\t");
-          default -> {
-            if (c < 0x20) {
-              b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-            } else {
-              b.append(c);
-            }
-          }
-        }
-      }
-      b.append('"');
-    }
-
-    String close() {
-      return b.append('}').toString();
-    }
   }
 }

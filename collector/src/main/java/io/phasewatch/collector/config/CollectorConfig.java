@@ -55,9 +55,11 @@ public record CollectorConfig(
       String dlqTopic,
       String groupId,
       long pollTimeoutMillis,
+      java.util.logging.Level clientLogLevel,
       Map<String, String> client) {
     public Kafka {
       client = Map.copyOf(client);
+      Objects.requireNonNull(clientLogLevel, "kafka.client-log-level");
       nonBlank("kafka.bootstrap-servers", bootstrapServers);
       nonBlank("kafka.topic", topic);
       nonBlank("kafka.dlq-topic", dlqTopic);

@@ -81,6 +81,7 @@ public final class ConfigLoader {
             .key("kafka.dlq-topic", "phasewatch.sketches.dlq")
             .key("kafka.group-id", "phasewatch-collector")
             .key("kafka.poll-timeout", "200ms")
+            .key("kafka.client-log-level", "WARNING")
             .key("http.host", "127.0.0.1")
             .key("http.port", "8080")
             .key("limits.max-runs", "16")
@@ -102,20 +103,23 @@ public final class ConfigLoader {
             .key("analysis.fit-range", "12:100")
             .key("api.max-points-per-layer", "10000")
             .key("api.max-events", "1000")
-            .key(PHASES + "window-log-steps", String.valueOf(p.windowLogSteps()))
-            .key(PHASES + "bins-per-window", String.valueOf(p.binsPerWindow()))
+            .key(PHASES + "bin-log-steps", String.valueOf(p.binLogSteps()))
+            .key(PHASES + "horizon-log-steps", String.valueOf(p.horizonLogSteps()))
             .key(PHASES + "min-points", String.valueOf(p.minPoints()))
             .key(PHASES + "enter-trend", String.valueOf(p.enterTrend()))
             .key(PHASES + "exit-trend", String.valueOf(p.exitTrend()))
             .key(PHASES + "enter-significance", String.valueOf(p.enterSignificance()))
             .key(PHASES + "exit-significance", String.valueOf(p.exitSignificance()))
+            .key(PHASES + "turn-significance", String.valueOf(p.turnSignificance()))
+            .key(PHASES + "min-effect", String.valueOf(p.minEffect()))
+            .key(PHASES + "min-change", String.valueOf(p.minChange()))
+            .key(PHASES + "min-span-log-steps", String.valueOf(p.minSpanLogSteps()))
+            .key(PHASES + "noise-floor", String.valueOf(p.noiseFloor()))
             .key(
                 PHASES + "alpha-veto-trend",
                 p.alphaVetoTrend() == Double.POSITIVE_INFINITY
                     ? VETO_OFF
                     : String.valueOf(p.alphaVetoTrend()))
-            .key(PHASES + "min-duration-points", String.valueOf(p.minDurationPoints()))
-            .key(PHASES + "min-duration-log-steps", String.valueOf(p.minDurationLogSteps()))
             .key(PHASES + "steady-duration-log-steps", String.valueOf(p.steadyDurationLogSteps()));
     for (Stage s : Stage.values()) {
       b.key(WARMUP + s.label(), String.valueOf(p.warmupSteps(s)));
@@ -181,6 +185,7 @@ public final class ConfigLoader {
             v.string("kafka.dlq-topic"),
             v.string("kafka.group-id"),
             v.duration("kafka.poll-timeout").toMillis(),
+            v.logLevel("kafka.client-log-level"),
             clientProperties(v)),
         new CollectorConfig.Http(v.string("http.host"), v.integer("http.port")),
         new CollectorConfig.Limits(
@@ -257,18 +262,21 @@ public final class ConfigLoader {
     String veto = v.string(PHASES + "alpha-veto-trend");
     try {
       return new PhaseDetectorConfig(
-          v.real(PHASES + "window-log-steps"),
-          v.integer(PHASES + "bins-per-window"),
+          v.real(PHASES + "bin-log-steps"),
+          v.real(PHASES + "horizon-log-steps"),
           v.integer(PHASES + "min-points"),
           v.real(PHASES + "enter-trend"),
           v.real(PHASES + "exit-trend"),
           v.real(PHASES + "enter-significance"),
           v.real(PHASES + "exit-significance"),
+          v.real(PHASES + "turn-significance"),
+          v.real(PHASES + "min-effect"),
+          v.real(PHASES + "min-change"),
+          v.real(PHASES + "min-span-log-steps"),
+          v.real(PHASES + "noise-floor"),
           veto.equalsIgnoreCase(VETO_OFF)
               ? Double.POSITIVE_INFINITY
               : v.real(PHASES + "alpha-veto-trend"),
-          v.integer(PHASES + "min-duration-points"),
-          v.real(PHASES + "min-duration-log-steps"),
           v.real(PHASES + "steady-duration-log-steps"),
           warmup);
     } catch (ConfigException e) {

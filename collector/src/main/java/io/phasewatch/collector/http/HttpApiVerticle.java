@@ -1,10 +1,10 @@
 package io.phasewatch.collector.http;
 
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.phasewatch.collector.json.MeasuresJson;
 import io.phasewatch.collector.metrics.LayerState;
 import io.phasewatch.collector.metrics.TrainingPoint;
 import io.phasewatch.collector.phase.PhaseTransition;
-import io.phasewatch.collector.spectrum.SpectralMeasures;
 import io.phasewatch.core.wire.TrainingScalars;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -22,8 +22,9 @@ import java.util.function.BooleanSupplier;
 /**
  * {@code GET /metrics} (Prometheus text format 0.0.4), {@code /health/live}, {@code /health/ready}
  * (ready while the consumer is assigned and polling), {@code /api/runs}, {@code
- * /api/runs/{run}/layers/{layer}/series}, {@code /api/runs/{run}/training} and {@code /api/events}.
- * Every handler only reads immutable state, so all run on the event loop.
+ * /api/runs/{run}/layers/{layer}/series}, {@code /api/runs/{run}/training} and {@code /api/events},
+ * documented in docs/http-api.md, with the field names of {@link MeasuresJson}. Every handler only
+ * reads immutable state, so all run on the event loop.
  */
 public final class HttpApiVerticle extends VerticleBase {
 
@@ -95,7 +96,9 @@ public final class HttpApiVerticle extends VerticleBase {
     JsonArray runs = new JsonArray();
     for (Map.Entry<String, Map<String, LayerState>> run : state.latest().entrySet()) {
       JsonArray layers = new JsonArray();
-      run.getValue().values().forEach(s -> layers.add(point(s).put("layer", s.layer())));
+      run.getValue()
+          .values()
+          .forEach(s -> layers.add(MeasuresJson.point(s).put(MeasuresJson.LAYER, s.layer())));
       JsonObject entry = new JsonObject().put("run", run.getKey()).put("layers", layers);
       List<TrainingPoint> training = state.trainingSeries(run.getKey());
       if (!training.isEmpty()) {
@@ -116,7 +119,7 @@ public final class HttpApiVerticle extends VerticleBase {
               JsonArray arr = new JsonArray();
               points.forEach(
                   p -> {
-                    JsonObject o = point(p);
+                    JsonObject o = MeasuresJson.point(p);
                     state
                         .trainingAt(run, p.windowId())
                         .ifPresent(t -> o.put("scalars", scalarValues(t.scalars())));
@@ -164,57 +167,11 @@ public final class HttpApiVerticle extends VerticleBase {
     List<PhaseTransition> events = state.events();
     JsonArray arr = new JsonArray();
     for (PhaseTransition t : events) {
-      if (run != null && !run.equals(t.run())) {
-        continue;
+      if (run == null || run.equals(t.run())) {
+        arr.add(MeasuresJson.transition(t));
       }
-      arr.add(
-          new JsonObject()
-              .put("run", t.run())
-              .put("layer", t.layer())
-              .put("stage", t.stage().label())
-              .put("from", t.from().label())
-              .put("to", t.to().label())
-              .put("step", t.step())
-              .put("rankTrend", finite(t.rankTrend()))
-              .put("alphaTrend", finite(t.alphaTrend()))
-              .put("effectiveRank", finite(t.effectiveRank()))
-              .put("alpha", finite(t.alpha())));
     }
     json(rc, 200, new JsonObject().put("events", arr));
-  }
-
-  static JsonObject point(LayerState s) {
-    SpectralMeasures m = s.measures();
-    return new JsonObject()
-        .put("window", s.windowId())
-        .put("step", s.step())
-        .put("stage", s.stage().label())
-        .put("captureTimeMillis", s.captureTimeMillis())
-        .put("ranks", s.ranks())
-        .put("worldSize", s.worldSize())
-        .put("partial", s.partial())
-        .put("samples", m.count())
-        .put("dimension", m.dimension())
-        .put("effectiveRank", finite(m.effectiveRank()))
-        .put("effectiveRankErrorBound", finite(m.effectiveRankErrorBound()))
-        .put("effectiveRankMax", finite(s.effectiveRankMax()))
-        .put("alpha", finite(m.alpha()))
-        .put("alphaErrorBound", finite(m.alphaErrorBound()))
-        .put("alphaFitR2", finite(m.alphaR2()))
-        .put("alphaNote", m.alphaNote())
-        .put("participationRatio", finite(m.participationRatio()))
-        .put("top1VarianceShare", finite(m.top1Share()))
-        .put("top10VarianceShare", finite(m.top10Share()))
-        .put("totalVariance", finite(m.totalVariance()))
-        .put("nonFiniteRows", s.nonFiniteRows())
-        .put("agentSamplesDropped", s.samplesDropped())
-        .put("phase", s.phase().label())
-        .put("phaseSinceStep", s.phaseSinceStep());
-  }
-
-  /** JSON has no NaN or infinities: a measure that does not exist is null. */
-  private static Double finite(double v) {
-    return Double.isFinite(v) ? v : null;
   }
 
   private static void json(RoutingContext rc, int status, JsonObject body) {

@@ -91,6 +91,9 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
   // rebalance), and the next offset to read in each.
   private final Set<TopicPartition> held = new HashSet<>();
   private final Map<TopicPartition, Long> nextOffset = new HashMap<>();
+  // Partitions read from their start since their assignment and not yet to their end: their
+  // layers' windows are replayed history, published only once the partition is caught up.
+  private final Set<Integer> replaying = new HashSet<>();
   private boolean brokerAnswers;
   private boolean outage;
   private long lastBrokerCheck = Long.MIN_VALUE;
@@ -203,6 +206,9 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
     }
   }
 
+  // Ingest thread only.
+  private boolean loggedFirstSnapshot;
+
   private void handle(ConsumerRecord<byte[], byte[]> r) throws InterruptedException {
     int partition = r.partition();
     nextOffset.put(new TopicPartition(r.topic(), partition), r.offset() + 1);
@@ -228,7 +234,27 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
             ? merger.offer(snapshot, partition, time)
             : new WindowMerger.Offer(Admission.KEY_MISMATCH, List.of());
     switch (offer.admission()) {
-      case ACCEPTED -> metrics.ingested(snapshot.metadata().captureTimeMillis());
+      case ACCEPTED -> {
+        metrics.ingested(snapshot.metadata().captureTimeMillis());
+        if (!loggedFirstSnapshot) {
+          loggedFirstSnapshot = true;
+          LOG.info(
+              "first snapshot arrived from "
+                  + r.topic()
+                  + "/"
+                  + partition
+                  + ": run="
+                  + snapshot.metadata().runId()
+                  + ", layer="
+                  + snapshot.metadata().layer()
+                  + ", rank "
+                  + snapshot.metadata().rank()
+                  + " of "
+                  + snapshot.metadata().worldSize()
+                  + ", step "
+                  + snapshot.metadata().step());
+        }
+      }
       case DUPLICATE -> metrics.duplicate();
       default ->
           deadLetter(
@@ -274,7 +300,11 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
   private void deliver(Collection<MergedWindow> windows) throws InterruptedException {
     for (MergedWindow w : windows) {
       metrics.merged(w.complete(), w.waitMillis());
-      sink.accept(w);
+      if (replaying.contains(merger.partitionOf(w.run(), w.layer()))) {
+        sink.acceptReplayed(w);
+      } else {
+        sink.accept(w);
+      }
     }
   }
 
@@ -309,11 +339,16 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
     }
     lastBrokerCheck = now;
     long lag = 0;
+    List<Integer> caughtUp = new java.util.ArrayList<>();
     try {
       Map<TopicPartition, Long> ends = consumer.endOffsets(assigned, BROKER_CHECK_TIMEOUT);
       for (TopicPartition tp : assigned) {
         long position = consumer.position(tp, BROKER_CHECK_TIMEOUT);
-        lag += Math.max(0, ends.getOrDefault(tp, position) - position);
+        long behind = Math.max(0, ends.getOrDefault(tp, position) - position);
+        lag += behind;
+        if (behind == 0) {
+          caughtUp.add(tp.partition());
+        }
       }
     } catch (org.apache.kafka.common.errors.TimeoutException e) {
       // Logged once per outage, not per check.
@@ -338,6 +373,13 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
     brokerAnswers = true;
     metrics.consumerReady(true);
     metrics.consumerLag(lag);
+    for (int partition : caughtUp) {
+      if (replaying.remove(partition)) {
+        for (WindowMerger.Series s : merger.layersOn(partition)) {
+          sink.reveal(s.run(), s.layer());
+        }
+      }
+    }
     return lag == 0;
   }
 
@@ -433,6 +475,7 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
         Long next = nextOffset.get(tp);
         if (next == null) {
           fresh.add(tp);
+          replaying.add(tp.partition());
         } else {
           consumer.seek(tp, next);
         }
@@ -462,6 +505,7 @@ public final class KafkaIngest implements Runnable, AutoCloseable {
   private void release(TopicPartition tp) {
     held.remove(tp);
     nextOffset.remove(tp);
+    replaying.remove(tp.partition());
     recordTime.remove(tp.partition());
     assemblers.remove(tp.partition());
     List<WindowMerger.Series> layers = merger.release(tp.partition());

@@ -226,6 +226,26 @@ public final class WindowMerger {
     return released;
   }
 
+  /** The layers held for {@code partition}. */
+  public List<Series> layersOn(int partition) {
+    List<Series> out = new ArrayList<>();
+    for (RunBook run : runs.values()) {
+      for (LayerBook layer : run.layers.values()) {
+        if (layer.partition == partition) {
+          out.add(new Series(layer.run, layer.layer));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The partition a held layer's records come through; -1 when the layer is not held. */
+  public int partitionOf(String run, String layer) {
+    RunBook r = runs.get(run);
+    LayerBook l = r == null ? null : r.layers.get(layer);
+    return l == null ? -1 : l.partition;
+  }
+
   public int liveRuns() {
     return runs.size();
   }

@@ -2,7 +2,7 @@ package io.phasewatch.collector.metrics;
 
 import static io.phasewatch.collector.metrics.MetricNames.*;
 
-import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.ToDoubleFunction;
 
@@ -29,7 +30,10 @@ public final class LayerMeters {
   private final String layer;
   private final AtomicReference<LayerState> state;
   private final List<Meter> gauges = new ArrayList<>();
-  private final Map<String, Counter> transitions = new HashMap<>();
+  // Function counters over held counts: a layer revealed after its replay shows its full count in
+  // its first sample, so increase() sees no jump from 0.
+  private final Map<String, AtomicLong> transitionCounts = new HashMap<>();
+  private final Map<String, Meter> transitions = new HashMap<>();
   private Stage stage;
 
   public LayerMeters(
@@ -101,6 +105,12 @@ public final class LayerMeters {
         tags,
         st -> st.measures().totalVariance());
     gauge(
+        DIMENSION,
+        "width d of the layer's hidden state (columns of the window)",
+        null,
+        tags,
+        st -> st.measures().dimension());
+    gauge(
         WINDOW_SAMPLES,
         "rows in the latest merged window (N)",
         null,
@@ -127,10 +137,16 @@ public final class LayerMeters {
         st -> st.captureTimeMillis() / 1000.0);
     gauge(
         PHASE_SINCE_STEP,
-        "step at which the current phase began",
+        "estimated step at which the current phase began (its onset, found in the series)",
         null,
         tags,
         LayerState::phaseSinceStep);
+    gauge(
+        PHASE_CONFIRMED_STEP,
+        "step of the window that confirmed the current phase",
+        null,
+        tags,
+        LayerState::phaseConfirmedStep);
     gauge(
         AGENT_SAMPLES_DROPPED,
         "rows the agents dropped for this layer so far, summed over ranks",
@@ -155,16 +171,25 @@ public final class LayerMeters {
 
   /** Counts one detected transition. */
   public void transition(Stage s, Phase from, Phase to) {
+    transitions(s, from, to, 1);
+  }
+
+  /** Counts {@code count} detected transitions at once (a layer revealed after its replay). */
+  public void transitions(Stage s, Phase from, Phase to, long count) {
     String key = s.label() + "/" + from.label() + "/" + to.label();
-    transitions
-        .computeIfAbsent(
-            key,
-            k ->
-                Counter.builder(PHASE_TRANSITIONS)
-                    .description("phase transitions detected")
-                    .tags(tags(s).and(TAG_FROM, from.label(), TAG_TO, to.label()))
-                    .register(registry))
-        .increment();
+    AtomicLong held = transitionCounts.get(key);
+    if (held == null) {
+      held = new AtomicLong(count);
+      transitionCounts.put(key, held);
+      transitions.put(
+          key,
+          FunctionCounter.builder(PHASE_TRANSITIONS, held, AtomicLong::get)
+              .description("phase transitions detected")
+              .tags(tags(s).and(TAG_FROM, from.label(), TAG_TO, to.label()))
+              .register(registry));
+    } else {
+      held.addAndGet(count);
+    }
   }
 
   /** Removes every meter of this layer from the registry. */
@@ -173,6 +198,7 @@ public final class LayerMeters {
     gauges.clear();
     transitions.values().forEach(registry::remove);
     transitions.clear();
+    transitionCounts.clear();
     stage = null;
   }
 

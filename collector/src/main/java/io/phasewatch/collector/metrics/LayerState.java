@@ -12,6 +12,8 @@ import java.util.Objects;
  * @param ranks data-parallel ranks merged into the window
  * @param samplesDropped rows dropped by the agents for this layer so far, summed over ranks
  * @param effectiveRankMax the largest effective rank seen in this run and stage so far
+ * @param phaseSinceStep the estimated step at which the current phase began (its onset)
+ * @param phaseConfirmedStep the step of the window that confirmed the current phase
  */
 public record LayerState(
     String run,
@@ -28,7 +30,8 @@ public record LayerState(
     SpectralMeasures measures,
     double effectiveRankMax,
     Phase phase,
-    long phaseSinceStep) {
+    long phaseSinceStep,
+    long phaseConfirmedStep) {
 
   public LayerState {
     Objects.requireNonNull(run, "run");

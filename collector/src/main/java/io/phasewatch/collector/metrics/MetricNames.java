@@ -19,6 +19,7 @@ public final class MetricNames {
   public static final String TOP10_VARIANCE_SHARE = "phasewatch.top10.variance.share";
   public static final String TOTAL_VARIANCE = "phasewatch.total.variance";
   public static final String WINDOW_SAMPLES = "phasewatch.window.samples";
+  public static final String DIMENSION = "phasewatch.dimension";
   public static final String WINDOW_RANKS = "phasewatch.window.ranks";
   public static final String WINDOW_PARTIAL = "phasewatch.window.partial";
   public static final String LAST_STEP = "phasewatch.last.step";
@@ -28,6 +29,7 @@ public final class MetricNames {
 
   public static final String PHASE = "phasewatch.phase";
   public static final String PHASE_SINCE_STEP = "phasewatch.phase.since.step";
+  public static final String PHASE_CONFIRMED_STEP = "phasewatch.phase.confirmed.step";
 
   /** Counter: rendered {@code phasewatch_phase_transitions_total}. */
   public static final String PHASE_TRANSITIONS = "phasewatch.phase.transitions";

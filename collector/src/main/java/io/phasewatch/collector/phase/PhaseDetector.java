@@ -11,18 +11,29 @@ import java.util.Optional;
  * collector feeds each (run, layer) in order).
  *
  * <p>The series is cut into segments, one per stage. Within a segment each observation is placed at
- * x = ln(1 + step − origin); the RankMe and α trends are weighted least-squares slopes over a
- * window of width W on that axis, divided by the window's mean level (relative change per e-fold of
- * steps). RankMe decides the direction (α may veto it if configured), hysteresis separates entering
- * from leaving, and a new phase is confirmed only after it has been indicated for a minimum number
- * of observations and a minimum span of ln(step).
+ * x = ln(1 + step − origin). At every observation the detector fits the current regime: the trend
+ * since the series last turned, found as the best knot of a continuous broken line over the data
+ * since the onset of the current phase ({@link LogStepWindow}). A new phase is confirmed as soon as
+ * the evidence for it is strong enough — a RankMe trend large relative to its level, significant
+ * for the number of observations it rests on, and a fitted change since the turn that stands out of
+ * the noise — and its onset is the turn, not the observation that confirmed it.
  */
 public final class PhaseDetector {
+
+  /**
+   * Weight, in degrees of freedom, of the prior belief that the noise is at the floor ({@link
+   * LogStepWindow}): enough that four or five observations of a clean series can carry a phase,
+   * small enough that a noisy series is judged on its own noise within a few more.
+   */
+  private static final int PRIOR_DOF = 6;
 
   private final String run;
   private final String layer;
   private final PhaseDetectorConfig config;
   private final LogStepWindow window;
+  private final double[] enterCritical;
+  private final double[] exitCritical;
+  private final double[] turnCritical;
 
   /** Last accepted step of each stage seen: tells a replay of an old stage from a new segment. */
   private final EnumMap<Stage, Long> lastStepByStage = new EnumMap<>(Stage.class);
@@ -33,13 +44,16 @@ public final class PhaseDetector {
   private long lastStep = -1;
   private Phase current = Phase.STEADY;
   private long phaseSince = -1;
+  private long phaseConfirmed = -1;
+
+  /** x of the current phase's onset: the regime is fitted from there on. */
+  private double anchorX;
+
+  /** RankMe at the first observation of the segment: a warmup collapses from this level. */
+  private double firstRank = Double.NaN;
 
   /** True once the segment has been entropy- or compression-seeking: no warmup after that. */
   private boolean warmupClosed;
-
-  private Phase pending;
-  private int pendingPoints;
-  private double pendingSinceX;
 
   private long ignoredNonFinite;
   private long ignoredStale;
@@ -49,14 +63,22 @@ public final class PhaseDetector {
     this.layer = Objects.requireNonNull(layer, "layer");
     this.config = Objects.requireNonNull(config, "config");
     this.window =
-        new LogStepWindow(config.windowLogSteps(), config.binsPerWindow(), config.minPoints());
+        new LogStepWindow(
+            config.binLogSteps(),
+            config.horizonLogSteps(),
+            config.minPoints(),
+            config.noiseFloor(),
+            PRIOR_DOF);
+    this.enterCritical = StudentT.criticalValues(config.enterSignificance());
+    this.exitCritical = StudentT.criticalValues(config.exitSignificance());
+    this.turnCritical = StudentT.criticalValues(config.turnSignificance());
   }
 
   /**
    * Feeds one measurement. Returns the transition it confirmed, if any. Observations with a
-   * non-finite RankMe or α are ignored and counted ({@link #ignoredNonFinite()}); so are steps at
-   * or before the last accepted step of their stage, which is what a producer's restart replays
-   * ({@link #ignoredStale()}).
+   * non-finite RankMe or α, or a RankMe that is not positive (it is at least 1 by definition), are
+   * ignored and counted ({@link #ignoredNonFinite()}); so are steps at or before the last accepted
+   * step of their stage, which is what a producer's restart replays ({@link #ignoredStale()}).
    */
   public Optional<PhaseTransition> observe(
       Stage stage, long step, double effectiveRank, double alpha) {
@@ -65,7 +87,7 @@ public final class PhaseDetector {
       throw new IllegalArgumentException(
           "phase detector: step " + step + " is negative (run=" + run + ", layer=" + layer + ")");
     }
-    if (!Double.isFinite(effectiveRank) || !Double.isFinite(alpha)) {
+    if (!(effectiveRank > 0) || !Double.isFinite(effectiveRank) || !Double.isFinite(alpha)) {
       ignoredNonFinite++;
       return Optional.empty();
     }
@@ -75,35 +97,29 @@ public final class PhaseDetector {
       return Optional.empty();
     }
     if (!started || stage != this.stage) {
-      startSegment(stage, step);
+      startSegment(stage, step, effectiveRank);
     }
     lastStep = step;
     lastStepByStage.put(stage, step);
 
     double x = Math.log1p((double) (step - origin));
-    window.add(x, effectiveRank, alpha);
-    LogStepWindow.Trend trend = window.trend();
-    if (trend == null) {
+    // RankMe is fitted as ln RankMe: its phases are relative changes (a collapse and a rise are
+    // close to exponential in ln(step)), so a slope is directly the relative trend per e-fold.
+    window.add(x, step, Math.log(effectiveRank), alpha);
+    LogStepWindow.Regime regime = window.regime(anchorX, turnCritical);
+    if (regime == null) {
       return Optional.empty();
     }
-    Phase candidate = candidate(trend, step);
+    Phase candidate = candidate(regime);
     if (candidate == current) {
-      pending = null;
       return Optional.empty();
     }
-    if (candidate != pending) {
-      pending = candidate;
-      pendingPoints = 0;
-      pendingSinceX = x;
-    }
-    pendingPoints++;
-    double span =
-        candidate == Phase.STEADY
-            ? Math.max(config.minDurationLogSteps(), config.steadyDurationLogSteps())
-            : config.minDurationLogSteps();
-    if (pendingPoints < config.minDurationPoints() || x - pendingSinceX < span) {
-      return Optional.empty();
-    }
+    // A change to steady without a turn (the line since the onset has merely lost significance)
+    // began no earlier than now; every other change began at the regime's onset.
+    long onset =
+        candidate == Phase.STEADY && !regime.knotted()
+            ? step
+            : Math.max(regime.onsetStep(), origin);
     PhaseTransition t =
         new PhaseTransition(
             run,
@@ -112,19 +128,23 @@ public final class PhaseDetector {
             current,
             candidate,
             step,
-            trend.rankTrend(),
-            trend.alphaTrend(),
+            onset,
+            regime.rank().slope(),
+            relative(regime.alpha()),
             effectiveRank,
             alpha);
-    if (candidate == Phase.ENTROPY_SEEKING || candidate == Phase.COMPRESSION_SEEKING) {
-      warmupClosed = true;
-    }
-    if (current == Phase.WARMUP) {
+    if (candidate == Phase.ENTROPY_SEEKING
+        || candidate == Phase.COMPRESSION_SEEKING
+        || current == Phase.WARMUP) {
       warmupClosed = true;
     }
     current = candidate;
-    phaseSince = step;
-    pending = null;
+    phaseSince = onset;
+    phaseConfirmed = step;
+    // The next regime is fitted from the new phase's onset; after a change to steady from the
+    // confirming window instead: the flat stretch that confirmed it may begin on the tail of the
+    // phase it ends (the last windows of a collapse), which must not read as a new fall.
+    anchorX = candidate == Phase.STEADY ? x : regime.onsetX();
     return Optional.of(t);
   }
 
@@ -134,11 +154,21 @@ public final class PhaseDetector {
   }
 
   /**
-   * The step at which the current phase was confirmed, or the first step of the segment while it is
-   * still in its initial steady state; −1 before the first accepted observation.
+   * The estimated step at which the current phase began (the turn in the series that the detector
+   * attributes it to), or the first step of the segment while it is still in its initial steady
+   * state; −1 before the first accepted observation.
    */
   public long phaseSinceStep() {
     return phaseSince;
+  }
+
+  /**
+   * The step of the observation that confirmed the current phase (≥ {@link #phaseSinceStep()}), or
+   * the first step of the segment while it is in its initial steady state; −1 before the first
+   * accepted observation.
+   */
+  public long phaseConfirmedStep() {
+    return phaseConfirmed;
   }
 
   /** The stage of the current segment ({@link Stage#PRETRAIN} before the first observation). */
@@ -161,7 +191,7 @@ public final class PhaseDetector {
     return ignoredStale;
   }
 
-  private void startSegment(Stage newStage, long step) {
+  private void startSegment(Stage newStage, long step, double rank) {
     // Pretraining counts its steps from 0, so a detector that starts late in pretraining (a layer
     // that joins late, a collector that starts late) keeps the true log-step axis. Other stages
     // start at the first step this detector sees in them.
@@ -171,39 +201,114 @@ public final class PhaseDetector {
     window.clear();
     current = Phase.STEADY;
     phaseSince = step;
-    warmupClosed = false;
-    pending = null;
+    phaseConfirmed = step;
+    anchorX = Math.log1p((double) (step - origin));
+    firstRank = rank;
+    // A detector that joins pretraining late (its first window far past the origin) has missed
+    // the start of the run: what it sees first cannot be the run's early collapse.
+    warmupClosed = newStage == Stage.PRETRAIN && anchorX > config.horizonLogSteps();
   }
 
-  private Phase candidate(LogStepWindow.Trend t, long step) {
-    boolean inEntropy = current == Phase.ENTROPY_SEEKING;
-    boolean inCollapse = current == Phase.COMPRESSION_SEEKING || current == Phase.WARMUP;
-    boolean rising = exceeds(t.rankTrend(), t.rankT(), inEntropy);
-    boolean falling = exceeds(-t.rankTrend(), -t.rankT(), inCollapse);
-    boolean alphaRising = vetoes(t.alphaTrend(), t.alphaT());
-    boolean alphaFalling = vetoes(-t.alphaTrend(), -t.alphaT());
+  private Phase candidate(LogStepWindow.Regime r) {
+    double trend = r.rank().slope();
+    double noise = Math.max(r.rank().noise(), config.noiseFloor());
+    boolean rising =
+        current == Phase.ENTROPY_SEEKING ? stays(r, trend, +1) : enters(r, trend, noise, +1);
+    boolean falling =
+        current == Phase.WARMUP || current == Phase.COMPRESSION_SEEKING
+            ? stays(r, trend, -1)
+            : enters(r, trend, noise, -1);
+    boolean alphaRising = vetoes(r, +1);
+    boolean alphaFalling = vetoes(r, -1);
     if (rising && !alphaRising) {
       return Phase.ENTROPY_SEEKING;
     }
     if (falling && !alphaFalling) {
-      return current == Phase.WARMUP || warmupAllowed(step)
+      return current == Phase.WARMUP || warmupAllowed(r, noise)
           ? Phase.WARMUP
           : Phase.COMPRESSION_SEEKING;
     }
-    return Phase.STEADY;
+    if (current == Phase.STEADY) {
+      return Phase.STEADY;
+    }
+    // A phase is left for steady once the regime after a turn has stayed flat long enough. A turn
+    // into the opposite direction is no plateau: it waits for its own evidence (the branches
+    // above).
+    boolean flat = Math.abs(trend) < config.enterTrend();
+    return flat && r.span() >= config.steadyDurationLogSteps() ? Phase.STEADY : current;
   }
 
-  private boolean exceeds(double trend, double tStat, boolean staying) {
-    return staying
-        ? trend >= config.exitTrend() && tStat >= config.exitSignificance()
-        : trend >= config.enterTrend() && tStat >= config.enterSignificance();
+  /**
+   * Enough evidence to enter the phase of direction {@code dir} (+1 rising, −1 falling), on ln
+   * RankMe: the change since the onset is e^change − 1 in relative terms.
+   */
+  private boolean enters(LogStepWindow.Regime r, double trend, double noise, int dir) {
+    LogStepWindow.Measure m = r.rank();
+    double change = dir * m.change();
+    return dir * trend >= config.enterTrend()
+        && significant(m, 1.0, dir, enterCritical)
+        && change >= config.minEffect() * noise
+        && dir * Math.expm1(m.change()) >= config.minChange()
+        && r.span() >= config.minSpanLogSteps();
   }
 
-  private boolean vetoes(double alphaTrend, double alphaT) {
-    return alphaTrend >= config.alphaVetoTrend() && alphaT >= config.enterSignificance();
+  /** Enough evidence to stay in the phase of direction {@code dir}. */
+  private boolean stays(LogStepWindow.Regime r, double trend, int dir) {
+    return dir * trend >= config.exitTrend() && significant(r.rank(), 1.0, dir, exitCritical);
   }
 
-  private boolean warmupAllowed(long step) {
-    return !warmupClosed && step - origin <= config.warmupSteps(stage);
+  /**
+   * The slope in direction {@code dir} is significant at the Student-t value (from {@code
+   * critical}) for the noise estimate's degrees of freedom, so a short series must show a larger t.
+   */
+  private boolean significant(LogStepWindow.Measure m, double level, int dir, double[] critical) {
+    double slope = dir * m.slope();
+    if (!(slope > 0)) {
+      return false;
+    }
+    int dof = (int) Math.min(m.noiseDof(), Integer.MAX_VALUE);
+    return slope >= m.slopeError(noise(m, level)) * StudentT.lookup(critical, dof);
+  }
+
+  /** The noise estimate, at least the floor at this level (1 for ln RankMe: a relative floor). */
+  private double noise(LogStepWindow.Measure m, double level) {
+    return Math.max(m.noise(), config.noiseFloor() * level);
+  }
+
+  private boolean vetoes(LogStepWindow.Regime r, int dir) {
+    LogStepWindow.Measure a = r.alpha();
+    double level = level(a);
+    if (!(level > 0)) {
+      return false;
+    }
+    return dir * a.slope() / level >= config.alphaVetoTrend()
+        && significant(a, level, dir, enterCritical);
+  }
+
+  /**
+   * A collapse is warmup when the stage has one, nothing but steady came before it in the segment,
+   * it began within the stage's warmup steps, and it fell from the level the segment started at: a
+   * fall after a rise (the series climbed first, even if the rise was never confirmed) is
+   * compression, however early.
+   */
+  private boolean warmupAllowed(LogStepWindow.Regime r, double noise) {
+    long limit = config.warmupSteps(stage);
+    if (warmupClosed || limit == 0 || r.onsetStep() - origin > limit) {
+      return false;
+    }
+    // The observed level at the onset, not the fitted one: a line's value extrapolated to the first
+    // window of a segment (alone at x = 0, far left of the others) can lie well above it.
+    double rise = Math.exp(r.onsetRank()) / firstRank - 1;
+    return rise <= Math.max(config.minChange(), Math.expm1(config.minEffect() * noise));
+  }
+
+  /** The regime's mean fitted level (half-way between its onset and now). */
+  private static double level(LogStepWindow.Measure m) {
+    return Math.abs(0.5 * (m.atOnset() + m.atEnd()));
+  }
+
+  private static double relative(LogStepWindow.Measure m) {
+    double level = level(m);
+    return level > 0 ? m.slope() / level : 0.0;
   }
 }

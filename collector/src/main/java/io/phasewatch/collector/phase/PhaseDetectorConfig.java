@@ -10,53 +10,71 @@ import java.util.Objects;
  * reason for the default. Trends are relative changes per unit of ln(step): a trend of 0.1 means
  * the smoothed value grows by about 10 % each time the step count is multiplied by e.
  *
- * @param windowLogSteps width W of the regression window on the ln(step) axis
- * @param binsPerWindow observations are averaged into bins of width W / binsPerWindow on the
- *     ln(step) axis, which bounds memory however dense the series is
- * @param minPoints fewest observations a trend is estimated from; the window reaches back past W to
- *     find them while the series is sparse on the log axis (the start of a segment)
+ * @param binLogSteps observations are pooled into bins of this width on the ln(step) axis, which
+ *     bounds memory however dense the series is; a turn is placed at a bin's last observation
+ * @param horizonLogSteps how far back on the ln(step) axis the current regime is fitted, at most
+ * @param minPoints fewest observations a regime (the line since the last turn) is fitted from
  * @param enterTrend |RankMe trend| needed to enter entropy- or compression-seeking (or warmup)
  * @param exitTrend |RankMe trend| below which such a phase is left (hysteresis: ≤ enterTrend)
- * @param enterSignificance |t| of the RankMe slope needed to enter a phase
- * @param exitSignificance |t| below which a phase is left (≤ enterSignificance)
+ * @param enterSignificance significance of the RankMe slope needed to enter a phase, as a normal
+ *     deviate: with few observations the Student-t value of the same tail probability applies
+ * @param exitSignificance significance below which a phase is left (≤ enterSignificance)
+ * @param turnSignificance significance of a change of slope for the series to count as turned
+ * @param minEffect the fitted change of RankMe since the regime's onset must be at least this many
+ *     noise standard deviations to enter a phase
+ * @param minChange ... and at least this fraction of RankMe at the onset
+ * @param minSpanLogSteps ... over at least this span of the ln(step) axis since the onset: a jump
+ *     between two windows (a loss spike) is not a phase
+ * @param noiseFloor the noise standard deviation is taken as at least this fraction of RankMe, so
+ *     that a nearly noiseless or very short series does not make every wiggle significant
  * @param alphaVetoTrend an α trend at least this large against RankMe's direction, and significant
  *     at enterSignificance, vetoes the phase RankMe indicates; {@link Double#POSITIVE_INFINITY}
  *     (the default) turns the veto off
- * @param minDurationPoints consecutive observations a new phase must be indicated before it is
- *     confirmed
- * @param minDurationLogSteps span on the ln(step) axis a new phase must be indicated before it is
- *     confirmed
- * @param steadyDurationLogSteps the span for a change to steady, longer because the smoothed trend
- *     passes through the dead band whenever the series turns (a V or Λ), and a turn is not a
- *     plateau
- * @param warmupSteps per stage: a collapse that begins within this many steps of the segment's
- *     origin, before any other trend, is labelled warmup; 0 means that stage has no warmup label
+ * @param steadyDurationLogSteps span on the ln(step) axis a flat regime must last after a turn
+ *     before a phase is left for steady
+ * @param warmupSteps per stage: a collapse from the segment's starting level, before any other
+ *     phase, whose onset lies within this many steps of the segment's origin, is warmup; 0 means
+ *     that stage has no warmup label
  */
 public record PhaseDetectorConfig(
-    double windowLogSteps,
-    int binsPerWindow,
+    double binLogSteps,
+    double horizonLogSteps,
     int minPoints,
     double enterTrend,
     double exitTrend,
     double enterSignificance,
     double exitSignificance,
+    double turnSignificance,
+    double minEffect,
+    double minChange,
+    double minSpanLogSteps,
+    double noiseFloor,
     double alphaVetoTrend,
-    int minDurationPoints,
-    double minDurationLogSteps,
     double steadyDurationLogSteps,
     Map<Stage, Long> warmupSteps) {
 
   public PhaseDetectorConfig {
-    requireRange("windowLogSteps", windowLogSteps, 0.05, 10.0);
-    requireRange("binsPerWindow", binsPerWindow, 2, 1024);
+    requireRange("binLogSteps", binLogSteps, 0.001, 1.0);
+    requireRange("horizonLogSteps", horizonLogSteps, 0.1, 20.0);
+    if (horizonLogSteps / binLogSteps > 4096) {
+      throw new IllegalArgumentException(
+          "phase detector config: horizonLogSteps "
+              + horizonLogSteps
+              + " over binLogSteps "
+              + binLogSteps
+              + " exceeds 4096 bins");
+    }
     requireRange("minPoints", minPoints, 3, 10_000);
     requireRange("enterTrend", enterTrend, 1e-6, 100.0);
     requireRange("exitTrend", exitTrend, 1e-6, enterTrend);
-    requireRange("enterSignificance", enterSignificance, 0.0, 100.0);
+    requireRange("enterSignificance", enterSignificance, 0.0, 30.0);
     requireRange("exitSignificance", exitSignificance, 0.0, enterSignificance);
+    requireRange("turnSignificance", turnSignificance, 0.0, 30.0);
+    requireRange("minEffect", minEffect, 0.0, 1000.0);
+    requireRange("minChange", minChange, 0.0, 10.0);
+    requireRange("minSpanLogSteps", minSpanLogSteps, 0.0, 10.0);
+    requireRange("noiseFloor", noiseFloor, 0.0, 1.0);
     requireRange("alphaVetoTrend", alphaVetoTrend, 1e-6, Double.POSITIVE_INFINITY);
-    requireRange("minDurationPoints", minDurationPoints, 1, 100_000);
-    requireRange("minDurationLogSteps", minDurationLogSteps, 0.0, 10.0);
     requireRange("steadyDurationLogSteps", steadyDurationLogSteps, 0.0, 10.0);
     Objects.requireNonNull(warmupSteps, "warmupSteps");
     EnumMap<Stage, Long> copy = new EnumMap<>(Stage.class);
@@ -72,30 +90,47 @@ public record PhaseDetectorConfig(
   }
 
   /**
-   * The defaults, chosen on the small-model series of PHASES-EXPERIMENT.md and on synthetic series
-   * with up to three times its probe noise (docs/phases.md explains each value).
+   * The defaults, chosen on recorded real series (docs/phases.md) and on synthetic series with up
+   * to three times the small model's probe noise.
    */
   public static PhaseDetectorConfig defaults() {
     EnumMap<Stage, Long> warmup = new EnumMap<>(Stage.class);
     warmup.put(Stage.PRETRAIN, 2_000L);
     // No α veto by default: at small d α rises through early entropy-seeking (docs/phases.md).
     return new PhaseDetectorConfig(
-        0.7, 16, 8, 0.10, 0.05, 4.0, 2.0, Double.POSITIVE_INFINITY, 3, 0.2, 0.35, warmup);
+        0.04,
+        4.0,
+        4,
+        0.10,
+        0.05,
+        6.0,
+        2.0,
+        3.0,
+        3.0,
+        0.10,
+        0.15,
+        0.01,
+        Double.POSITIVE_INFINITY,
+        0.35,
+        warmup);
   }
 
   /** The same configuration with α vetoing RankMe's direction at {@code trend} (docs/phases.md). */
   public PhaseDetectorConfig withAlphaVeto(double trend) {
     return new PhaseDetectorConfig(
-        windowLogSteps,
-        binsPerWindow,
+        binLogSteps,
+        horizonLogSteps,
         minPoints,
         enterTrend,
         exitTrend,
         enterSignificance,
         exitSignificance,
+        turnSignificance,
+        minEffect,
+        minChange,
+        minSpanLogSteps,
+        noiseFloor,
         trend,
-        minDurationPoints,
-        minDurationLogSteps,
         steadyDurationLogSteps,
         warmupSteps);
   }
@@ -105,16 +140,19 @@ public record PhaseDetectorConfig(
     EnumMap<Stage, Long> warmup = new EnumMap<>(warmupSteps);
     warmup.put(Objects.requireNonNull(stage, "stage"), steps);
     return new PhaseDetectorConfig(
-        windowLogSteps,
-        binsPerWindow,
+        binLogSteps,
+        horizonLogSteps,
         minPoints,
         enterTrend,
         exitTrend,
         enterSignificance,
         exitSignificance,
+        turnSignificance,
+        minEffect,
+        minChange,
+        minSpanLogSteps,
+        noiseFloor,
         alphaVetoTrend,
-        minDurationPoints,
-        minDurationLogSteps,
         steadyDurationLogSteps,
         warmup);
   }

@@ -12,6 +12,8 @@ import java.util.Objects;
  * @param from the phase left
  * @param to the phase entered
  * @param step the step of the observation that confirmed the transition
+ * @param onsetStep the estimated step at which the new phase began: the turn the detector found in
+ *     the series (≤ step)
  * @param rankTrend smoothed RankMe trend at that step: relative change per unit of ln(step)
  * @param alphaTrend smoothed α trend at that step, same unit
  * @param effectiveRank RankMe observed at that step
@@ -24,6 +26,7 @@ public record PhaseTransition(
     Phase from,
     Phase to,
     long step,
+    long onsetStep,
     double rankTrend,
     double alphaTrend,
     double effectiveRank,
@@ -40,6 +43,10 @@ public record PhaseTransition(
     }
     if (step < 0) {
       throw new IllegalArgumentException("phase transition: step " + step + " is negative");
+    }
+    if (onsetStep < 0 || onsetStep > step) {
+      throw new IllegalArgumentException(
+          "phase transition: onset step " + onsetStep + " outside [0, " + step + "]");
     }
   }
 }

@@ -38,6 +38,7 @@ public final class AnalysisVerticle extends VerticleBase implements WindowSink {
   // Touched only on this verticle's event-loop context.
   private final Map<String, Future<Void>> tails = new HashMap<>();
   private WorkerExecutor pool;
+  private boolean loggedFirstWindow;
 
   public AnalysisVerticle(
       CollectorState state,
@@ -67,7 +68,35 @@ public final class AnalysisVerticle extends VerticleBase implements WindowSink {
   @Override
   public void accept(MergedWindow window) throws InterruptedException {
     queued.acquire();
-    context.runOnContext(v -> enqueue(window));
+    context.runOnContext(v -> enqueue(window, false));
+  }
+
+  @Override
+  public void acceptReplayed(MergedWindow window) throws InterruptedException {
+    queued.acquire();
+    context.runOnContext(v -> enqueue(window, true));
+  }
+
+  @Override
+  public void reveal(String run, String layer) {
+    context.runOnContext(
+        v -> {
+          // After the layer's queued windows: its meters then show the state they rebuilt.
+          String key = run + '\u0000' + layer;
+          LayerHandle handle = state.existing(run, layer);
+          if (handle != null) {
+            tails
+                .getOrDefault(key, Future.succeededFuture())
+                .onComplete(
+                    ignored ->
+                        pool.executeBlocking(
+                            () -> {
+                              handle.reveal();
+                              return null;
+                            },
+                            false));
+          }
+        });
   }
 
   @Override
@@ -78,6 +107,22 @@ public final class AnalysisVerticle extends VerticleBase implements WindowSink {
             metrics.runEvicted();
           }
         });
+  }
+
+  private static String firstWindowLine(io.phasewatch.collector.metrics.LayerState l) {
+    var m = l.measures();
+    return String.format(
+        java.util.Locale.ROOT,
+        "first window measured: run=%s, layer=%s, step %d, %d rows x d=%d, RankMe %.4g,"
+            + " alpha %.4g%s; GET /api/runs lists it",
+        l.run(),
+        l.layer(),
+        l.step(),
+        m.count(),
+        m.dimension(),
+        m.effectiveRank(),
+        m.alpha(),
+        m.alphaNote().isEmpty() ? "" : " (" + m.alphaNote() + ")");
   }
 
   @Override
@@ -92,9 +137,12 @@ public final class AnalysisVerticle extends VerticleBase implements WindowSink {
     return maxQueuedWindows - queued.availablePermits();
   }
 
-  private void enqueue(MergedWindow w) {
+  private void enqueue(MergedWindow w, boolean replayed) {
     String key = w.run() + '\u0000' + w.layer();
     LayerHandle handle = state.layer(w.run(), w.layer());
+    if (replayed) {
+      handle.hideIfNew();
+    }
     Future<Void> previous = tails.getOrDefault(key, Future.succeededFuture());
     Promise<Void> done = Promise.promise();
     tails.put(key, done.future());
@@ -123,6 +171,9 @@ public final class AnalysisVerticle extends VerticleBase implements WindowSink {
                                 + " set aside: "
                                 + ar.cause().getMessage(),
                             ar.cause());
+                      } else if (!loggedFirstWindow) {
+                        loggedFirstWindow = true;
+                        handle.latest().ifPresent(l -> LOG.info(firstWindowLine(l)));
                       }
                       if (tails.get(key) == done.future()) {
                         tails.remove(key);

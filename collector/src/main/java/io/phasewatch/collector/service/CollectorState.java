@@ -66,6 +66,12 @@ public final class CollectorState implements CollectorView {
     return true;
   }
 
+  /** The layer's handle, or null when it is not held. */
+  LayerHandle existing(String run, String layer) {
+    Map<String, LayerHandle> layers = runs.get(run);
+    return layers == null ? null : layers.get(layer);
+  }
+
   /** Forgets one layer and removes its meters (its partition moved to another instance). */
   void release(String run, String layer) {
     runs.computeIfPresent(

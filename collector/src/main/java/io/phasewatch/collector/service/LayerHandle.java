@@ -5,6 +5,7 @@ import io.phasewatch.collector.ingest.MergedWindow;
 import io.phasewatch.collector.metrics.CollectorMetrics;
 import io.phasewatch.collector.metrics.LayerMeters;
 import io.phasewatch.collector.metrics.LayerState;
+import io.phasewatch.collector.phase.Phase;
 import io.phasewatch.collector.phase.PhaseDetector;
 import io.phasewatch.collector.phase.PhaseDetectorConfig;
 import io.phasewatch.collector.phase.PhaseTransition;
@@ -42,6 +43,13 @@ final class LayerHandle {
   private Stage stage;
   private double effectiveRankMax = Double.NaN;
   private boolean closed;
+  // While hidden (its partition is being replayed from the start after a move to this instance),
+  // the layer's state is rebuilt but no meter is registered; transitions are counted here and
+  // handed to the meters on reveal, so the series appears once, whole.
+  private boolean hidden;
+  private final Map<PhaseKey, Long> hiddenTransitions = new HashMap<>();
+
+  private record PhaseKey(Stage stage, Phase from, Phase to) {}
 
   LayerHandle(
       String run,
@@ -121,11 +129,21 @@ final class LayerHandle {
               measures,
               effectiveRankMax,
               detector.current(),
-              detector.phaseSinceStep());
+              detector.phaseSinceStep(),
+              detector.phaseConfirmedStep());
       latest.set(state);
       series.addLast(state);
       if (series.size() > maxPoints) {
         series.removeFirst();
+      }
+      if (hidden) {
+        // The API's event list is this instance's record, replays included (as after a restart).
+        transition.ifPresent(
+            t -> {
+              hiddenTransitions.merge(new PhaseKey(t.stage(), t.from(), t.to()), 1L, Long::sum);
+              events.accept(t);
+            });
+        return;
       }
       meters.stage(meta.stage());
       transition.ifPresent(
@@ -134,6 +152,26 @@ final class LayerHandle {
             events.accept(t);
           });
     }
+  }
+
+  /** Hides a layer that has published nothing yet, until {@link #reveal}. */
+  synchronized void hideIfNew() {
+    if (latest.get() == null && !closed) {
+      hidden = true;
+    }
+  }
+
+  /** Registers the meters of a hidden layer with everything its replay rebuilt. */
+  synchronized void reveal() {
+    if (!hidden || closed) {
+      return;
+    }
+    hidden = false;
+    if (stage != null) {
+      meters.stage(stage);
+    }
+    hiddenTransitions.forEach((k, n) -> meters.transitions(k.stage(), k.from(), k.to(), n));
+    hiddenTransitions.clear();
   }
 
   Optional<LayerState> latest() {

@@ -2,10 +2,12 @@ package io.phasewatch.collector.service;
 
 import io.phasewatch.collector.config.CollectorConfig;
 import io.phasewatch.collector.config.ConfigLoader;
+import io.phasewatch.collector.metrics.MetricNames;
 import io.phasewatch.collector.spectrum.Spectrum;
 import io.phasewatch.core.config.ConfigException;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -27,7 +29,18 @@ import picocli.CommandLine.Spec;
     })
 public final class ServeCommand implements Callable<Integer> {
 
+  /** Name and version, as {@code --version} and the first line of {@code serve} print them. */
+  public static final String VERSION = "phasewatch 0.1.0";
+
   private static final Logger LOG = Logger.getLogger(ServeCommand.class.getName());
+
+  /** The first status line comes this soon after start, the next ones every {@link #STATUS}. */
+  static final Duration FIRST_STATUS = Duration.ofSeconds(30);
+
+  static final Duration STATUS = Duration.ofMinutes(5);
+
+  // JDK logging holds loggers weakly: this keeps the level set on the Kafka client's loggers.
+  private static Logger kafkaLogger;
 
   /** Exit code of a configuration error, as picocli uses for a bad option. */
   public static final int CONFIG_ERROR = 2;
@@ -76,20 +89,23 @@ public final class ServeCommand implements Callable<Integer> {
       spec.commandLine().getErr().flush();
       return CONFIG_ERROR;
     }
+    kafkaLogger = Logger.getLogger("org.apache.kafka");
+    kafkaLogger.setLevel(config.kafka().clientLogLevel());
     Vertx vertx = Vertx.vertx();
     CountDownLatch stopped = new CountDownLatch(1);
+    // Logged before anything starts, so it is the first line; a port chosen at start (http.port
+    // 0) follows once bound.
+    LOG.info(startLine(config, config.http().port()));
     CollectorService service = CollectorService.start(vertx, config).await(120, TimeUnit.SECONDS);
-    LOG.info(
-        "collector serving on http://"
-            + config.http().host()
-            + ":"
-            + service.httpPort()
-            + ", consuming "
-            + config.kafka().topic()
-            + " from "
-            + config.kafka().bootstrapServers()
-            + ", spectrum on "
-            + Spectrum.solver());
+    if (config.http().port() == 0) {
+      LOG.info("serving on http://" + config.http().host() + ":" + service.httpPort());
+    }
+    vertx.setTimer(
+        FIRST_STATUS.toMillis(),
+        t -> {
+          LOG.info(statusLine(service));
+          vertx.setPeriodic(STATUS.toMillis(), p -> LOG.info(statusLine(service)));
+        });
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
@@ -107,5 +123,47 @@ public final class ServeCommand implements Callable<Integer> {
                 "phasewatch-shutdown"));
     stopped.await();
     return 0;
+  }
+
+  /** Version, where it listens and reads, and how it computes: the first line serve logs. */
+  static String startLine(CollectorConfig config, int httpPort) {
+    return VERSION
+        + " serve: http://"
+        + config.http().host()
+        + ":"
+        + httpPort
+        + (httpPort == 0 ? " (port chosen at start)" : "")
+        + " (/metrics, /api, live page /), consuming topic "
+        + config.kafka().topic()
+        + " from "
+        + config.kafka().bootstrapServers()
+        + " as group "
+        + config.kafka().groupId()
+        + ", spectrum on "
+        + Spectrum.solver()
+        + ", alpha fit "
+        + config.analysis().fitRange();
+  }
+
+  /** What the collector has done so far, from its own meters. */
+  static String statusLine(CollectorService service) {
+    var r = service.registry();
+    return String.format(
+        java.util.Locale.ROOT,
+        "collector status: consumer %s, runs live %.0f, snapshots ingested %.0f, rejected %.0f,"
+            + " duplicates %.0f, windows merged %.0f, consumer lag %.0f records",
+        r.get(MetricNames.CONSUMER_READY).gauge().value() == 1 ? "ready" : "not ready",
+        r.get(MetricNames.RUNS_LIVE).gauge().value(),
+        r.get(MetricNames.SNAPSHOTS_INGESTED).counter().count(),
+        sum(r, MetricNames.RECORDS_REJECTED),
+        r.get(MetricNames.SNAPSHOTS_DUPLICATE).counter().count(),
+        sum(r, MetricNames.MERGES),
+        r.get(MetricNames.CONSUMER_LAG_RECORDS).gauge().value());
+  }
+
+  private static double sum(io.micrometer.core.instrument.MeterRegistry r, String counter) {
+    return r.find(counter).counters().stream()
+        .mapToDouble(io.micrometer.core.instrument.Counter::count)
+        .sum();
   }
 }

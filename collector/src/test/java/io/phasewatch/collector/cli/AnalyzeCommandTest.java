@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -52,24 +53,30 @@ class AnalyzeCommandTest {
     assertMeasures(got, want, 1e-8);
   }
 
+  /**
+   * The fixtures (numpy's values, scripts/make_spectrum_fixtures.py) keep their own short names;
+   * analyze --json writes the names of docs/http-api.md. Fixture name → output name.
+   */
+  private static final Map<String, String> FIXTURE_TO_JSON =
+      Map.of(
+          "effective_rank", "effective_rank",
+          "participation_ratio", "participation_ratio",
+          "total_variance", "total_variance",
+          "alpha", "alpha",
+          "alpha_r2", "alpha_fit_r2",
+          "top1_share", "top1_variance_share",
+          "top10_share", "top10_variance_share");
+
   private static void assertMeasures(JsonObject got, JsonObject want, double rel) {
-    assertThat(got.getLong("n")).isEqualTo(want.getLong("n"));
-    assertThat(got.getInteger("d")).isEqualTo(want.getInteger("d"));
-    for (String k :
-        List.of(
-            "effective_rank",
-            "participation_ratio",
-            "total_variance",
-            "alpha",
-            "alpha_r2",
-            "top1_share",
-            "top10_share")) {
-      assertThat(got.getDouble(k))
-          .as(k)
-          .isCloseTo(want.getDouble(k), within(rel * Math.abs(want.getDouble(k)) + 1e-12));
-    }
-    assertThat(got.getInteger("fit_first")).isEqualTo(want.getInteger("fit_first"));
-    assertThat(got.getInteger("fit_last")).isEqualTo(want.getInteger("fit_last"));
+    assertThat(got.getLong("window_samples")).isEqualTo(want.getLong("n"));
+    assertThat(got.getInteger("dimension")).isEqualTo(want.getInteger("d"));
+    FIXTURE_TO_JSON.forEach(
+        (k, name) ->
+            assertThat(got.getDouble(name))
+                .as(name)
+                .isCloseTo(want.getDouble(k), within(rel * Math.abs(want.getDouble(k)) + 1e-12)));
+    assertThat(got.getInteger("alpha_fit_first")).isEqualTo(want.getInteger("fit_first"));
+    assertThat(got.getInteger("alpha_fit_last")).isEqualTo(want.getInteger("fit_last"));
   }
 
   @Test
@@ -119,8 +126,9 @@ class AnalyzeCommandTest {
     assertThat(got.getLong("nonfinite_rows")).isZero();
     for (String k : List.of("effective_rank", "total_variance", "alpha", "top1_share")) {
       // Relative only: the total variance is 5e-12 in one file and 5e78 in the other.
-      assertThat(got.getDouble(k))
-          .as(k)
+      String field = FIXTURE_TO_JSON.get(k);
+      assertThat(got.getDouble(field))
+          .as(field)
           .isCloseTo(want.getDouble(k), within(1e-6 * Math.abs(want.getDouble(k))));
     }
   }
@@ -146,7 +154,7 @@ class AnalyzeCommandTest {
             FIXTURES.resolve("f4_matrix.npy").toString());
     assertThat(r.exit()).isZero();
     JsonObject j = r.json().get(0);
-    assertThat(j.getInteger("fit_first")).isEqualTo(4);
+    assertThat(j.getInteger("alpha_fit_first")).isEqualTo(4);
     assertThat(j.getDouble("alpha")).isNotEqualTo(expected("f4_matrix").getDouble("alpha"));
   }
 
@@ -173,8 +181,8 @@ class AnalyzeCommandTest {
     Result r = run("analyze", "--json", FIXTURES.resolve("n_lt_d.npy").toString());
     assertThat(r.exit()).isZero();
     JsonObject j = r.json().get(0);
-    assertThat(j.getBoolean("fallback")).isTrue();
-    assertThat(j.getInteger("fit_last")).isEqualTo(50);
+    assertThat(j.getBoolean("alpha_fit_fallback")).isTrue();
+    assertThat(j.getInteger("alpha_fit_last")).isEqualTo(50);
     assertThat(j.getString("alpha_note")).contains("fallback 2:50");
   }
 
@@ -322,7 +330,7 @@ class AnalyzeCommandTest {
             "200",
             FIXTURES.resolve("f4_matrix.npy").toString());
     JsonObject j = sample.json().get(0);
-    assertThat(j.getLong("n")).isEqualTo(200L);
+    assertThat(j.getLong("window_samples")).isEqualTo(200L);
     assertThat(j.getLong("rows_seen")).isEqualTo(500L);
     // The reference is numpy's computation on all 500 rows; the error is the sample's distance.
     assertThat(j.getDouble("effective_rank_exact"))
@@ -383,8 +391,8 @@ class AnalyzeCommandTest {
     assertOneLineError(run("analyze", wide.toString()), "wide.npy", "exceeds the exact limit 4096");
     Result fd = run("analyze", "--json", "--sketch", "fd", "--rows", "8", wide.toString());
     assertThat(fd.err()).isEmpty();
-    assertThat(fd.json().get(0).getInteger("d")).isEqualTo(d);
-    assertThat(fd.json().get(0).getLong("n")).isEqualTo(3L);
+    assertThat(fd.json().get(0).getInteger("dimension")).isEqualTo(d);
+    assertThat(fd.json().get(0).getLong("window_samples")).isEqualTo(3L);
   }
 
   @Test

@@ -95,7 +95,8 @@ class ConfigLoaderTest {
     PhaseDetectorConfig p = CollectorConfig.defaults().phases();
     assertThat(p.enterTrend()).isEqualTo(0.10);
     assertThat(p.exitTrend()).isEqualTo(0.05);
-    assertThat(p.minDurationPoints()).isEqualTo(3);
+    assertThat(p.enterSignificance()).isEqualTo(6.0);
+    assertThat(p.minChange()).isEqualTo(0.10);
     assertThat(p.alphaVetoTrend()).isEqualTo(Double.POSITIVE_INFINITY);
     assertThat(p.warmupSteps(Stage.PRETRAIN)).isEqualTo(2_000L);
     assertThat(p.warmupSteps(Stage.SFT)).isZero();
@@ -111,14 +112,14 @@ class ConfigLoaderTest {
     PhaseDetectorConfig p =
         ConfigLoader.load(
                 yaml,
-                Map.of("PHASEWATCH_PHASES_MIN_DURATION_POINTS", "5"),
+                Map.of("PHASEWATCH_PHASES_MIN_EFFECT", "5"),
                 Map.of("phases.steady-duration-log-steps", "0.5"))
             .phases();
     assertThat(p.exitTrend()).isEqualTo(0.03);
     assertThat(p.alphaVetoTrend()).isEqualTo(0.2);
     assertThat(p.warmupSteps(Stage.SFT)).isEqualTo(50L);
     assertThat(p.warmupSteps(Stage.PRETRAIN)).isEqualTo(2_000L);
-    assertThat(p.minDurationPoints()).isEqualTo(5);
+    assertThat(p.minEffect()).isEqualTo(5.0);
     assertThat(p.steadyDurationLogSteps()).isEqualTo(0.5);
     assertThat(p.enterTrend()).isEqualTo(0.10);
   }
@@ -144,9 +145,8 @@ class ConfigLoaderTest {
     assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), Map.of("phases.exit-trend", "0.2")))
         .hasMessageContaining("collector config: phases.exit-trend 0.2 outside")
         .hasMessageNotContaining("exitTrend");
-    assertThatThrownBy(
-            () -> ConfigLoader.load(null, Map.of(), Map.of("phases.min-duration-points", "0")))
-        .hasMessageContaining("phases.min-duration-points 0 outside [1, 100000]");
+    assertThatThrownBy(() -> ConfigLoader.load(null, Map.of(), Map.of("phases.min-points", "2")))
+        .hasMessageContaining("phases.min-points 2 outside [3, 10000]");
     assertThatThrownBy(
             () -> ConfigLoader.load(null, Map.of(), Map.of("phases.warmup-steps.sft", "-1")))
         .hasMessageContaining("phases.warmup-steps.sft -1 must be ≥ 0");

@@ -39,6 +39,33 @@ class WindowMergerTest {
   }
 
   @Test
+  void aMergedWindowCarriesTheMetadataOfItsPartWithTheHighestStep() {
+    // Ranks of one window may report different steps (one rank ahead by a step at the boundary);
+    // the window is labelled by the latest.
+    WindowMerger m = merger();
+    SnapshotRecord behind = part("r", "l", 0, 2, 3);
+    SnapshotRecord ahead =
+        new SnapshotRecord(
+            new SnapshotMetadata("r", Stage.SFT, 1, 2, "l", 31, 3, 0, 0, 0), behind.snapshot());
+    m.offer(ahead, 0, 100);
+    MergedWindow w = m.offer(behind, 0, 110).closed().get(0);
+    assertThat(w.latestPart().metadata().step()).isEqualTo(31);
+    assertThat(w.latestPart().metadata().stage()).isEqualTo(Stage.SFT);
+    assertThat(w.parts()).extracting(p -> p.metadata().rank()).containsExactly(0, 1);
+  }
+
+  @Test
+  void aResentSnapshotIsADuplicateWhileItsWindowIsRememberedAndLateAfter() {
+    WindowMerger m = WindowMerger.bounded(TIMEOUT, 2, 2, 4, 1L << 20, 2);
+    for (long w = 0; w < 4; w++) {
+      m.offer(part("r", "l", 0, 1, w), 0, 100 + w);
+    }
+    // Windows 2 and 3 are remembered (2 of them), 0 and 1 are not.
+    assertThat(m.offer(part("r", "l", 0, 1, 3), 0, 200).admission()).isEqualTo(Admission.DUPLICATE);
+    assertThat(m.offer(part("r", "l", 0, 1, 0), 0, 200).admission()).isEqualTo(Admission.LATE);
+  }
+
+  @Test
   void sameRankTwiceCountsOnceBeforeAndAfterTheMerge() {
     WindowMerger m = merger();
     m.offer(part("r", "l", 0, 2, 0), 0, 100);

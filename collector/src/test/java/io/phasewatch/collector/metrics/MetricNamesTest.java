@@ -53,6 +53,7 @@ class MetricNamesTest {
                 m,
                 m.effectiveRank(),
                 Phase.STEADY,
+                0,
                 0));
     LayerMeters layer = new LayerMeters(registry, "r", "l", state);
     layer.stage(Stage.SFT);
@@ -92,7 +93,7 @@ class MetricNamesTest {
     AtomicReference<LayerState> state =
         new AtomicReference<>(
             new LayerState(
-                "r", "l", Stage.SFT, 3, 30, 1_000, 1, 1, false, 0, 0, m, 1, Phase.STEADY, 0));
+                "r", "l", Stage.SFT, 3, 30, 1_000, 1, 1, false, 0, 0, m, 1, Phase.STEADY, 0, 0));
     LayerMeters layer = new LayerMeters(registry, "r", "l", state);
     layer.stage(Stage.SFT);
     layer.transition(Stage.SFT, Phase.WARMUP, Phase.STEADY);

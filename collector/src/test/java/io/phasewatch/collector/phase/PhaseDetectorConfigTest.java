@@ -12,6 +12,31 @@ class PhaseDetectorConfigTest {
 
   private static final PhaseDetectorConfig D = PhaseDetectorConfig.defaults();
 
+  /** A configuration with the defaults' values except the four that the tests vary. */
+  private static PhaseDetectorConfig config(
+      double binLogSteps,
+      double horizonLogSteps,
+      int minPoints,
+      double exitTrend,
+      Map<Stage, Long> warmupSteps) {
+    return new PhaseDetectorConfig(
+        binLogSteps,
+        horizonLogSteps,
+        minPoints,
+        0.10,
+        exitTrend,
+        6.0,
+        2.0,
+        3.0,
+        3.0,
+        0.1,
+        0.15,
+        0.01,
+        0.05,
+        0.35,
+        warmupSteps);
+  }
+
   @Test
   void defaultsGiveAWarmupOnlyToPretraining() {
     assertThat(D.warmupSteps(Stage.PRETRAIN)).isEqualTo(2_000);
@@ -29,20 +54,20 @@ class PhaseDetectorConfigTest {
 
   @Test
   void anExitTrendAboveTheEnterTrendIsRejectedByName() {
-    assertThatThrownBy(
-            () ->
-                new PhaseDetectorConfig(
-                    0.7, 16, 8, 0.10, 0.20, 4.0, 2.0, 0.05, 3, 0.2, 0.35, D.warmupSteps()))
+    assertThatThrownBy(() -> config(0.04, 4.0, 4, 0.20, D.warmupSteps()))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("exitTrend 0.2");
   }
 
   @Test
+  void aHorizonOfTooManyBinsIsRejected() {
+    assertThatThrownBy(() -> config(0.001, 10.0, 4, 0.05, D.warmupSteps()))
+        .hasMessageContaining("exceeds 4096 bins");
+  }
+
+  @Test
   void tooFewMinPointsIsRejectedByName() {
-    assertThatThrownBy(
-            () ->
-                new PhaseDetectorConfig(
-                    0.7, 16, 2, 0.10, 0.05, 4.0, 2.0, 0.05, 3, 0.2, 0.35, D.warmupSteps()))
+    assertThatThrownBy(() -> config(0.04, 4.0, 2, 0.05, D.warmupSteps()))
         .hasMessageContaining("minPoints 2 outside [3, 10000]");
   }
 
@@ -56,8 +81,7 @@ class PhaseDetectorConfigTest {
   void theWarmupMapIsCopiedAndCompleted() {
     Map<Stage, Long> m = new HashMap<>();
     m.put(Stage.SFT, 100L);
-    PhaseDetectorConfig c =
-        new PhaseDetectorConfig(0.7, 16, 8, 0.10, 0.05, 4.0, 2.0, 0.05, 3, 0.2, 0.35, m);
+    PhaseDetectorConfig c = config(0.04, 4.0, 4, 0.05, m);
     m.put(Stage.SFT, 5L);
     assertThat(c.warmupSteps(Stage.SFT)).isEqualTo(100);
     assertThat(c.warmupSteps(Stage.PRETRAIN)).isZero();

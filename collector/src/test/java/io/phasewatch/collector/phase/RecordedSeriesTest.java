@@ -1,7 +1,7 @@
 package io.phasewatch.collector.phase;
 
+import static io.phasewatch.collector.phase.Phase.COMPRESSION_SEEKING;
 import static io.phasewatch.collector.phase.Phase.ENTROPY_SEEKING;
-import static io.phasewatch.collector.phase.Phase.STEADY;
 import static io.phasewatch.collector.phase.Phase.WARMUP;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -15,40 +15,78 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The series recorded from the small model's real training (phase/recorded-default.csv: step,
- * layer, effective_rank, alpha), checked per layer against landmarks read off the raw series:
+ * The detector with its defaults on series recorded from real training (test resources under
+ * phase/, each a CSV of step, layer, effective_rank, alpha and sometimes accuracies; the scripts
+ * and runs that made them are in docs/phases.md), replayed at a probe every 50 steps.
+ *
+ * <p>What the detector should have found is read off each layer's raw series, with rules that share
+ * nothing with the detector:
  *
  * <ul>
- *   <li>the bottom: the first step at which raw RankMe is within two probe standard deviations (2 ×
- *       0.35) of its minimum over the first 1,000 steps;
- *   <li>the rise: the last step at that level (RankMe leaves it for good after it).
+ *   <li><b>Swings</b> (a zig-zag on RankMe smoothed by a centred median of three windows, so that a
+ *       single-window loss spike is no swing): the series turns where it has retraced {@link
+ *       #SWING} (25 %) of the extreme reached since the last turn; between turns it rises or falls.
+ *   <li>The <b>onset</b> of a swing is the first step after its start at which RankMe, smoothed by
+ *       a centred median of three windows, has moved 10 % of its level away from the extreme the
+ *       swing starts at (below a peak, above a trough): where the move is established. A slow drift
+ *       before it (the grokking run falls from 50.5 to 47 over steps 400…1,000 before its fast
+ *       fall) does not count; docs/phases.md reports the lags against the peak as well.
+ *   <li>A <b>collapse</b> is a first swing that falls from the first observation and holds at least
+ *       {@link #MIN_COLLAPSE_WINDOWS} windows (see the second test); a fall after a rise is a
+ *       <b>compression</b>.
  * </ul>
  *
- * The collapse must be labelled warmup when it holds enough windows for a confirmed trend
- * (minPoints + minDurationPoints from the first window to the bottom); with fewer it may be. A
- * warmup must be confirmed within the delay bound W + minDurationLogSteps after the bottom.
- * Entropy-seeking must follow (steady in between allowed), after the rise and within twice the
- * bound (the low-SNR tolerance of docs/phases.md: near the bottom the probe noise is a large share
- * of RankMe).
+ * Each rise must be labelled entropy-seeking within 2 e-folds of steps of its onset; each
+ * compression compression-seeking, never warmup, within 0.5 e-folds; each collapse warmup; and no
+ * compression may be confirmed outside a compression swing (a series that only rises or plateaus
+ * has none).
  */
 class RecordedSeriesTest {
 
-  private record Row(long step, double rank, double alpha) {}
+  static final long CADENCE = 50;
+  static final double SWING = 0.25;
+  static final double ENTROPY_LAG = 2.0;
+  static final double COMPRESSION_LAG = 0.5;
+  static final int MIN_COLLAPSE_WINDOWS = 5;
 
-  private static Map<String, List<Row>> load() throws IOException {
+  /**
+   * The series the lags are held to. The DJL modular run (phase/modular-djl.csv, recorded every 5
+   * steps) is not among them yet: at a probe every 50 steps its rise (39 → 70 over steps 50…150)
+   * holds three windows and is not labelled, and its compression (onset 300 by the rule above) is
+   * confirmed at step 550, 0.60 e-folds later (docs/phases.md, "Limitations"); it is checked at its
+   * own cadence by the second test here and by ModularRecordedSeriesTest.
+   */
+  static List<String> fixtures() {
+    return List.of(
+        "/phase/recorded-default.csv", "/phase/grokking-p59.csv", "/phase/grokking-p59-zipf.csv");
+  }
+
+  static List<String> allFixtures() {
+    return List.of(
+        "/phase/recorded-default.csv",
+        "/phase/grokking-p59.csv",
+        "/phase/grokking-p59-zipf.csv",
+        "/phase/modular-djl.csv");
+  }
+
+  record Row(long step, double rank, double alpha) {}
+
+  record Swing(int from, int to, boolean rising, long onset) {}
+
+  static Map<String, List<Row>> load(String resource) throws IOException {
     Map<String, List<Row>> byLayer = new TreeMap<>();
-    try (InputStream in =
-        RecordedSeriesTest.class.getResourceAsStream("/phase/recorded-default.csv")) {
-      assertThat(in).as("phase/recorded-default.csv on the test classpath").isNotNull();
+    try (InputStream in = RecordedSeriesTest.class.getResourceAsStream(resource)) {
+      assertThat(in).as(resource + " on the test classpath").isNotNull();
       BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
-      String header = reader.readLine();
-      List<String> cols = List.of(header.trim().split(","));
+      List<String> cols = List.of(reader.readLine().trim().split(","));
       int step = cols.indexOf("step");
       int layer = cols.indexOf("layer");
-      int rank = cols.indexOf("effective_rank");
+      // The DJL-recorded modular fixture names the column rankme.
+      int rank = Math.max(cols.indexOf("effective_rank"), cols.indexOf("rankme"));
       int alpha = cols.indexOf("alpha");
       assertThat(List.of(step, layer, rank, alpha)).doesNotContain(-1);
       String line;
@@ -56,7 +94,7 @@ class RecordedSeriesTest {
         if (line.isBlank()) {
           continue;
         }
-        String[] f = line.trim().split(",");
+        String[] f = line.trim().split(",", -1);
         byLayer
             .computeIfAbsent(f[layer], k -> new ArrayList<>())
             .add(
@@ -66,69 +104,196 @@ class RecordedSeriesTest {
                     Double.parseDouble(f[alpha])));
       }
     }
+    for (List<Row> rows : byLayer.values()) {
+      rows.sort((a, b) -> Long.compare(a.step(), b.step()));
+    }
     return byLayer;
   }
 
-  @Test
-  void everyRecordedLayerReadsItsCollapseAndRiseNearItsRawLandmarks() throws IOException {
-    Map<String, List<Row>> byLayer = load();
-    assertThat(byLayer).isNotEmpty();
-    PhaseDetectorConfig config = PhaseDetectorConfig.defaults();
-    double bound = config.windowLogSteps() + config.minDurationLogSteps();
-    for (Map.Entry<String, List<Row>> e : byLayer.entrySet()) {
-      List<Row> rows = e.getValue();
-      rows.sort((a, b) -> Long.compare(a.step(), b.step()));
-      double min = Double.MAX_VALUE;
-      for (Row r : rows) {
-        if (r.step() <= 1_000) {
-          min = Math.min(min, r.rank());
-        }
-      }
-      double bottomLevel = min + 2 * SyntheticSeries.RANK_NOISE;
-      long bottom = -1;
-      long rise = -1;
-      for (Row r : rows) {
-        if (r.rank() <= bottomLevel) {
-          if (bottom < 0) {
-            bottom = r.step();
-          }
-          rise = r.step();
-        }
-      }
-      long firstTrendStep = rows.get(Math.min(config.minPoints(), rows.size()) - 1).step();
+  /** The rows a probe every {@code cadence} steps would have produced. */
+  static List<Row> every(List<Row> rows, long cadence) {
+    return rows.stream().filter(r -> r.step() % cadence == 0).toList();
+  }
 
-      PhaseDetector d = new PhaseDetector("recorded", e.getKey(), config);
-      List<PhaseTransition> ts = new ArrayList<>();
-      for (Row r : rows) {
-        d.observe(Stage.PRETRAIN, r.step(), r.rank(), r.alpha()).ifPresent(ts::add);
+  /** A move from a to b is a swing when it is at least SWING of the larger of the two. */
+  static boolean large(double a, double b) {
+    return Math.abs(b - a) >= SWING * Math.max(a, b);
+  }
+
+  /** Zig-zag: the series turns at an extreme once it has moved away from it by a large move. */
+  static List<Swing> swings(List<Row> rows) {
+    List<Integer> turns = new ArrayList<>();
+    turns.add(0);
+    int extreme = 0;
+    int direction = 0;
+    for (int i = 1; i < rows.size(); i++) {
+      double v = smoothed(rows, i);
+      double e = smoothed(rows, extreme);
+      if (direction == 0) {
+        if (large(smoothed(rows, 0), v)) {
+          direction = v > smoothed(rows, 0) ? 1 : -1;
+          extreme = i;
+        }
+      } else if (direction * (v - e) > 0) {
+        extreme = i;
+      } else if (large(e, v)) {
+        turns.add(extreme);
+        direction = -direction;
+        extreme = i;
       }
-      String what = "layer " + e.getKey() + " (bottom " + bottom + ", rise " + rise + "): " + ts;
-      long collapseWindows = 0;
-      for (Row r : rows) {
-        if (r.step() <= bottom) {
-          collapseWindows++;
+    }
+    if (turns.get(turns.size() - 1) != extreme) {
+      turns.add(extreme);
+    }
+    List<Swing> out = new ArrayList<>();
+    for (int k = 0; k + 1 < turns.size(); k++) {
+      int a = turns.get(k);
+      int b = turns.get(k + 1);
+      double from = smoothed(rows, a);
+      double to = smoothed(rows, b);
+      if (!large(from, to)) {
+        continue;
+      }
+      long onset = rows.get(b).step();
+      for (int i = a + 1; i <= b; i++) {
+        double smooth = smoothed(rows, i);
+        if (to > from ? smooth >= 1.1 * from : smooth <= 0.9 * from) {
+          onset = rows.get(i).step();
+          break;
         }
       }
-      boolean warmupExpected = collapseWindows >= config.minPoints() + config.minDurationPoints();
-      List<Phase> phases = SyntheticSeries.phases(ts).stream().filter(p -> p != STEADY).toList();
-      List<Phase> afterCollapse =
-          !phases.isEmpty() && phases.get(0) == WARMUP ? phases.subList(1, phases.size()) : phases;
-      assertThat(afterCollapse).as(what).startsWith(ENTROPY_SEEKING).doesNotContain(WARMUP);
-      if (warmupExpected) {
-        assertThat(phases).as(what).startsWith(WARMUP);
-      }
-      if (phases.get(0) == WARMUP) {
-        PhaseTransition warmup = ts.get(0);
-        assertThat(warmup.step()).as(what).isGreaterThanOrEqualTo(firstTrendStep);
-        assertThat(SyntheticSeries.logStep(warmup.step()) - SyntheticSeries.logStep(bottom))
-            .as(what)
-            .isLessThanOrEqualTo(bound);
-      }
-      PhaseTransition entropy =
-          ts.stream().filter(t -> t.to() == ENTROPY_SEEKING).findFirst().orElseThrow();
-      assertThat(SyntheticSeries.logStep(entropy.step()) - SyntheticSeries.logStep(rise))
-          .as(what)
-          .isBetween(0.0, 2 * bound);
+      out.add(new Swing(a, b, to > from, onset));
     }
+    return out;
+  }
+
+  /** RankMe at i, smoothed by the median of windows i − 1, i, i + 1 (fewer at the ends). */
+  static double smoothed(List<Row> rows, int i) {
+    if (i == 0 || i == rows.size() - 1) {
+      return rows.get(i).rank();
+    }
+    double a = rows.get(i - 1).rank();
+    double b = rows.get(i).rank();
+    double c = rows.get(i + 1).rank();
+    return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
+  }
+
+  static List<PhaseTransition> replay(String layer, List<Row> rows) {
+    PhaseDetector d = new PhaseDetector("recorded", layer, PhaseDetectorConfig.defaults());
+    List<PhaseTransition> ts = new ArrayList<>();
+    for (Row r : rows) {
+      d.observe(Stage.PRETRAIN, r.step(), r.rank(), r.alpha()).ifPresent(ts::add);
+    }
+    return ts;
+  }
+
+  static double lag(long confirmed, long onset) {
+    return Math.log1p(confirmed) - Math.log1p(onset);
+  }
+
+  @ParameterizedTest
+  @MethodSource("fixtures")
+  void atAProbeEveryFiftyStepsEachSwingIsLabelledWithinItsLag(String resource) throws IOException {
+    Map<String, List<Row>> byLayer = load(resource);
+    assertThat(byLayer).isNotEmpty();
+    for (Map.Entry<String, List<Row>> e : byLayer.entrySet()) {
+      List<Row> rows = every(e.getValue(), CADENCE);
+      List<Swing> swings = swings(rows);
+      List<PhaseTransition> ts = replay(e.getKey(), rows);
+      String what = resource + " " + e.getKey() + " swings " + describe(rows, swings) + ": " + ts;
+      System.out.println(what);
+      for (int k = 0; k < swings.size(); k++) {
+        Swing s = swings.get(k);
+        long start = rows.get(s.from()).step();
+        long end = rows.get(s.to()).step();
+        if (!s.rising() && k == 0 && s.from() == 0) {
+          if (s.to() - s.from() + 1 >= MIN_COLLAPSE_WINDOWS) {
+            assertThat(ts).as("collapse: " + what).anyMatch(t -> t.to() == WARMUP);
+          }
+          continue;
+        }
+        Phase expected = s.rising() ? ENTROPY_SEEKING : COMPRESSION_SEEKING;
+        double allowed = s.rising() ? ENTROPY_LAG : COMPRESSION_LAG;
+        PhaseTransition found =
+            ts.stream()
+                .filter(t -> t.to() == expected && t.step() >= start)
+                .findFirst()
+                .orElse(null);
+        assertThat(found).as("%s from %d to %d: %s", expected, start, end, what).isNotNull();
+        assertThat(lag(found.step(), s.onset()))
+            .as("lag of %s after onset %d: %s", found, s.onset(), what)
+            .isLessThanOrEqualTo(allowed);
+        if (!s.rising()) {
+          assertThat(ts.stream().filter(t -> t.step() >= start && t.step() <= found.step()))
+              .as("no warmup for the compression: " + what)
+              .noneMatch(t -> t.to() == WARMUP);
+        }
+      }
+      for (PhaseTransition t : ts) {
+        if (t.to() != COMPRESSION_SEEKING) {
+          continue;
+        }
+        boolean inAFall =
+            swings.stream()
+                .anyMatch(
+                    s ->
+                        !s.rising()
+                            && t.step() >= rows.get(s.from()).step()
+                            && lag(t.step(), rows.get(s.to()).step()) <= COMPRESSION_LAG);
+        assertThat(inAFall).as("compression outside any fall: %s in %s", t, what).isTrue();
+      }
+    }
+  }
+
+  /**
+   * At a probe every 50 steps none of the recorded collapses holds three windows (they are over
+   * within 30–75 steps), so the warmup is checked at the cadence each series was recorded at, for
+   * collapses of at least {@link #MIN_COLLAPSE_WINDOWS} windows: a fall over four windows whose
+   * second differences are as large as the fall itself cannot be told from noise without knowing
+   * the noise (docs/phases.md, "Limitations").
+   */
+  @ParameterizedTest
+  @MethodSource("allFixtures")
+  void atTheRecordedCadenceEveryCollapseIsWarmupAndNothingElseIs(String resource)
+      throws IOException {
+    for (Map.Entry<String, List<Row>> e : load(resource).entrySet()) {
+      List<Row> rows = e.getValue();
+      List<Swing> swings = swings(rows);
+      List<PhaseTransition> ts = replay(e.getKey(), rows);
+      String what = resource + " " + e.getKey() + " swings " + describe(rows, swings) + ": " + ts;
+      System.out.println(what);
+      boolean collapses =
+          !swings.isEmpty()
+              && !swings.get(0).rising()
+              && swings.get(0).from() == 0
+              && swings.get(0).to() + 1 >= MIN_COLLAPSE_WINDOWS;
+      if (collapses) {
+        assertThat(ts).as("collapse: " + what).anyMatch(t -> t.to() == WARMUP);
+        long bottom = rows.get(swings.get(0).to()).step();
+        assertThat(ts.stream().filter(t -> t.to() == WARMUP))
+            .as("warmup after the rise began: " + what)
+            .allMatch(t -> t.onsetStep() <= bottom);
+      }
+      List<PhaseTransition> warmups = ts.stream().filter(t -> t.to() == WARMUP).toList();
+      assertThat(warmups)
+          .as("at most one warmup, at the start: " + what)
+          .hasSizeLessThanOrEqualTo(1);
+    }
+  }
+
+  private static String describe(List<Row> rows, List<Swing> swings) {
+    StringBuilder b = new StringBuilder();
+    for (Swing s : swings) {
+      b.append(
+          String.format(
+              "[%s %d→%d (%.1f→%.1f) onset %d]",
+              s.rising() ? "rise" : "fall",
+              rows.get(s.from()).step(),
+              rows.get(s.to()).step(),
+              rows.get(s.from()).rank(),
+              rows.get(s.to()).rank(),
+              s.onset()));
+    }
+    return b.toString();
   }
 }

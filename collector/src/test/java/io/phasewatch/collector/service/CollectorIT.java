@@ -143,7 +143,7 @@ class CollectorIT {
 
     JsonObject series = new JsonObject(get(c, "/api/runs/direct/layers/exact_layer/series").body());
     assertThat(series.getJsonArray("points")).hasSize(1);
-    assertThat(series.getJsonArray("points").getJsonObject(0).getDouble("effectiveRank"))
+    assertThat(series.getJsonArray("points").getJsonObject(0).getDouble("effective_rank"))
         .isEqualTo(measures(exact).effectiveRank());
     assertThat(get(c, "/api/runs/direct/layers/nope/series").statusCode()).isEqualTo(404);
     assertThat(new JsonObject(get(c, "/api/runs").body()).getJsonArray("runs")).hasSize(1);

@@ -36,9 +36,54 @@ class LayerPhaseConfigTest {
   }
 
   @Test
-  void aMinimumDurationLongerThanTheSeriesKeepsTheLayerSteady() {
-    assertThat(phaseAfterCollapse(Map.of("phases.min-duration-points", "1000")))
+  void aMinimumSpanLongerThanTheSeriesKeepsTheLayerSteady() {
+    assertThat(phaseAfterCollapse(Map.of("phases.min-span-log-steps", "5")))
         .isEqualTo(Phase.STEADY);
+  }
+
+  @Test
+  void aHiddenLayerPublishesNothingUntilRevealedAndThenItsWholeState() {
+    // The same collapse twice: once published as it goes, once replayed hidden and then revealed.
+    SimpleMeterRegistry live = new SimpleMeterRegistry();
+    feed(live, false);
+    SimpleMeterRegistry replayed = new SimpleMeterRegistry();
+    LayerHandle hidden = feed(replayed, true);
+    assertThat(replayed.find("phasewatch.effective.rank").meters()).isEmpty();
+    assertThat(replayed.find("phasewatch.phase.transitions").meters()).isEmpty();
+    hidden.reveal();
+    double liveTransitions =
+        live.find("phasewatch.phase.transitions").functionCounters().stream()
+            .mapToDouble(c -> c.count())
+            .sum();
+    assertThat(liveTransitions).isPositive();
+    for (var c : live.find("phasewatch.phase.transitions").functionCounters()) {
+      assertThat(
+              replayed
+                  .get("phasewatch.phase.transitions")
+                  .tags(c.getId().getTags())
+                  .functionCounter()
+                  .count())
+          .as(c.getId().toString())
+          .isEqualTo(c.count());
+    }
+    assertThat(replayed.get("phasewatch.effective.rank").gauge().value())
+        .isEqualTo(live.get("phasewatch.effective.rank").gauge().value());
+  }
+
+  private static LayerHandle feed(SimpleMeterRegistry registry, boolean hidden) {
+    CollectorState state =
+        new CollectorState(
+            registry,
+            100,
+            100,
+            ConfigLoader.load(null, Map.of(), Map.of("phases.warmup-steps.pretrain", "0"))
+                .phases());
+    LayerHandle layer = state.layer("run", "layer00");
+    if (hidden) {
+      layer.hideIfNew();
+    }
+    collapse(layer, new CollectorMetrics(registry, state::liveRuns));
+    return layer;
   }
 
   /**
@@ -53,6 +98,11 @@ class LayerPhaseConfigTest {
             registry, 100, 100, ConfigLoader.load(null, Map.of(), overrides).phases());
     CollectorMetrics metrics = new CollectorMetrics(registry, state::liveRuns);
     LayerHandle layer = state.layer("run", "layer00");
+    collapse(layer, metrics);
+    return layer.latest().orElseThrow().phase();
+  }
+
+  private static void collapse(LayerHandle layer, CollectorMetrics metrics) {
     double step = 20;
     for (int w = 0; w < 33; w++, step *= 1.1) {
       double tau = 20 * Math.pow(step / 20, -0.5);
@@ -71,6 +121,5 @@ class LayerPhaseConfigTest {
           metrics,
           t -> {});
     }
-    return layer.latest().orElseThrow().phase();
   }
 }

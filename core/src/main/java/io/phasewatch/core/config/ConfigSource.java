@@ -325,6 +325,15 @@ public final class ConfigSource {
     }
   }
 
+  /** A JDK logging level by name, any case: OFF, SEVERE, WARNING, INFO, CONFIG, FINE, …. */
+  public java.util.logging.Level logLevel(String key) {
+    try {
+      return java.util.logging.Level.parse(text(key).trim().toUpperCase(java.util.Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw bad(key, "a logging level (OFF, SEVERE, WARNING, INFO, FINE)");
+    }
+  }
+
   /** A list: a YAML sequence, or comma-separated text from the environment or a flag. */
   public List<String> strings(String key) {
     Object o = raw(key);

@@ -9,7 +9,8 @@ package io.phasewatch.core.wire;
  * @param maxStringBytes largest UTF-8 length of the run id and of the layer name
  * @param maxChunksPerSnapshot largest chunk count of one snapshot
  * @param maxSnapshotBytes largest snapshot body (all chunks' payloads together)
- * @param maxRecordBytes largest single record value (one chunk, header and CRC included)
+ * @param maxRecordBytes the record limit: largest single record value accepted (one chunk, header
+ *     and CRC included); not the encoder's chunk size, which it bounds
  */
 public record DecodeLimits(
     int maxDimension,

@@ -30,6 +30,11 @@ public final class WireBytes {
     return ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
   }
 
+  /** The u32 at {@code at}, as the unsigned value it is. */
+  public static long u32(ByteBuffer b, int at) {
+    return Integer.toUnsignedLong(b.getInt(at));
+  }
+
   /** CRC32C of {@code length} bytes from {@code from}, as the u32 the formats store. */
   public static int crc32c(byte[] bytes, int from, int length) {
     CRC32C crc = new CRC32C();

@@ -44,7 +44,7 @@ class ChunkAssemblerTest {
     assertThat(a.accept(c.get(0), 1)).isEmpty();
     assertThat(a.accept(c.get(1), 2)).isEmpty();
     assertThat(a.accept(c.get(2), 3)).isEmpty();
-    assertThat(a.pendingBytes()).isEqualTo(3 * (256 - SnapshotCodec.FRAME_OVERHEAD));
+    assertThat(a.pendingBytes()).isEqualTo(3 * (256 - WireLayout.FRAME_OVERHEAD));
     assertThat(a.accept(c.get(3), 4)).contains(RECORD);
     // A late copy of a completed snapshot's chunk neither completes it again nor lingers.
     assertThat(a.accept(c.get(1), 5)).isEmpty();
@@ -74,7 +74,7 @@ class ChunkAssemblerTest {
     byte[] forged =
         Forge.editHeader(
             SnapshotCodec.encode(RECORD, 256).get(1),
-            f -> f.put(SnapshotCodec.F_PAYLOAD + 7, (byte) 0x55));
+            f -> f.put(WireLayout.F_PAYLOAD + 7, (byte) 0x55));
     DecodedChunk other = SnapshotCodec.decode(forged, LIMITS);
     assertThatThrownBy(() -> a.accept(other, 1))
         .isInstanceOfSatisfying(
@@ -93,8 +93,7 @@ class ChunkAssemblerTest {
     List<byte[]> frames = SnapshotCodec.encode(RECORD, 256);
     ChunkAssembler a = ChunkAssembler.withDefaults();
     a.accept(SnapshotCodec.decode(frames.get(0), LIMITS), 0);
-    byte[] moreChunks =
-        Forge.editHeader(frames.get(1), f -> f.putInt(SnapshotCodec.F_CHUNK_COUNT, 5));
+    byte[] moreChunks = Forge.editHeader(frames.get(1), f -> f.putInt(WireLayout.F_CHUNK_COUNT, 5));
     DecodedChunk bad = SnapshotCodec.decode(moreChunks, LIMITS);
     assertThatThrownBy(() -> a.accept(bad, 1))
         .isInstanceOfSatisfying(
@@ -108,8 +107,7 @@ class ChunkAssemblerTest {
     List<byte[]> frames = SnapshotCodec.encode(RECORD, 256);
     ChunkAssembler a = ChunkAssembler.withDefaults();
     // Chunk 1 claims offset 0: lengths add up, offsets do not.
-    byte[] shifted =
-        Forge.editHeader(frames.get(1), f -> f.putInt(SnapshotCodec.F_CHUNK_OFFSET, 0));
+    byte[] shifted = Forge.editHeader(frames.get(1), f -> f.putInt(WireLayout.F_CHUNK_OFFSET, 0));
     a.accept(SnapshotCodec.decode(frames.get(0), LIMITS), 0);
     a.accept(SnapshotCodec.decode(shifted, LIMITS), 0);
     a.accept(SnapshotCodec.decode(frames.get(2), LIMITS), 0);

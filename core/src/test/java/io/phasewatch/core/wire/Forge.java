@@ -1,10 +1,10 @@
 package io.phasewatch.core.wire;
 
-import static io.phasewatch.core.wire.SnapshotCodec.FRAME_OVERHEAD;
-import static io.phasewatch.core.wire.SnapshotCodec.F_BODY_CRC;
-import static io.phasewatch.core.wire.SnapshotCodec.F_BODY_LENGTH;
-import static io.phasewatch.core.wire.SnapshotCodec.F_PAYLOAD;
-import static io.phasewatch.core.wire.SnapshotCodec.F_PAYLOAD_LENGTH;
+import static io.phasewatch.core.wire.WireLayout.FRAME_OVERHEAD;
+import static io.phasewatch.core.wire.WireLayout.F_BODY_CRC;
+import static io.phasewatch.core.wire.WireLayout.F_BODY_LENGTH;
+import static io.phasewatch.core.wire.WireLayout.F_PAYLOAD;
+import static io.phasewatch.core.wire.WireLayout.F_PAYLOAD_LENGTH;
 
 import io.phasewatch.core.sketch.ExactSnapshot;
 import io.phasewatch.core.sketch.FdSnapshot;
@@ -44,8 +44,13 @@ final class Forge {
     for (int i = 0; i < rows.length; i++) {
       rows[i] = Math.sin(i + 1);
     }
+    // Σ‖z‖² = N‖μ‖² + 5000: a total variance of 5000/(N − 1) ≥ 0, as a decoder requires.
+    double nMeanSquare = 0;
+    for (double m : mean) {
+      nMeanSquare += 1000 * m * m;
+    }
     return new SnapshotRecord(
-        metadata("r1", "l12"), new FdSnapshot(ell, 1000, mean, rows, 5000, 12.5, 3));
+        metadata("r1", "l12"), new FdSnapshot(ell, 1000, mean, rows, nMeanSquare + 5000, 12.5, 3));
   }
 
   static byte[] single(SnapshotRecord r) {
@@ -64,14 +69,14 @@ final class Forge {
   /** A single-chunk frame around any body, with both CRCs correct. */
   static byte[] frame(byte[] body) {
     ByteBuffer f = ByteBuffer.allocate(FRAME_OVERHEAD + body.length).order(ByteOrder.LITTLE_ENDIAN);
-    f.putInt(SnapshotCodec.F_MAGIC, SnapshotCodec.MAGIC);
-    f.putShort(SnapshotCodec.F_VERSION, (short) 1);
-    f.putLong(SnapshotCodec.F_SNAPSHOT_ID, 42);
+    f.putInt(WireLayout.F_MAGIC, WireLayout.MAGIC);
+    f.putShort(WireLayout.F_VERSION, (short) 1);
+    f.putLong(WireLayout.F_SNAPSHOT_ID, 42);
     f.putInt(F_BODY_LENGTH, body.length);
-    f.putInt(F_BODY_CRC, SnapshotCodec.crc32c(body, 0, body.length));
-    f.putInt(SnapshotCodec.F_CHUNK_INDEX, 0);
-    f.putInt(SnapshotCodec.F_CHUNK_COUNT, 1);
-    f.putInt(SnapshotCodec.F_CHUNK_OFFSET, 0);
+    f.putInt(F_BODY_CRC, WireBytes.crc32c(body, 0, body.length));
+    f.putInt(WireLayout.F_CHUNK_INDEX, 0);
+    f.putInt(WireLayout.F_CHUNK_COUNT, 1);
+    f.putInt(WireLayout.F_CHUNK_OFFSET, 0);
     f.putInt(F_PAYLOAD_LENGTH, body.length);
     f.put(F_PAYLOAD, body);
     return reseal(f.array());
@@ -96,7 +101,7 @@ final class Forge {
     int crcAt = frame.length - 4;
     ByteBuffer.wrap(frame)
         .order(ByteOrder.LITTLE_ENDIAN)
-        .putInt(crcAt, SnapshotCodec.crc32c(frame, 0, crcAt));
+        .putInt(crcAt, WireBytes.crc32c(frame, 0, crcAt));
     return frame;
   }
 }

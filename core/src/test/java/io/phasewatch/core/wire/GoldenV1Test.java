@@ -116,7 +116,7 @@ class GoldenV1Test {
     assertThat(s.rowCount()).isEqualTo(8);
     assertThat(s.count()).isEqualTo(1000);
     assertThat(s.nonFiniteRows()).isEqualTo(4);
-    assertThat(s.sumOfSquares()).isEqualTo(123.0);
+    assertThat(s.sumOfSquares()).isEqualTo(12000.0);
     assertThat(s.shrinkage()).isEqualTo(0.75);
     assertThat(s.mean()).containsExactly(0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75);
     double[] rows = s.rows();
@@ -178,7 +178,7 @@ class GoldenV1Test {
                 1000,
                 new double[] {0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75},
                 rows,
-                123.0,
+                12000.0,
                 0.75,
                 4));
     List<byte[]> frames = SnapshotCodec.encode(chunked, 256);

@@ -28,11 +28,11 @@ class RowSampleWireTest {
     SnapshotRecord small = sample(8, 5, 3, 40);
     byte[] one = Forge.single(small);
     // 84 + 2 + 2 ("r1", "l12": 2 and 3 bytes) + 8 (seenRows) + 4·n·d, plus the frame.
-    assertThat(one.length).isEqualTo(SnapshotCodec.FRAME_OVERHEAD + 84 + 2 + 3 + 8 + 4 * 15);
+    assertThat(one.length).isEqualTo(WireLayout.FRAME_OVERHEAD + 84 + 2 + 3 + 8 + 4 * 15);
     ByteBuffer body = ByteBuffer.wrap(Forge.body(one)).order(ByteOrder.LITTLE_ENDIAN);
-    assertThat(body.get(SnapshotCodec.B_KIND)).isEqualTo((byte) 3);
-    assertThat(body.getInt(SnapshotCodec.B_ELL)).isEqualTo(8);
-    assertThat(body.getInt(SnapshotCodec.B_ROW_COUNT)).isEqualTo(3);
+    assertThat(body.get(WireLayout.B_KIND)).isEqualTo((byte) 3);
+    assertThat(body.getInt(WireLayout.B_ELL)).isEqualTo(8);
+    assertThat(body.getInt(WireLayout.B_ROW_COUNT)).isEqualTo(3);
     assertThat(SnapshotCodec.decode(one, DecodeLimits.defaults()).whole()).contains(small);
 
     SnapshotRecord big = sample(300, 64, 200, 5000);
@@ -75,8 +75,8 @@ class RowSampleWireTest {
   void decodeRejectsAnInconsistentRowSample() {
     byte[] frame = Forge.single(sample(8, 5, 3, 40));
     int payload = 84 + 2 + 3;
-    expectBadField(Forge.editBody(frame, b -> b.putLong(SnapshotCodec.B_COUNT, 2)), "count");
-    expectBadField(Forge.editBody(frame, b -> b.putInt(SnapshotCodec.B_ELL, 2)), "rowCount");
+    expectBadField(Forge.editBody(frame, b -> b.putLong(WireLayout.B_COUNT, 2)), "count");
+    expectBadField(Forge.editBody(frame, b -> b.putInt(WireLayout.B_ELL, 2)), "rowCount");
     expectBadField(Forge.editBody(frame, b -> b.putLong(payload, 2)), "seenRows");
     expectBadField(Forge.editBody(frame, b -> b.putFloat(payload + 8 + 4, Float.NaN)), "rows");
   }
@@ -84,8 +84,8 @@ class RowSampleWireTest {
   @Test
   void decodeRejectsARowSampleWhoseBytesDoNotMatchItsRows() {
     byte[] frame = Forge.single(sample(8, 5, 3, 40));
-    byte[] grown = Forge.editBody(frame, b -> b.putInt(SnapshotCodec.B_ROW_COUNT, 4));
-    grown = Forge.editBody(grown, b -> b.putLong(SnapshotCodec.B_COUNT, 4));
+    byte[] grown = Forge.editBody(frame, b -> b.putInt(WireLayout.B_ROW_COUNT, 4));
+    grown = Forge.editBody(grown, b -> b.putLong(WireLayout.B_COUNT, 4));
     byte[] g = grown;
     assertThatThrownBy(() -> SnapshotCodec.decode(g, DecodeLimits.defaults()))
         .isInstanceOfSatisfying(

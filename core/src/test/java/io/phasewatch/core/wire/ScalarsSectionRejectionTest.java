@@ -22,7 +22,7 @@ class ScalarsSectionRejectionTest {
     ByteBuffer b =
         ByteBuffer.allocate(plain.length + section.length).order(ByteOrder.LITTLE_ENDIAN);
     b.put(plain).put(section);
-    b.putShort(SnapshotCodec.B_FLAGS, (short) SnapshotCodec.FLAG_SCALARS);
+    b.putShort(WireLayout.B_FLAGS, (short) WireLayout.FLAG_SCALARS);
     return Forge.frame(b.array());
   }
 
@@ -170,8 +170,7 @@ class ScalarsSectionRejectionTest {
   void decodeStillRejectsFlagBitsOtherThanScalars() {
     byte[] value =
         Forge.editBody(
-            Forge.single(Forge.fd(4, 3, 2)),
-            b -> b.putShort(SnapshotCodec.B_FLAGS, (short) 0x0002));
+            Forge.single(Forge.fd(4, 3, 2)), b -> b.putShort(WireLayout.B_FLAGS, (short) 0x0002));
     assertThatThrownBy(() -> SnapshotCodec.decode(value, DecodeLimits.defaults()))
         .isInstanceOfSatisfying(
             WireFormatException.class, e -> assertThat(e.field()).isEqualTo("flags"))

@@ -88,14 +88,14 @@ class SnapshotCodecFuzzTest {
       byte[] v = new byte[random.nextInt(400)];
       random.nextBytes(v);
       ByteBuffer b = ByteBuffer.wrap(v).order(ByteOrder.LITTLE_ENDIAN);
-      int mode = v.length >= SnapshotCodec.FRAME_OVERHEAD ? i % 4 : 0;
+      int mode = v.length >= WireLayout.FRAME_OVERHEAD ? i % 4 : 0;
       if (mode >= 1) {
         // Past magic and version, so the later checks see random input too.
-        b.putInt(SnapshotCodec.F_MAGIC, SnapshotCodec.MAGIC);
-        b.putShort(SnapshotCodec.F_VERSION, (short) 1);
+        b.putInt(WireLayout.F_MAGIC, WireLayout.MAGIC);
+        b.putShort(WireLayout.F_VERSION, (short) 1);
       }
       if (mode >= 2) {
-        b.putInt(SnapshotCodec.F_PAYLOAD_LENGTH, v.length - SnapshotCodec.FRAME_OVERHEAD);
+        b.putInt(WireLayout.F_PAYLOAD_LENGTH, v.length - WireLayout.FRAME_OVERHEAD);
       }
       if (mode == 3) {
         // A random header with a correct frame CRC: reaches the chunk and body checks.
@@ -224,7 +224,7 @@ class SnapshotCodecFuzzTest {
             // Damage behind a valid frame CRC: caught by a header check, the body CRC, the
             // tiling check or a contradiction with the other chunks.
             byte[] f = frames.get(random.nextInt(frames.size()));
-            int at = SnapshotCodec.F_SNAPSHOT_ID + random.nextInt(f.length - 4 - 8);
+            int at = WireLayout.F_SNAPSHOT_ID + random.nextInt(f.length - 4 - 8);
             f[at] ^= (byte) (1 << random.nextInt(8));
             Forge.reseal(f);
             damaged = true;

@@ -1,18 +1,18 @@
 package io.phasewatch.core.wire;
 
-import static io.phasewatch.core.wire.SnapshotCodec.B_COUNT;
-import static io.phasewatch.core.wire.SnapshotCodec.B_DIMENSION;
-import static io.phasewatch.core.wire.SnapshotCodec.B_ELL;
-import static io.phasewatch.core.wire.SnapshotCodec.B_FLAGS;
-import static io.phasewatch.core.wire.SnapshotCodec.B_KIND;
-import static io.phasewatch.core.wire.SnapshotCodec.B_RANK;
-import static io.phasewatch.core.wire.SnapshotCodec.B_ROW_COUNT;
-import static io.phasewatch.core.wire.SnapshotCodec.B_STAGE;
-import static io.phasewatch.core.wire.SnapshotCodec.B_STRINGS;
-import static io.phasewatch.core.wire.SnapshotCodec.F_BODY_LENGTH;
-import static io.phasewatch.core.wire.SnapshotCodec.F_CHUNK_COUNT;
-import static io.phasewatch.core.wire.SnapshotCodec.F_CHUNK_INDEX;
-import static io.phasewatch.core.wire.SnapshotCodec.F_VERSION;
+import static io.phasewatch.core.wire.WireLayout.B_COUNT;
+import static io.phasewatch.core.wire.WireLayout.B_DIMENSION;
+import static io.phasewatch.core.wire.WireLayout.B_ELL;
+import static io.phasewatch.core.wire.WireLayout.B_FLAGS;
+import static io.phasewatch.core.wire.WireLayout.B_KIND;
+import static io.phasewatch.core.wire.WireLayout.B_RANK;
+import static io.phasewatch.core.wire.WireLayout.B_ROW_COUNT;
+import static io.phasewatch.core.wire.WireLayout.B_STAGE;
+import static io.phasewatch.core.wire.WireLayout.B_STRINGS;
+import static io.phasewatch.core.wire.WireLayout.F_BODY_LENGTH;
+import static io.phasewatch.core.wire.WireLayout.F_CHUNK_COUNT;
+import static io.phasewatch.core.wire.WireLayout.F_CHUNK_INDEX;
+import static io.phasewatch.core.wire.WireLayout.F_VERSION;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -70,13 +70,13 @@ class SnapshotCodecLimitsTest {
   @Test
   void decodeRejectsFlippedPayloadBitByCrc() {
     byte[] v = EXACT.clone();
-    v[SnapshotCodec.F_PAYLOAD + 100] ^= 0x10;
+    v[WireLayout.F_PAYLOAD + 100] ^= 0x10;
     assertRejected(v, RejectReason.BAD_CRC, "crc");
   }
 
   @Test
   void decodeRejectsBodyCrcMismatchEvenWithValidFrameCrc() {
-    byte[] v = Forge.editHeader(EXACT, f -> f.putInt(SnapshotCodec.F_BODY_CRC, 12345));
+    byte[] v = Forge.editHeader(EXACT, f -> f.putInt(WireLayout.F_BODY_CRC, 12345));
     assertRejected(v, RejectReason.BAD_CRC, "bodyCrc");
   }
 
@@ -92,6 +92,54 @@ class SnapshotCodecLimitsTest {
     DecodeLimits tight = new DecodeLimits(2, 4096, 256, 16, 1 << 20, 1 << 20);
     assertThatThrownBy(() -> SnapshotCodec.decode(EXACT, tight))
         .hasMessage("snapshot v1: dim 3 exceeds limit 2 (run=r1, layer=l12)");
+  }
+
+  @Test
+  void decodeRejectsNegativeTotalVariance() {
+    // Σ‖z‖² = 123 with N = 1000 and ‖μ‖² = 0.3125: (Σ‖z‖² − N‖μ‖²)/(N − 1) < 0.
+    FdSnapshot bad =
+        new FdSnapshot(4, 1000, new double[] {0, 0.25, 0.5}, new double[6], 123.0, 0, 0);
+    byte[] value =
+        Forge.single(new io.phasewatch.core.wire.SnapshotRecord(Forge.metadata("r1", "l12"), bad));
+    assertRejected(value, RejectReason.BAD_FIELD, "sumOfSquares")
+        .hasMessage(
+            "snapshot v1: sumOfSquares 123.0 < count·‖mean‖² 312.5: negative total variance"
+                + " (run=r1, layer=l12)");
+  }
+
+  @Test
+  void decodeAcceptsZeroSpreadWhoseSumsWereRoundedApart() throws WireFormatException {
+    // Constant rows: Σ‖z‖² = N‖μ‖² up to rounding, a hair below it here.
+    double nMeanSquare = 1000 * (0.1 * 0.1 + 0.2 * 0.2);
+    FdSnapshot flat =
+        new FdSnapshot(
+            4, 1000, new double[] {0.1, 0.2}, new double[4], Math.nextDown(nMeanSquare), 0, 0);
+    SnapshotCodec.decode(
+        Forge.single(new io.phasewatch.core.wire.SnapshotRecord(Forge.metadata("r1", "l12"), flat)),
+        LIMITS);
+  }
+
+  @Test
+  void decodeRejectsExactSummaryWithARowCountUnderTheFieldEll() {
+    // One rule covers both fields of an exact summary (ell = rowCount = 0); it names ell.
+    assertRejected(body(EXACT, b -> b.putInt(B_ROW_COUNT, 1)), RejectReason.BAD_FIELD, "ell")
+        .hasMessage("snapshot v1: exact summary with ell 0 and rowCount 1 (run=r1, layer=l12)");
+  }
+
+  @Test
+  void decodeRejectsASingleChunkThatDoesNotCoverItsBody() {
+    // bodyLength 8 more than the slice: with chunkCount 1 the slice must be the whole body.
+    byte[] shortSlice =
+        Forge.editHeader(EXACT, f -> f.putInt(F_BODY_LENGTH, f.getInt(F_BODY_LENGTH) + 8));
+    assertRejected(shortSlice, RejectReason.BAD_FIELD, "chunkOffset");
+    byte[] offsetSlice =
+        Forge.editHeader(
+            EXACT,
+            f -> {
+              f.putInt(F_BODY_LENGTH, f.getInt(F_BODY_LENGTH) + 4);
+              f.putInt(WireLayout.F_CHUNK_OFFSET, 4);
+            });
+    assertRejected(offsetSlice, RejectReason.BAD_FIELD, "chunkOffset");
   }
 
   @Test
@@ -135,7 +183,7 @@ class SnapshotCodecLimitsTest {
             body(EXACT, b -> b.putShort(B_STRINGS, (short) -1)),
             Forge.editHeader(EXACT, f -> f.putInt(F_BODY_LENGTH, Integer.MAX_VALUE)),
             Forge.editHeader(EXACT, f -> f.putInt(F_CHUNK_COUNT, -1)),
-            Forge.editHeader(EXACT, f -> f.putInt(SnapshotCodec.F_PAYLOAD_LENGTH, -1)));
+            Forge.editHeader(EXACT, f -> f.putInt(WireLayout.F_PAYLOAD_LENGTH, -1)));
     SnapshotCodec.decode(EXACT, LIMITS); // warm up class loading outside the measurement
     for (byte[] v : forged) {
       long allocated = Allocation.of(() -> SnapshotCodec.decode(v, LIMITS));
@@ -249,7 +297,7 @@ class SnapshotCodecLimitsTest {
     assertRejected(
         body(EXACT, b -> b.putShort(B_FLAGS, (short) 0x0100)), RejectReason.BAD_FIELD, "flags");
     assertRejected(
-        Forge.editHeader(EXACT, f -> f.putShort(SnapshotCodec.F_RESERVED, (short) 1)),
+        Forge.editHeader(EXACT, f -> f.putShort(WireLayout.F_RESERVED, (short) 1)),
         RejectReason.BAD_FIELD,
         "reserved");
   }
@@ -326,7 +374,7 @@ class SnapshotCodecLimitsTest {
         .hasMessageContaining("runId is not valid Unicode");
 
     assertThatThrownBy(() -> SnapshotCodec.encode(Forge.exact(2), 63))
-        .hasMessageContaining("maxRecordBytes 63");
+        .hasMessageContaining("chunk size 63");
     // 2000 chunks of 20 payload bytes exceed the 1024-chunk limit.
     assertThatThrownBy(() -> SnapshotCodec.encode(Forge.fd(64, 64, 64), 64))
         .hasMessageContaining("exceed limit 1024");

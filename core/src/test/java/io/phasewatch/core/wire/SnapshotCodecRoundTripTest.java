@@ -26,11 +26,11 @@ class SnapshotCodecRoundTripTest {
       @ForAll @IntRange(min = 1, max = 40) int wantedChunks,
       @ForAll Random random)
       throws WireFormatException {
-    int bodyLength = Forge.single(record).length - SnapshotCodec.FRAME_OVERHEAD;
+    int bodyLength = Forge.single(record).length - WireLayout.FRAME_OVERHEAD;
     int maxRecordBytes =
         Math.max(
             SnapshotCodec.MIN_RECORD_BYTES,
-            SnapshotCodec.FRAME_OVERHEAD + (bodyLength + wantedChunks - 1) / wantedChunks);
+            WireLayout.FRAME_OVERHEAD + (bodyLength + wantedChunks - 1) / wantedChunks);
     List<byte[]> frames = new ArrayList<>(SnapshotCodec.encode(record, maxRecordBytes));
     assertThat(frames).allSatisfy(f -> assertThat(f.length).isLessThanOrEqualTo(maxRecordBytes));
     Collections.shuffle(frames, random);
@@ -175,8 +175,26 @@ class SnapshotCodecRoundTripTest {
                                     Arbitraries.doubles().between(0, 1e6),
                                     Arbitraries.longs().greaterOrEqual(0))
                                 .as(
-                                    (n, mean, rows, ss, shrink, nonFinite) ->
-                                        new FdSnapshot(
-                                            de[1], n, mean, rows, ss, shrink, nonFinite))));
+                                    (n, mean, rows, spread, shrink, nonFinite) ->
+                                        consistentFd(
+                                            de[1], n, mean, rows, spread, shrink, nonFinite))));
+  }
+
+  /**
+   * A decoder rejects Σ‖z‖² < N‖μ‖² (negative total variance): Σ‖z‖² is N‖μ‖² plus the drawn
+   * spread, with the mean scaled down where that sum would overflow.
+   */
+  private static FdSnapshot consistentFd(
+      int ell, long n, double[] mean, double[] rows, double spread, double shrink, long nonFinite) {
+    double norm2 = 0;
+    for (double m : mean) {
+      norm2 += m * m;
+    }
+    double ss = n * norm2 + spread;
+    if (!Double.isFinite(ss) || ss > 1e300) {
+      mean = new double[mean.length];
+      ss = spread;
+    }
+    return new FdSnapshot(ell, n, mean, rows, ss, shrink, nonFinite);
   }
 }

@@ -171,21 +171,21 @@ class PyTorchSidecarIT {
           SpectralMeasures m = byStep.get(step);
           String what = layer + " at step " + step;
           assertThat(p.getLong("window")).as(what + ": window id = step").isEqualTo(step);
-          assertThat(p.getLong("samples")).as(what).isEqualTo(ROWS);
+          assertThat(p.getLong("window_samples")).as(what).isEqualTo(ROWS);
           assertThat(p.getInteger("dimension")).as(what).isEqualTo(D);
-          assertThat(p.getBoolean("partial")).as(what).isFalse();
-          assertThat(p.getLong("nonFiniteRows")).as(what).isZero();
-          assertThat(p.getDouble("effectiveRank"))
+          assertThat(p.getBoolean("window_partial")).as(what).isFalse();
+          assertThat(p.getLong("nonfinite_rows")).as(what).isZero();
+          assertThat(p.getDouble("effective_rank"))
               .as(what + ": RankMe")
               .isNotNull()
               .isGreaterThan(1.0)
               .isLessThanOrEqualTo(D)
               .isCloseTo(m.effectiveRank(), close(m.effectiveRank()));
           assertThat(p.getDouble("alpha"))
-              .as(what + ": α (%s)", p.getString("alphaNote"))
+              .as(what + ": α (%s)", p.getString("alpha_note"))
               .isNotNull()
               .isCloseTo(m.alpha(), close(m.alpha()));
-          assertThat(p.getDouble("effectiveRankErrorBound")).as(what).isZero();
+          assertThat(p.getDouble("effective_rank_error_bound")).as(what).isZero();
         }
         assertThat(steps).as(layer).containsExactly(5L, 10L, 15L, 20L, 25L, 30L, 35L, 40L);
 
