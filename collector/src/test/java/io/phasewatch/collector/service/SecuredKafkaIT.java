@@ -42,8 +42,7 @@ class SecuredKafkaIT {
 
   private static final Path JAR = Path.of("target", "phasewatch-collector.jar");
   private static final HttpClient HTTP = HttpClient.newHttpClient();
-  private static final Pattern SERVING =
-      Pattern.compile("collector serving on http://[^:]+:(\\d+)");
+  private static final Pattern SERVING = Pattern.compile("serving on http://[^:]+:(\\d+)");
 
   @TempDir Path tmp;
 
