@@ -112,12 +112,22 @@ class ModularAlertPipelineIT {
       Map<String, Long> compressionOnset = new java.util.TreeMap<>();
       for (String layer : List.of("layers.0.out", "final_norm")) {
         List<JsonObject> events = events(base, layer);
-        assertThat(events)
-            .as(layer)
-            .extracting(e -> e.getString("from") + "→" + e.getString("to"))
-            .containsExactly("steady→entropy_seeking", "entropy_seeking→compression_seeking");
-        compressionStep.put(layer, events.get(1).getLong("step"));
-        compressionOnset.put(layer, events.get(1).getLong("onset_step"));
+        List<String> changes =
+            events.stream().map(e -> e.getString("from") + "→" + e.getString("to")).toList();
+        // Memorisation, then compression; the detector may hold the rounded peak as a short steady
+        // between them (docs/demo-science.md), never anything else.
+        assertThat(
+                List.of(
+                    List.of("steady→entropy_seeking", "entropy_seeking→compression_seeking"),
+                    List.of(
+                        "steady→entropy_seeking",
+                        "entropy_seeking→steady",
+                        "steady→compression_seeking")))
+            .as(layer + ": " + changes)
+            .contains(changes);
+        JsonObject compression = events.get(events.size() - 1);
+        compressionStep.put(layer, compression.getLong("step"));
+        compressionOnset.put(layer, compression.getLong("onset_step"));
       }
 
       assertThat(pipeline.waitFor(420, TimeUnit.SECONDS)).as("alert-pipeline.sh finished").isTrue();

@@ -203,7 +203,8 @@ class AgentOnTinyModelIT {
     TinyLanguageModel model = TinyLanguageModel.create(model(), taps);
     ProbeSet probe = ProbeSet.fromCorpus(corpus, 24, 4, 16, 99);
     // This test checks the rows, not the cadence stretching: the probe runs at its cadence whatever
-    // it costs (on a loaded 2-core machine a probe of this tiny model took more than 90 % of a step,
+    // it costs (on a loaded 2-core machine a probe of this tiny model took more than 90 % of a
+    // step,
     // and a budget stretched the cadence past the steps asserted below).
     var listener =
         PhasewatchTrainingListener.builder(tee)
