@@ -1,7 +1,5 @@
 package io.phasewatch.agent.djl;
 
-import io.phasewatch.agent.capture.CaptureSink;
-import io.phasewatch.core.wire.Stage;
 import io.phasewatch.demo.training.LanguageModelTraining;
 import io.phasewatch.demo.training.ModelConfig;
 import io.phasewatch.demo.training.ModularAddition;
@@ -67,32 +65,7 @@ public final class ModularExperiment {
             beta2);
     List<String> out = new ArrayList<>();
     out.add("step,layer,loss,effective_rank,alpha,alpha_r2,train_acc,test_acc,seconds");
-    long start = System.nanoTime();
-    double[] loss = {Double.NaN};
-    List<Captured> captured = new ArrayList<>();
-    CaptureSink sink =
-        new CaptureSink() {
-          @Override
-          public void rows(String layer, long step, float[] rows, int rowCount, int dim) {
-            captured.add(
-                new Captured(
-                    step,
-                    layer,
-                    loss[0],
-                    java.util.Arrays.copyOf(rows, rowCount * dim),
-                    rowCount,
-                    dim,
-                    (System.nanoTime() - start) / 1e9));
-          }
-
-          @Override
-          public void stepEnded(long step, long tokensSeen, double l) {
-            loss[0] = Double.isNaN(loss[0]) ? l : 0.9 * loss[0] + 0.1 * l;
-          }
-
-          @Override
-          public void stageChanged(Stage stage, long step) {}
-        };
+    ProbeCapture sink = new ProbeCapture();
     List<LayerTaps.Tap> tapList = new ArrayList<>();
     for (String name : TinyLanguageModel.tappableBlocks(config)) {
       tapList.add(LayerTaps.Tap.probe(name, every));
@@ -122,14 +95,14 @@ public final class ModularExperiment {
               Locale.ROOT,
               "# step %d loss %.4f train %.3f test %.3f at %.0f s%n",
               s,
-              loss[0],
+              sink.loss(),
               tr,
               te,
-              (System.nanoTime() - start) / 1e9);
+              sink.seconds());
         }
       }
     }
-    for (Captured c : captured) {
+    for (ProbeCapture.Captured c : sink.captured) {
       double[] ev = Spectra.covarianceEigenvalues(c.rows(), c.rowCount(), c.dim());
       double[] fit = Spectra.alpha(ev, 12, 100);
       double[] acc = accuracy.getOrDefault(c.step(), new double[] {Double.NaN, Double.NaN});
@@ -156,7 +129,4 @@ public final class ModularExperiment {
       }
     }
   }
-
-  private record Captured(
-      long step, String layer, double loss, float[] rows, int rowCount, int dim, double seconds) {}
 }

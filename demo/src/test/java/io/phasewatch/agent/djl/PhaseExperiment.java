@@ -1,7 +1,5 @@
 package io.phasewatch.agent.djl;
 
-import io.phasewatch.agent.capture.CaptureSink;
-import io.phasewatch.core.wire.Stage;
 import io.phasewatch.demo.training.LanguageModelTraining;
 import io.phasewatch.demo.training.ModelConfig;
 import io.phasewatch.demo.training.SyntheticCorpus;
@@ -61,36 +59,9 @@ public final class PhaseExperiment {
     String middle = "layers." + (layers - 1) / 2 + ".out";
     List<String> out = new ArrayList<>();
     out.add("step,layer,loss,effective_rank,alpha,alpha_r2,alpha_2_50,seconds");
-    long start = System.nanoTime();
-    double[] loss = {Double.NaN};
-    List<Captured> captured = new ArrayList<>();
     int lo = d > 100 ? 12 : 2;
     int hi = d > 100 ? 100 : Math.min(50, d - 1);
-    CaptureSink sink =
-        new CaptureSink() {
-          @Override
-          public void rows(String layer, long step, float[] rows, int rowCount, int dim) {
-            // Copy and return, as the agent does; the spectra are computed after training so that
-            // the measured probe overhead is the probe pass alone.
-            captured.add(
-                new Captured(
-                    step,
-                    layer,
-                    loss[0],
-                    java.util.Arrays.copyOf(rows, rowCount * dim),
-                    rowCount,
-                    dim,
-                    (System.nanoTime() - start) / 1e9));
-          }
-
-          @Override
-          public void stepEnded(long step, long tokensSeen, double l) {
-            loss[0] = Double.isNaN(loss[0]) ? l : 0.9 * loss[0] + 0.1 * l;
-          }
-
-          @Override
-          public void stageChanged(Stage stage, long step) {}
-        };
+    ProbeCapture sink = new ProbeCapture();
     LayerTaps taps =
         LayerTaps.of(
             sink,
@@ -115,7 +86,7 @@ public final class PhaseExperiment {
           listener.probeEverySteps(),
           listener.probesRun());
     }
-    for (Captured c : captured) {
+    for (ProbeCapture.Captured c : sink.captured) {
       double[] ev = Spectra.covarianceEigenvalues(c.rows(), c.rowCount(), c.dim());
       double[] fit = Spectra.alpha(ev, lo, hi);
       double[] small = Spectra.alpha(ev, 2, Math.min(50, c.dim() - 1));
@@ -141,7 +112,4 @@ public final class PhaseExperiment {
       }
     }
   }
-
-  private record Captured(
-      long step, String layer, double loss, float[] rows, int rowCount, int dim, double seconds) {}
 }
