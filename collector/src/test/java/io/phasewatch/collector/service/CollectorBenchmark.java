@@ -97,6 +97,7 @@ public final class CollectorBenchmark {
     compute.forEach(System.out::println);
   }
 
+  private static final int MAX_QUEUED_WINDOWS = 16;
   private static final String SERVE_BROKER = "--serve-broker";
   private static final String BOOTSTRAP_LINE = "broker bootstrap=";
 
@@ -275,7 +276,7 @@ public final class CollectorBenchmark {
     o.put("http.port", "0");
     o.put("limits.max-layers-per-run", String.valueOf(Math.max(128, layers)));
     o.put("merge.max-pending-bytes", String.valueOf(8L << 30));
-    o.put("analysis.max-queued-windows", "16");
+    o.put("analysis.max-queued-windows", String.valueOf(MAX_QUEUED_WINDOWS));
     CollectorConfig config = ConfigLoader.load(null, Map.of(), o);
     Vertx vertx = Vertx.vertx();
     CollectorService service = CollectorService.start(vertx, config).await(60, TimeUnit.SECONDS);
@@ -599,6 +600,9 @@ public final class CollectorBenchmark {
     volatile long ingested;
     volatile long merged;
     volatile long visible;
+    // The most merged windows waiting for or in analysis at once: at the bound
+    // (analysis.max-queued-windows) the ingest thread waits for room.
+    volatile int maxInFlight;
 
     Stages(long start) {
       this.start = start;
@@ -608,11 +612,12 @@ public final class CollectorBenchmark {
     public String toString() {
       return String.format(
           Locale.ROOT,
-          "[sent %.3f, ingested %.3f, merged %.3f, visible %.3f]",
+          "[sent %.3f, ingested %.3f, merged %.3f, visible %.3f, in analysis ≤ %d]",
           (sent - start) / 1e9,
           (ingested - start) / 1e9,
           (merged - start) / 1e9,
-          (visible - start) / 1e9);
+          (visible - start) / 1e9,
+          maxInFlight);
     }
   }
 
@@ -672,6 +677,7 @@ public final class CollectorBenchmark {
         Map<String, LayerState> latest = s.state().latest().getOrDefault(run, Map.of());
         long now = System.nanoTime();
         if (stages != null) {
+          stages.maxInFlight = Math.max(stages.maxInFlight, s.windowsInFlight());
           if (stages.ingested == 0 && ingested != null && ingested.count() >= ingestedTarget) {
             stages.ingested = now;
           }
