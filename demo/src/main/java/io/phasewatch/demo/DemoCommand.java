@@ -183,8 +183,10 @@ public final class DemoCommand implements Callable<Integer> {
   @Option(
       names = "--stage-probe-every",
       description =
-          "Probe cadence throughout each post-training stage, which the detector reads on its own"
-              + " log-step axis (default: ${DEFAULT-VALUE}; 0: the pretraining cadence).")
+          "Probe cadence of each post-training stage, which the detector reads on its own"
+              + " log-step axis: every step from the stage's first up to the first multiple of"
+              + " this, then every this many steps (default: ${DEFAULT-VALUE}; 0: the pretraining"
+              + " cadence).")
   int stageProbeEvery = 10;
 
   @Option(names = "--run", description = "Run id (default: demo-<time>).")
@@ -670,7 +672,7 @@ public final class DemoCommand implements Callable<Integer> {
       s.append(
           String.format(
               java.util.Locale.ROOT,
-              "%s on %s: %d windows, RankMe %.1f → %.1f, α %.2f → %.2f, detected %s;"
+              "%s on %s: %d windows, RankMe %.1f → %.1f, α %.2f → %.2f, labelled %s;"
                   + " the study predicts %s: %s%n",
               f.stage(),
               f.layer(),
@@ -679,7 +681,7 @@ public final class DemoCommand implements Callable<Integer> {
               f.rankLast(),
               f.alphaFirst(),
               f.alphaLast(),
-              f.phasesDetected().isEmpty() ? "nothing" : String.join(" → ", f.phasesDetected()),
+              f.label(),
               f.predicted(),
               f.verdict()));
     }
