@@ -658,14 +658,17 @@ public final class DemoCommand implements Callable<Integer> {
           .append(tr.to())
           .append('\n');
     }
+    // Pretraining's compression is the headline; a post-training stage's own (DPO compresses the
+    // language model's final norm) is reported per stage below.
     boolean compression =
-        report.transitions().stream().anyMatch(tr -> tr.to().equals("compression_seeking"));
+        report.transitions().stream()
+            .anyMatch(tr -> tr.to().equals("compression_seeking") && tr.stage().equals("pretrain"));
     if (!compression) {
       s.append(
           "language".equals(t.getString("task"))
-              ? "compression-seeking: not reached in this run (small language models need far"
+              ? "compression-seeking: not reached in pretraining (small language models need far"
                   + " more tokens; see docs/demo-science.md)\n"
-              : "compression-seeking: not detected in this run\n");
+              : "compression-seeking: not detected in pretraining\n");
     }
     s.append(accuracyText(t.getJsonArray("accuracy")));
     for (DemoReport.StageFinding f : report.stageFindings()) {
