@@ -87,13 +87,7 @@ public final class RowSample implements CovarianceSketch {
 
   @Override
   public void update(float[] row) {
-    if (row == null || row.length != d) {
-      throw new IllegalArgumentException(
-          "row sample: row must hold exactly d="
-              + d
-              + " values, got "
-              + (row == null ? 0 : row.length));
-    }
+    ExactSummary.checkRow(row == null ? -1 : row.length, d, "row sample");
     offer(row, 0);
   }
 
