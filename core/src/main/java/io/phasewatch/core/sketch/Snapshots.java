@@ -14,9 +14,15 @@ public final class Snapshots {
     if (a == null || b == null) {
       throw new IllegalArgumentException("merge: snapshots must not be null");
     }
-    if (isCoMoment(a) && isCoMoment(b)) {
-      // Float32 co-moments join in double: widened, then Chan's combine as for the exact kind.
-      return ExactSummary.merge(widened(a), widened(b));
+    // Float32 co-moments join in double, by Chan's combine as for the exact kind.
+    if (a instanceof Float32MomentSnapshot fa && isCoMoment(b)) {
+      return fa.mergedWith(widened(b));
+    }
+    if (b instanceof Float32MomentSnapshot fb && a instanceof ExactSnapshot ea) {
+      return fb.mergedWith(ea);
+    }
+    if (a instanceof ExactSnapshot ea && b instanceof ExactSnapshot eb) {
+      return ExactSummary.merge(ea, eb);
     }
     if (a instanceof FdSnapshot fa && b instanceof FdSnapshot fb) {
       return FrequentDirections.merge(fa, fb);
