@@ -32,6 +32,14 @@ public final class Float32Moment implements CovarianceSketch {
   /** Largest width accepted: the packed triangle must fit one Java array (134 MiB at 8192). */
   public static final int MAX_DIMENSION = 8192;
 
+  /**
+   * Largest magnitude of a value folded in; a row holding a larger one is left out and counted with
+   * the non-finite rows. Squares of differences up to twice this, summed over billions of rows,
+   * stay far inside float32's range (3.4·10³⁸), so the triangle never overflows; hidden states are
+   * many orders of magnitude smaller.
+   */
+  public static final double MAX_ABS_VALUE = 1e14;
+
   /** Rows staged per fold: each entry of M is rounded once per this many rows. */
   static final int BATCH_ROWS = 128;
 
@@ -95,7 +103,7 @@ public final class Float32Moment implements CovarianceSketch {
   @Override
   public void update(float[] row) {
     ExactSummary.checkRow(row == null ? -1 : row.length, d, "float32 co-moment");
-    if (!DenseKernels.finite(row, 0, d)) {
+    if (!inRange(row, 0)) {
       nonFiniteRows++;
       return;
     }
@@ -106,7 +114,7 @@ public final class Float32Moment implements CovarianceSketch {
   public void update(float[] rows, int rowCount) {
     ExactSummary.checkBatch(rows == null ? -1 : rows.length, rowCount, d, "float32 co-moment");
     for (int r = 0; r < rowCount; r++) {
-      if (DenseKernels.finite(rows, r * d, d)) {
+      if (inRange(rows, r * d)) {
         stage(rows, null, r * d);
       } else {
         nonFiniteRows++;
@@ -118,12 +126,33 @@ public final class Float32Moment implements CovarianceSketch {
   public void update(double[] rows, int rowCount) {
     ExactSummary.checkBatch(rows == null ? -1 : rows.length, rowCount, d, "float32 co-moment");
     for (int r = 0; r < rowCount; r++) {
-      if (DenseKernels.finite(rows, r * d, d)) {
+      if (inRange(rows, r * d)) {
         stage(null, rows, r * d);
       } else {
         nonFiniteRows++;
       }
     }
+  }
+
+  /**
+   * Whether every value of the row at {@code off} is within ±{@link #MAX_ABS_VALUE} (NaN is not).
+   */
+  private boolean inRange(float[] x, int off) {
+    for (int k = 0; k < d; k++) {
+      if (!(Math.abs(x[off + k]) <= MAX_ABS_VALUE)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private boolean inRange(double[] x, int off) {
+    for (int k = 0; k < d; k++) {
+      if (!(Math.abs(x[off + k]) <= MAX_ABS_VALUE)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Stages the row at {@code off} of whichever of {@code f}, {@code x} is non-null. */

@@ -133,6 +133,20 @@ class Float32MomentTest {
   }
 
   @Test
+  void valuesBeyondTheFloat32RangeOfTheTriangleAreLeftOutLikeNonFiniteOnes() {
+    // 1e20 is a finite float, but its square would overflow the float32 triangle: the row is
+    // counted and left out, and the window goes on (an exploding step does not fail the layer).
+    Float32Moment s = Float32Moment.ofDimension(2);
+    s.update(new float[] {1, 2, 1e20f, 0, 3, 5}, 3);
+    s.update(new double[] {-1e15, 0, 2, 3.5}, 2);
+    Float32MomentSnapshot snap = s.snapshot();
+    assertThat(snap.count()).isEqualTo(3);
+    assertThat(snap.nonFiniteRows()).isEqualTo(2);
+    assertThat(snap.mean()).containsExactly(2, 3.5);
+    assertThat(snap.upper()).containsExactly(2, 3, 4.5f);
+  }
+
+  @Test
   void factoryAndRecordRejectBadInputByName() {
     assertThatThrownBy(() -> Float32Moment.ofDimension(0)).hasMessageContaining("d=0");
     assertThatThrownBy(() -> Float32Moment.ofDimension(Float32Moment.MAX_DIMENSION + 1))
