@@ -15,6 +15,9 @@ import io.phasewatch.core.sketch.CovarianceSnapshot;
 import io.phasewatch.core.sketch.DefaultSummary;
 import io.phasewatch.core.sketch.ExactSnapshot;
 import io.phasewatch.core.sketch.FdSnapshot;
+import io.phasewatch.core.sketch.Float32Moment;
+import io.phasewatch.core.sketch.Float32MomentSnapshot;
+import io.phasewatch.core.sketch.RowSample;
 import io.phasewatch.core.sketch.RowSampleSnapshot;
 import io.phasewatch.core.wire.SnapshotCodec;
 import io.phasewatch.core.wire.SnapshotMetadata;
@@ -28,10 +31,11 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * RankMe and α of the default route ({@link DefaultSummary}: the row sample for d > 1024) and of
- * Frequent Directions — today's ℓ = 256 interval centre, and ℓ = 512 with the shrinkage added back
- * and a power-law tail carrying the exactly known dropped variance — against the study's
- * computation, window by window, with 8 ranks. A measurement, not a pass/fail.
+ * RankMe and α of the default route ({@link DefaultSummary}: the float32 co-moment of every row for
+ * 1024 < d ≤ 2688, the row sample wider) and of Frequent Directions — today's ℓ = 256 interval
+ * centre, and ℓ = 512 with the shrinkage added back and a power-law tail carrying the exactly known
+ * dropped variance — against the study's computation, window by window, with 8 ranks. A
+ * measurement, not a pass/fail.
  *
  * <p>Windows: probe passes of N = 256, 1024, 4096 rows and a live window of 50,000 rows, split
  * evenly over the ranks; rows from {@link PowerLawRows} (population spectrum {@code k^-a}, a mean
@@ -44,7 +48,8 @@ import java.util.Locale;
  *
  * <p>Also printed: the cost of the default route at each d — agent memory per layer (the sample's
  * float32 rows), wire bytes of one rank's snapshot, and the collector's CPU per layer-window (merge
- * of the ranks and the spectrum; median of 3, CPU time of this thread).
+ * of the ranks and the spectrum; median of 3, CPU time of this thread), and the sketch thread's CPU
+ * per row of the default summary next to that of the row sample fed the same rows.
  *
  * <p>Run (from the repository root): {@code mvn -q -B -pl collector -am test-compile -DskipTests &&
  * mvn -q -B -pl collector dependency:build-classpath -Dmdep.includeScope=test
@@ -84,9 +89,10 @@ public final class SummaryAccuracyBenchmark {
     }
     System.out.println();
     System.out.println(
-        "| d | a | window rows | agent memory per layer (sample rows) | wire bytes per snapshot"
-            + " (one rank) | collector CPU per layer-window (merge + spectrum) |");
-    System.out.println("|---|---|---|---|---|---|");
+        "| d | a | window rows | default summary | agent memory per layer | wire bytes per"
+            + " snapshot (one rank) | collector CPU per layer-window (merge + spectrum) | sketch"
+            + " thread per row: default | sketch thread per row: row sample |");
+    System.out.println("|---|---|---|---|---|---|---|---|---|");
     costs.forEach(System.out::println);
     System.out.printf(
         Locale.ROOT,
@@ -109,17 +115,30 @@ public final class SummaryAccuracyBenchmark {
     List<CovarianceSnapshot> fd256 = new ArrayList<>();
     List<CovarianceSnapshot> fd512 = new ArrayList<>();
     long wireBytes = 0;
+    long sketchCpu = 0;
+    long sampleCpu = 0;
     int filled = 0;
     for (int r = 0; r < ranks; r++) {
       int rows = n / ranks + (r < n % ranks ? 1 : 0);
       CovarianceSketch sketch = DefaultSummary.forLayer(d, ranks);
+      // What the sketch thread would do with the same rows on the row-sample route.
+      RowSample sample =
+          RowSample.withCapacity(
+              RowSample.capacityFor(
+                  DefaultSummary.SAMPLE_ROWS, ranks, DefaultSummary.SAMPLE_MAX_BYTES, d),
+              d);
       FdSnapshot s256 = null;
       FdSnapshot s512 = null;
       int block = 512;
       for (int done = 0; done < rows; done += block) {
         int b = Math.min(block, rows - done);
         float[] x = source.next(b);
+        long t0 = THREADS.getCurrentThreadCpuTime();
         sketch.update(x, b);
+        long t1 = THREADS.getCurrentThreadCpuTime();
+        sample.update(x, b);
+        sampleCpu += THREADS.getCurrentThreadCpuTime() - t1;
+        sketchCpu += t1 - t0;
         if (fd) {
           s256 = fold(s256, x, 0, Math.min(b, 256), 256, d);
           if (b > 256) {
@@ -136,7 +155,12 @@ public final class SummaryAccuracyBenchmark {
           filled += b;
         }
       }
+      long t0 = THREADS.getCurrentThreadCpuTime();
       CovarianceSnapshot snap = sketch.snapshot();
+      long t1 = THREADS.getCurrentThreadCpuTime();
+      sample.snapshot();
+      sampleCpu += THREADS.getCurrentThreadCpuTime() - t1;
+      sketchCpu += t1 - t0;
       if (r == 0) {
         SnapshotMetadata meta =
             new SnapshotMetadata("run", Stage.PRETRAIN, 0, ranks, "layer", 1, 1, 0, 0, 0);
@@ -166,10 +190,10 @@ public final class SummaryAccuracyBenchmark {
     // The exact computation on the rows the default route describes, through the other route: the
     // d × d co-moment and its eigenvalues.
     // Beyond d = 4096 the d × d eigensolver (minutes of CPU here) is left out and the reference
-    // is the Gram route of the same rows, i.e. the default's own computation.
-    RowSampleSnapshot described = (RowSampleSnapshot) merged;
+    // is the Gram route of the same rows, i.e. the default's own computation. A co-moment route
+    // describes every row: its reference is the whole window's, computed below.
     SpectralMeasures exactDescribed = def;
-    if (d <= 4096) {
+    if (merged instanceof RowSampleSnapshot described && d <= 4096) {
       double[] dg = new double[d * d];
       double[] ds = new double[d];
       accumulate(dg, ds, described.rows(), (int) described.count(), d);
@@ -183,6 +207,9 @@ public final class SummaryAccuracyBenchmark {
     } else {
       exactAll =
           SpectralMeasures.of(Spectrum.of(new RowSampleSnapshot(n, d, all, n, 0)), FitRange.STUDY);
+    }
+    if (!(merged instanceof RowSampleSnapshot) && exactAll != null) {
+      exactDescribed = exactAll;
     }
     String fdCols = " n/a | n/a | n/a | n/a |";
     if (fd && exactAll != null) {
@@ -213,24 +240,44 @@ public final class SummaryAccuracyBenchmark {
         exactAll == null ? Double.NaN : exactAll.alpha(),
         fdCols);
     System.out.flush();
-    long memory = 4L * ((RowSampleSnapshot) defaults.get(0)).capacity() * d;
+    CovarianceSnapshot first = defaults.get(0);
+    String kind;
+    long memory;
+    if (first instanceof RowSampleSnapshot rs) {
+      kind = "row sample";
+      memory = 4L * rs.capacity() * d;
+    } else if (first instanceof Float32MomentSnapshot) {
+      kind = "float32 co-moment";
+      memory = Float32Moment.bytesHeld(d);
+    } else {
+      kind = "exact co-moment";
+      memory = 8L * d * d;
+    }
     return String.format(
         Locale.ROOT,
-        "| %d | %.1f | %d | %.2f MiB | %.2f MiB | %.3f s |",
+        "| %d | %.1f | %d | %s | %.2f MiB | %.2f MiB | %.3f s | %.1f µs | %.1f µs |",
         d,
         a,
         n,
+        kind,
         memory / 1048576.0,
         wireBytes / 1048576.0,
-        cpu[1] / 1e9);
+        cpu[1] / 1e9,
+        sketchCpu / 1e3 / n,
+        sampleCpu / 1e3 / n);
   }
 
+  /** The error to two decimals, or, when that would print 0, to its first significant digits. */
   private static String rank(double got, double want) {
-    return String.format(Locale.ROOT, "%.1f (%+.2f%%)", got, 100 * (got / want - 1));
+    double e = 100 * (got / want - 1);
+    String f = Math.abs(e) >= 0.005 || e == 0 ? "%.1f (%+.2f%%)" : "%.1f (%+.1e%%)";
+    return String.format(Locale.ROOT, f, got, e);
   }
 
   private static String alpha(double got, double want) {
-    return String.format(Locale.ROOT, "%.3f (%+.3f)", got, got - want);
+    double e = got - want;
+    String f = Math.abs(e) >= 0.0005 || e == 0 ? "%.3f (%+.3f)" : "%.3f (%+.1e)";
+    return String.format(Locale.ROOT, f, got, e);
   }
 
   /**
