@@ -62,7 +62,11 @@ class RecordedSeriesTest {
    */
   static List<String> fixtures() {
     return List.of(
-        "/phase/recorded-default.csv", "/phase/grokking-p59.csv", "/phase/grokking-p59-zipf.csv");
+        "/phase/recorded-default.csv",
+        "/phase/grokking-p59.csv",
+        "/phase/grokking-p59-zipf.csv",
+        "/phase/lm-d32.csv",
+        "/phase/lm-d64.csv");
   }
 
   static List<String> allFixtures() {
@@ -70,7 +74,9 @@ class RecordedSeriesTest {
         "/phase/recorded-default.csv",
         "/phase/grokking-p59.csv",
         "/phase/grokking-p59-zipf.csv",
-        "/phase/modular-djl.csv");
+        "/phase/modular-djl.csv",
+        "/phase/lm-d32.csv",
+        "/phase/lm-d64.csv");
   }
 
   record Row(long step, double rank, double alpha) {}
