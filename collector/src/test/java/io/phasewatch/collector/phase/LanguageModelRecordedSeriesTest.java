@@ -15,9 +15,9 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The demo's small language model recorded with DJL at d = 32 and 64, probed every 10 steps
- * (phase/lm-d32.csv, phase/lm-d64.csv; phase/README.md has the command), replayed at the cadences a
- * user would probe at: every 50 and every 200 steps.
+ * The demo's small language model recorded with DJL at d = 32, 64 and 128, probed every 10 steps
+ * (phase/lm-d32.csv, lm-d64.csv, lm-d128.csv; phase/README.md has the command), replayed at the
+ * cadences a user would probe at: every 50 and every 200 steps.
  *
  * <p>What happened is read off the dense (10-step) series with RecordedSeriesTest's zig-zag rule,
  * which shares nothing with the detector: a <b>collapse</b> is a first swing that falls from the
@@ -34,8 +34,10 @@ class LanguageModelRecordedSeriesTest {
     return List.of(
         Arguments.of("/phase/lm-d32.csv", 50L),
         Arguments.of("/phase/lm-d64.csv", 50L),
+        Arguments.of("/phase/lm-d128.csv", 50L),
         Arguments.of("/phase/lm-d32.csv", 200L),
-        Arguments.of("/phase/lm-d64.csv", 200L));
+        Arguments.of("/phase/lm-d64.csv", 200L),
+        Arguments.of("/phase/lm-d128.csv", 200L));
   }
 
   @ParameterizedTest(name = "{0} every {1} steps")

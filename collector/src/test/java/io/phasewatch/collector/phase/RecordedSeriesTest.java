@@ -67,7 +67,8 @@ class RecordedSeriesTest {
         "/phase/grokking-p59.csv",
         "/phase/grokking-p59-zipf.csv",
         "/phase/lm-d32.csv",
-        "/phase/lm-d64.csv");
+        "/phase/lm-d64.csv",
+        "/phase/lm-d128.csv");
   }
 
   static List<String> allFixtures() {
@@ -77,7 +78,8 @@ class RecordedSeriesTest {
         "/phase/grokking-p59-zipf.csv",
         "/phase/modular-djl.csv",
         "/phase/lm-d32.csv",
-        "/phase/lm-d64.csv");
+        "/phase/lm-d64.csv",
+        "/phase/lm-d128.csv");
   }
 
   record Row(long step, double rank, double alpha) {}
