@@ -31,16 +31,15 @@ import java.util.concurrent.TimeUnit;
  * handed the loss over), in one process, on one thread, alternating blocks of steps so that drift
  * of the machine hits the arms alike. The agents publish to a real in-process KRaft broker.
  *
- * <p>Run: {@code OMP_NUM_THREADS=1 mvn -q -pl agent test-compile exec:java
- * -Dexec.classpathScope=test -Dexec.mainClass=io.phasewatch.agent.core.AgentOverheadBenchmark
- * -Dexec.args="1200 5" -Dai.djl.offline=true} (steps per arm, steps per block).
+ * <p>Run: the commands in docs/benchmarks.md ("Agent overhead"); arguments: steps per arm, steps
+ * per block.
  *
  * <p>Wider models: {@code -Dbench.d=4096 -Dbench.heads=32 -Dbench.layers=1 -Dbench.context=16
  * -Dbench.batch=4 -Dbench.vocab=256} shape the model (the demo's defaults otherwise), {@code
  * -Dbench.worldSize=8} is the agents' {@code world-size} (the default summary of a layer depends on
  * it), {@code -Dbench.warmup=20} the warm-up steps per arm. {@code -Dbench.arms=same} runs only the
  * pair that needs one model instance — the same model and trainer with the live agent off and on —
- * where seven instances of a wide model do not fit in memory. The command is in docs/benchmarks.md.
+ * where seven instances of a wide model do not fit in memory.
  */
 public final class AgentOverheadBenchmark {
   private AgentOverheadBenchmark() {}
