@@ -90,3 +90,13 @@ sample = body(KIND_SAMPLE, "dpo", 3, 4, 2, 3, 8, 700, 7, 1 << 20, 1764460802000,
 (f,) = frames(sample, 900_000)
 write("sample_c4_d3.bin", f)
 print(len(sample))
+
+# Float32 co-moment (kind 4, a v1 addition), d = 3: count and mean in f64, then the upper triangle
+# of the co-moment row by row in f32 (M00 M01 M02 M11 M12 M22).
+KIND_EXACT32 = 4
+exact32 = body(KIND_EXACT32, "pretrain", 3, 0, 0, 5, 8, 900, 9, 1 << 21, 1764460803000, 0, 6, 3,
+               "r32", "model.norm", [-0.5, 2.25, 100.0]) + struct.pack(
+                   "<6f", 6.5, -1.25, 0.375, 2.0, 0.0, 12.75)
+(f,) = frames(exact32, 900_000)
+write("exact32_d3.bin", f)
+print(len(exact32))

@@ -183,8 +183,10 @@ public final class DemoCommand implements Callable<Integer> {
   @Option(
       names = "--stage-probe-every",
       description =
-          "Probe cadence throughout each post-training stage, which the detector reads on its own"
-              + " log-step axis (default: ${DEFAULT-VALUE}; 0: the pretraining cadence).")
+          "Probe cadence of each post-training stage, which the detector reads on its own"
+              + " log-step axis: every step from the stage's first up to the first multiple of"
+              + " this, then every this many steps (default: ${DEFAULT-VALUE}; 0: the pretraining"
+              + " cadence).")
   int stageProbeEvery = 10;
 
   @Option(names = "--run", description = "Run id (default: demo-<time>).")
@@ -656,21 +658,24 @@ public final class DemoCommand implements Callable<Integer> {
           .append(tr.to())
           .append('\n');
     }
+    // Pretraining's compression is the headline; a post-training stage's own (DPO compresses the
+    // language model's final norm) is reported per stage below.
     boolean compression =
-        report.transitions().stream().anyMatch(tr -> tr.to().equals("compression_seeking"));
+        report.transitions().stream()
+            .anyMatch(tr -> tr.to().equals("compression_seeking") && tr.stage().equals("pretrain"));
     if (!compression) {
       s.append(
           "language".equals(t.getString("task"))
-              ? "compression-seeking: not reached in this run (small language models need far"
+              ? "compression-seeking: not reached in pretraining (small language models need far"
                   + " more tokens; see docs/demo-science.md)\n"
-              : "compression-seeking: not detected in this run\n");
+              : "compression-seeking: not detected in pretraining\n");
     }
     s.append(accuracyText(t.getJsonArray("accuracy")));
     for (DemoReport.StageFinding f : report.stageFindings()) {
       s.append(
           String.format(
               java.util.Locale.ROOT,
-              "%s on %s: %d windows, RankMe %.1f → %.1f, α %.2f → %.2f, detected %s;"
+              "%s on %s: %d windows, RankMe %.1f → %.1f, α %.2f → %.2f, labelled %s;"
                   + " the study predicts %s: %s%n",
               f.stage(),
               f.layer(),
@@ -679,7 +684,7 @@ public final class DemoCommand implements Callable<Integer> {
               f.rankLast(),
               f.alphaFirst(),
               f.alphaLast(),
-              f.phasesDetected().isEmpty() ? "nothing" : String.join(" → ", f.phasesDetected()),
+              f.label(),
               f.predicted(),
               f.verdict()));
     }

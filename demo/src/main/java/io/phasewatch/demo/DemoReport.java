@@ -126,6 +126,7 @@ record DemoReport(
               .put("layer", f.layer())
               .put("windows", f.windows())
               .put("phases_detected", new JsonArray(f.phasesDetected()))
+              .put("label", f.label())
               .put("effective_rank_first", MeasuresJson.finite(f.rankFirst()))
               .put("effective_rank_last", MeasuresJson.finite(f.rankLast()))
               .put("alpha_first", MeasuresJson.finite(f.alphaFirst()))
@@ -152,6 +153,14 @@ record DemoReport(
   }
 
   /**
+   * Windows a stage needs before "no transition" is the detector's verdict on its data rather than
+   * its starting state: every segment starts in {@code steady}, and the detector confirms a trend
+   * from four windows after its onset at the earliest (docs/phases.md), so a stage of 2–3 windows
+   * (what the stretched pretraining cadence gave each stage) is steady by default.
+   */
+  static final int WINDOWS_TO_JUDGE = 10;
+
+  /**
    * What one post-training stage showed on one layer: the phases the detector labelled within it,
    * the raw change of RankMe and α from its first to its last window, and whether the labels match
    * the study's prediction (SFT and DPO entropy-seeking, RLVR compression-seeking).
@@ -169,6 +178,18 @@ record DemoReport(
       String verdict) {
     StageFinding {
       phasesDetected = List.copyOf(phasesDetected);
+    }
+
+    /**
+     * The stage's label by its data: the phases the detector entered within it, in order; {@code
+     * steady} when it entered none over at least {@link #WINDOWS_TO_JUDGE} windows; {@code
+     * unlabelled} when the stage had fewer windows than that and no transition.
+     */
+    String label() {
+      if (!phasesDetected.isEmpty()) {
+        return String.join(" → ", phasesDetected);
+      }
+      return windows >= WINDOWS_TO_JUDGE ? "steady" : "unlabelled";
     }
   }
 
@@ -201,8 +222,10 @@ record DemoReport(
           }
         }
         String verdict;
-        if (detected.isEmpty()) {
-          verdict = "no direction labelled";
+        if (detected.isEmpty() && in.size() < WINDOWS_TO_JUDGE) {
+          verdict = "too few windows (" + in.size() + ") for the detector to judge";
+        } else if (detected.isEmpty()) {
+          verdict = "differs from the prediction: no RankMe trend the detector confirms";
         } else if (detected.contains(predicted)) {
           verdict =
               detected.size() == 1

@@ -220,16 +220,29 @@ class DemoIT {
     JsonObject rlvr = reports.getJsonObject(2);
     assertThat(rlvr.getString("stage")).isEqualTo("rlvr");
     assertThat(rlvr.getJsonObject("after").getDouble("pass@1")).isNotNull();
-    // Each stage is probed every 10 steps from its first step (--stage-probe-every's default):
-    // SFT 300, DPO 200 and RLVR 200 steps give 30, 20 and 20 windows per layer.
+    // Each stage is probed at every step from its first (61, 361, 561) up to its first multiple
+    // of 10, then every 10 steps (--stage-probe-every's default): SFT 300, DPO 200 and RLVR 200
+    // steps give 9 + 30, 9 + 20 and 9 + 20 windows per layer, the first one at the stage's first
+    // step, so the detector's log-step axis of each stage starts where the stage does.
     JsonArray findings = summary.getJsonArray("post_training_geometry");
     assertThat(findings).hasSize(6);
     for (int i = 0; i < findings.size(); i++) {
       JsonObject f = findings.getJsonObject(i);
-      assertThat(f.getInteger("windows")).isEqualTo("sft".equals(f.getString("stage")) ? 30 : 20);
+      assertThat(f.getInteger("windows")).isEqualTo("sft".equals(f.getString("stage")) ? 39 : 29);
       assertThat(f.getString("predicted"))
           .isEqualTo(
               "rlvr".equals(f.getString("stage")) ? "compression_seeking" : "entropy_seeking");
+      // Labelled by its data: the phases the detector entered, or steady over enough windows;
+      // never "unlabelled" (too few windows for the detector to judge).
+      assertThat(f.getString("label")).as(f.encode()).isNotEqualTo("unlabelled");
+    }
+    for (int i = 0; i < boundaries.size(); i++) {
+      JsonObject b = boundaries.getJsonObject(i);
+      if (!"pretrain".equals(b.getString("stage"))) {
+        assertThat(b.getLong("step"))
+            .as(b.encode())
+            .isEqualTo(reports.getJsonObject(i - 1).getLong("first_step"));
+      }
     }
     assertThat(out)
         .contains("the study predicts entropy_seeking", "the study predicts compression_seeking");

@@ -154,6 +154,31 @@ class ModularAlertPipelineIT {
                   + " (confirmed at step "
                   + step
                   + ")\"");
+      // The training annotation shows the run's loss as of the phase's onset: that of the latest
+      // window at or before the onset step in the run's training series, not the loss when the
+      // alert was evaluated (hundreds of steps later).
+      Matcher training =
+          Pattern.compile(
+                  "training=\"at the onset \\(window of step (\\d+)\\): training loss ([0-9.e+-]+)")
+              .matcher(arrived);
+      assertThat(training.find()).as(arrived).isTrue();
+      java.util.TreeMap<Long, Double> lossByStep = new java.util.TreeMap<>();
+      JsonArray points =
+          new JsonObject(get(base + "/api/runs/" + RUN + "/training").body())
+              .getJsonArray("points");
+      for (int i = 0; i < points.size(); i++) {
+        JsonObject point = points.getJsonObject(i);
+        Double loss = point.getJsonObject("scalars").getDouble("loss");
+        if (loss != null) {
+          lossByStep.put(point.getLong("step"), loss);
+        }
+      }
+      Map.Entry<Long, Double> atOnset = lossByStep.floorEntry(onset);
+      assertThat(atOnset).as("a training window at or before the onset %d", onset).isNotNull();
+      assertThat(Long.parseLong(training.group(1))).as(arrived).isEqualTo(atOnset.getKey());
+      assertThat(Double.parseDouble(training.group(2)))
+          .as(arrived)
+          .isCloseTo(atOnset.getValue(), org.assertj.core.data.Percentage.withPercentage(0.1));
     } finally {
       if (pipeline != null && pipeline.isAlive()) {
         // SIGTERM makes the script stop both servers.

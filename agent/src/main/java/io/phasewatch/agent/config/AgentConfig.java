@@ -130,13 +130,17 @@ public record AgentConfig(
   /** Which summary a layer gets. */
   public enum Kind {
     EXACT,
+    /** The exact co-moment of every row with its matrix stored as float32 (half the bytes). */
+    EXACT32,
     /** The window's rows themselves (a uniform sample of a fixed size when there are more). */
     SAMPLE,
     FD
   }
 
   /**
-   * @param exactMaxDim layers with d ≤ this get the exact summary, wider ones the row sample
+   * @param exactMaxDim layers with d ≤ this get the exact summary
+   * @param exact32MaxDim wider layers with d ≤ this get the float32 co-moment, wider ones the row
+   *     sample
    * @param fdRows ℓ, the Frequent Directions sketch size
    * @param sampleRows rows a window's sample holds, all ranks together
    * @param sampleMaxBytes float32 rows one rank keeps per layer at most
@@ -144,12 +148,14 @@ public record AgentConfig(
    */
   public record Sketch(
       int exactMaxDim,
+      int exact32MaxDim,
       int fdRows,
       int sampleRows,
       long sampleMaxBytes,
       List<LayerOverride> overrides) {
     public Sketch {
       positive("sketch.exact-max-dim", exactMaxDim);
+      positive("sketch.exact32-max-dim", exact32MaxDim);
       positive("sketch.fd-rows", fdRows);
       positive("sketch.sample-rows", sampleRows);
       if (sampleMaxBytes < 4) {
@@ -171,7 +177,9 @@ public record AgentConfig(
           return o;
         }
       }
-      return new LayerOverride(layer, dim <= exactMaxDim ? Kind.EXACT : Kind.SAMPLE, fdRows);
+      Kind byWidth =
+          dim <= exactMaxDim ? Kind.EXACT : dim <= exact32MaxDim ? Kind.EXACT32 : Kind.SAMPLE;
+      return new LayerOverride(layer, byWidth, fdRows);
     }
   }
 

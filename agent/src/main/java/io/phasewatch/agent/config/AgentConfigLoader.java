@@ -47,8 +47,10 @@ public final class AgentConfigLoader {
           .key("sampling.probe-sequences", 256)
           .key("sampling.probe-budget", 0.02)
           .key("window.steps", 100)
-          // The shared default route (DefaultSummary): exact up to 1024 wide, the rows beyond.
+          // The shared default route (DefaultSummary): exact up to 1024 wide, the float32
+          // co-moment up to 2688, the rows beyond.
           .key("sketch.exact-max-dim", DefaultSummary.EXACT_MAX_DIMENSION)
+          .key("sketch.exact32-max-dim", DefaultSummary.FLOAT32_MAX_DIMENSION)
           .key("sketch.sample-rows", DefaultSummary.SAMPLE_ROWS)
           .key("sketch.sample-max-bytes", DefaultSummary.SAMPLE_MAX_BYTES)
           .key("sketch.fd-rows", 256)
@@ -108,6 +110,7 @@ public final class AgentConfigLoader {
           new AgentConfig.Window(v.integer("window.steps")),
           new AgentConfig.Sketch(
               v.integer("sketch.exact-max-dim"),
+              v.integer("sketch.exact32-max-dim"),
               fdRows,
               v.integer("sketch.sample-rows"),
               v.bytes("sketch.sample-max-bytes"),

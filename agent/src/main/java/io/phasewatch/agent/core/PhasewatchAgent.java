@@ -417,6 +417,7 @@ public final class PhasewatchAgent implements CaptureSink, AutoCloseable {
         CovarianceSketch sketch =
             switch (choice.kind()) {
               case EXACT -> sketches.exact(r.dim());
+              case EXACT32 -> sketches.exact32(r.dim());
               case SAMPLE ->
                   sketches.rowSample(
                       config.sketch().sampleCapacity(config.worldSize(), r.dim()), r.dim());

@@ -2,6 +2,7 @@ package io.phasewatch.agent.core;
 
 import io.phasewatch.core.sketch.CovarianceSketch;
 import io.phasewatch.core.sketch.ExactSummary;
+import io.phasewatch.core.sketch.Float32Moment;
 import io.phasewatch.core.sketch.FrequentDirections;
 import io.phasewatch.core.sketch.RowSample;
 
@@ -11,6 +12,9 @@ public interface SketchFactory {
   /** The exact co-moment summary of width {@code dimension}. */
   CovarianceSketch exact(int dimension);
 
+  /** The exact co-moment with its matrix stored as float32, width {@code dimension}. */
+  CovarianceSketch exact32(int dimension);
+
   /** A Frequent Directions sketch of {@code ell} rows and width {@code dimension}. */
   CovarianceSketch frequentDirections(int ell, int dimension);
 
@@ -18,14 +22,19 @@ public interface SketchFactory {
   CovarianceSketch rowSample(int capacity, int dimension);
 
   /**
-   * {@link ExactSummary}, {@link RowSample} and {@link FrequentDirections}: what the agent uses
-   * unless told else.
+   * {@link ExactSummary}, {@link Float32Moment}, {@link RowSample} and {@link FrequentDirections}:
+   * what the agent uses unless told else.
    */
   static SketchFactory standard() {
     return new SketchFactory() {
       @Override
       public CovarianceSketch exact(int dimension) {
         return ExactSummary.ofDimension(dimension);
+      }
+
+      @Override
+      public CovarianceSketch exact32(int dimension) {
+        return Float32Moment.ofDimension(dimension);
       }
 
       @Override

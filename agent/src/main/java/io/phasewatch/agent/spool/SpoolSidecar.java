@@ -14,6 +14,7 @@ import io.phasewatch.core.arrays.MatrixFiles;
 import io.phasewatch.core.sketch.CovarianceSketch;
 import io.phasewatch.core.sketch.CovarianceSnapshot;
 import io.phasewatch.core.sketch.ExactSummary;
+import io.phasewatch.core.sketch.Float32Moment;
 import io.phasewatch.core.sketch.FrequentDirections;
 import io.phasewatch.core.sketch.RowSample;
 import io.phasewatch.core.wire.SnapshotMetadata;
@@ -500,6 +501,7 @@ public final class SpoolSidecar implements AutoCloseable {
     try {
       return switch (choice.kind()) {
         case EXACT -> ExactSummary.ofDimension(d);
+        case EXACT32 -> Float32Moment.ofDimension(d);
         case SAMPLE -> RowSample.withCapacity(agent.sketch().sampleCapacity(worldSize, d), d);
         case FD -> FrequentDirections.withRows(choice.fdRows(), d);
       };

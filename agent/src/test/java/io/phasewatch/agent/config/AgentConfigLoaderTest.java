@@ -119,11 +119,15 @@ class AgentConfigLoaderTest {
   }
 
   @Test
-  void wideLayersGetTheRowSampleOfTheSharedDefaultRoute() {
+  void wideLayersGetTheFloat32CoMomentThenTheRowSampleOfTheSharedDefaultRoute() {
     AgentConfig c = AgentConfigLoader.load("run: r\nworld-size: 8\n", Map.of(), Map.of());
     assertThat(c.sketch().exactMaxDim()).isEqualTo(DefaultSummary.EXACT_MAX_DIMENSION);
+    assertThat(c.sketch().exact32MaxDim()).isEqualTo(DefaultSummary.FLOAT32_MAX_DIMENSION);
     assertThat(c.sketch().choose("final_norm", 1024).kind()).isEqualTo(Kind.EXACT);
-    assertThat(c.sketch().choose("final_norm", 2048).kind()).isEqualTo(Kind.SAMPLE);
+    assertThat(c.sketch().choose("final_norm", 1025).kind()).isEqualTo(Kind.EXACT32);
+    assertThat(c.sketch().choose("final_norm", 2048).kind()).isEqualTo(Kind.EXACT32);
+    assertThat(c.sketch().choose("final_norm", 2688).kind()).isEqualTo(Kind.EXACT32);
+    assertThat(c.sketch().choose("final_norm", 2689).kind()).isEqualTo(Kind.SAMPLE);
     // 2048 rows a window over 8 ranks: 256 each, as DefaultSummary gives every route.
     assertThat(c.sketch().sampleCapacity(8, 4096))
         .isEqualTo(((RowSample) DefaultSummary.forLayer(4096, 8)).capacity())
@@ -146,10 +150,12 @@ class AgentConfigLoaderTest {
             run: r
             sketch:
               exact-max-dim: 128
+              exact32-max-dim: 256
               fd-rows: 64
               overrides:
                 - {layer: "layers.*.attn", kind: fd, fd-rows: 32}
                 - {layer: final_norm, kind: exact}
+                - {layer: "*.out", kind: exact32}
             """,
             Map.of(),
             Map.of());
@@ -157,7 +163,9 @@ class AgentConfigLoaderTest {
     assertThat(c.sketch().choose("layers.3.attn", 16).fdRows()).isEqualTo(32);
     assertThat(c.sketch().choose("final_norm", 4096).kind()).isEqualTo(Kind.EXACT);
     assertThat(c.sketch().choose("layers.3.mlp", 128).kind()).isEqualTo(Kind.EXACT);
-    assertThat(c.sketch().choose("layers.3.mlp", 129).kind()).isEqualTo(Kind.SAMPLE);
+    assertThat(c.sketch().choose("layers.3.mlp", 129).kind()).isEqualTo(Kind.EXACT32);
+    assertThat(c.sketch().choose("layers.3.mlp", 257).kind()).isEqualTo(Kind.SAMPLE);
+    assertThat(c.sketch().choose("layers.3.out", 4096).kind()).isEqualTo(Kind.EXACT32);
     assertThatThrownBy(
             () ->
                 AgentConfigLoader.load(

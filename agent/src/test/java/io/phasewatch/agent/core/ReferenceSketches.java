@@ -19,6 +19,11 @@ public class ReferenceSketches implements SketchFactory {
   }
 
   @Override
+  public CovarianceSketch exact32(int dimension) {
+    return new TwoPass(dimension);
+  }
+
+  @Override
   public CovarianceSketch frequentDirections(int ell, int dimension) {
     return new TwoPass(dimension);
   }

@@ -187,8 +187,9 @@ class KafkaSnapshotPublisherIT {
     String topic = "windows";
     KAFKA.createTopic(topic);
     var registry = new SimpleMeterRegistry();
-    // d = 4 gets the exact summary, d = 40 (wider than exact-max-dim, which would give it the row
-    // sample) Frequent Directions with ℓ = 8 by override (15 rows a window); 1 KiB records make
+    // d = 4 gets the exact summary, d = 40 (wider than exact-max-dim, which would give it the
+    // float32 co-moment) Frequent Directions with ℓ = 8 by override (15 rows a window); 1 KiB
+    // records make
     // the 40 × 40 state travel in chunks.
     AgentConfig config =
         config(

@@ -39,6 +39,7 @@ class SpoolSidecarIT {
     // Small records make the 40 × 24 row sample travel in chunks.
     flags.put("publish.max-record-bytes", "2KiB");
     flags.put("sketch.exact-max-dim", "16");
+    flags.put("sketch.exact32-max-dim", "16"); // wider layers: the row sample, not the float32 form
     return SidecarConfig.load("", Map.of(), flags);
   }
 

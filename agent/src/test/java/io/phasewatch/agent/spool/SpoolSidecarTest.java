@@ -11,6 +11,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.phasewatch.agent.publish.SnapshotPublisher;
 import io.phasewatch.core.sketch.ExactSnapshot;
 import io.phasewatch.core.sketch.ExactSummary;
+import io.phasewatch.core.sketch.Float32Moment;
 import io.phasewatch.core.sketch.RowSample;
 import io.phasewatch.core.sketch.RowSampleSnapshot;
 import io.phasewatch.core.wire.SnapshotRecord;
@@ -138,10 +139,23 @@ class SpoolSidecarTest {
   }
 
   @Test
+  void layersPastTheExactWidthGetTheFloat32CoMomentAsTheAgentConfigSays() throws Exception {
+    float[] r = rows(1, 30, 12);
+    handOver(spool, "run=r,layer=mid,step=1.npy", npy(30, 12, r));
+    try (var s = sidecar("sketch.exact-max-dim=8")) {
+      s.drainOnce();
+    }
+    Float32Moment moment = Float32Moment.ofDimension(12);
+    moment.update(r, 30);
+    assertThat(published.records.get(0).snapshot()).isEqualTo(moment.snapshot());
+  }
+
+  @Test
   void wideLayersGetTheRowSampleAsTheAgentConfigSays() throws Exception {
     float[] r = rows(1, 30, 12);
     handOver(spool, "run=r,layer=wide,step=1.npy", npy(30, 12, r));
-    try (var s = sidecar("sketch.exact-max-dim=8", "sketch.sample-rows=16")) {
+    try (var s =
+        sidecar("sketch.exact-max-dim=8", "sketch.exact32-max-dim=10", "sketch.sample-rows=16")) {
       s.drainOnce();
     }
     // One rank (the name gives no world size): all 16 rows of the window's sample are its own.

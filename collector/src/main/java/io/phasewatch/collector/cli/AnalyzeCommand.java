@@ -10,6 +10,7 @@ import io.phasewatch.core.arrays.RowReader;
 import io.phasewatch.core.sketch.CovarianceSketch;
 import io.phasewatch.core.sketch.CovarianceSnapshot;
 import io.phasewatch.core.sketch.ExactSummary;
+import io.phasewatch.core.sketch.Float32Moment;
 import io.phasewatch.core.sketch.FrequentDirections;
 import io.phasewatch.core.sketch.RowSample;
 import io.phasewatch.core.sketch.RowSampleSnapshot;
@@ -41,8 +42,8 @@ import picocli.CommandLine.Spec;
     description = {
       "Spectral measures of saved hidden states (.npy, .npz, .safetensors).",
       "Per N x d matrix, one row per sample: RankMe, alpha and its R²,",
-      "participation ratio, top-1 share, total variance; with --sketch fd",
-      "or sample also the summary's error against the exact computation."
+      "participation ratio, top-1 share, total variance; with --sketch fd,",
+      "sample or exact32 also the summary's error against the exact computation."
     })
 final class AnalyzeCommand implements Callable<Integer> {
 
@@ -56,6 +57,8 @@ final class AnalyzeCommand implements Callable<Integer> {
 
   enum SketchKind {
     exact,
+    /** The exact co-moment with its matrix stored as float32: the agent's default for d ≤ 2688. */
+    exact32,
     sample,
     fd
   }
@@ -280,6 +283,17 @@ final class AnalyzeCommand implements Callable<Integer> {
             where + "d = " + d + " exceeds the sketch limit " + FrequentDirections.MAX_DIMENSION);
       }
       return FrequentDirections.withRows(rows, d);
+    }
+    if (sketch == SketchKind.exact32) {
+      if (d > Float32Moment.MAX_DIMENSION) {
+        throw new IOException(
+            where
+                + "d = "
+                + d
+                + " exceeds the float32 co-moment limit "
+                + Float32Moment.MAX_DIMENSION);
+      }
+      return Float32Moment.ofDimension(d);
     }
     if (d > MAX_EXACT_DIMENSION) {
       throw new IOException(

@@ -5,7 +5,6 @@ import io.phasewatch.collector.json.MeasuresJson;
 import io.phasewatch.collector.metrics.LayerState;
 import io.phasewatch.collector.metrics.TrainingPoint;
 import io.phasewatch.collector.phase.PhaseTransition;
-import io.phasewatch.core.wire.TrainingScalars;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
@@ -102,7 +101,7 @@ public final class HttpApiVerticle extends VerticleBase {
       JsonObject entry = new JsonObject().put("run", run.getKey()).put("layers", layers);
       List<TrainingPoint> training = state.trainingSeries(run.getKey());
       if (!training.isEmpty()) {
-        entry.put("training", trainingPoint(training.get(training.size() - 1)));
+        entry.put("training", MeasuresJson.trainingPoint(training.get(training.size() - 1)));
       }
       runs.add(entry);
     }
@@ -122,7 +121,7 @@ public final class HttpApiVerticle extends VerticleBase {
                     JsonObject o = MeasuresJson.point(p);
                     state
                         .trainingAt(run, p.windowId())
-                        .ifPresent(t -> o.put("scalars", scalarValues(t.scalars())));
+                        .ifPresent(t -> o.put("scalars", MeasuresJson.scalarValues(t.scalars())));
                     arr.add(o);
                   });
               json(
@@ -139,27 +138,8 @@ public final class HttpApiVerticle extends VerticleBase {
   private void training(RoutingContext rc) {
     String run = rc.pathParam("run");
     JsonArray arr = new JsonArray();
-    state.trainingSeries(run).forEach(t -> arr.add(trainingPoint(t)));
+    state.trainingSeries(run).forEach(t -> arr.add(MeasuresJson.trainingPoint(t)));
     json(rc, 200, new JsonObject().put("run", run).put("points", arr));
-  }
-
-  /** One window's training scalars with the weight of each (steps for the loss, else ranks). */
-  static JsonObject trainingPoint(TrainingPoint t) {
-    JsonObject weights = new JsonObject();
-    t.scalars().values().forEach((name, s) -> weights.put(name, s.weight()));
-    return new JsonObject()
-        .put("window", t.windowId())
-        .put("step", t.step())
-        .put("stage", t.stage().label())
-        .put("ranks", t.ranks())
-        .put("scalars", scalarValues(t.scalars()))
-        .put("weights", weights);
-  }
-
-  private static JsonObject scalarValues(TrainingScalars scalars) {
-    JsonObject values = new JsonObject();
-    scalars.values().forEach((name, s) -> values.put(name, s.value()));
-    return values;
   }
 
   private void events(RoutingContext rc) {

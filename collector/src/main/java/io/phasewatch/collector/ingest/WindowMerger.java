@@ -3,6 +3,7 @@ package io.phasewatch.collector.ingest;
 import io.phasewatch.core.sketch.CovarianceSnapshot;
 import io.phasewatch.core.sketch.ExactSnapshot;
 import io.phasewatch.core.sketch.FdSnapshot;
+import io.phasewatch.core.sketch.Float32MomentSnapshot;
 import io.phasewatch.core.sketch.RowSampleSnapshot;
 import io.phasewatch.core.wire.SnapshotMetadata;
 import io.phasewatch.core.wire.SnapshotRecord;
@@ -304,6 +305,9 @@ public final class WindowMerger {
     }
     if (s instanceof RowSampleSnapshot r) {
       return 4 * r.count() * d;
+    }
+    if (s instanceof Float32MomentSnapshot) {
+      return 8 * d + 4 * (d * (d + 1) / 2);
     }
     FdSnapshot fd = (FdSnapshot) s;
     return 8 * (d + (long) fd.rowCount() * d);

@@ -2,9 +2,11 @@ package io.phasewatch.collector.json;
 
 import io.phasewatch.collector.metrics.LayerState;
 import io.phasewatch.collector.metrics.MetricNames;
+import io.phasewatch.collector.metrics.TrainingPoint;
 import io.phasewatch.collector.phase.PhaseTransition;
 import io.phasewatch.collector.spectrum.SpectralMeasures;
 import io.phasewatch.collector.spectrum.Spectrum;
+import io.phasewatch.core.wire.TrainingScalars;
 import io.vertx.core.json.JsonObject;
 
 /**
@@ -36,6 +38,12 @@ public final class MeasuresJson {
   public static final String PHASE = field(MetricNames.PHASE);
   public static final String PHASE_SINCE_STEP = field(MetricNames.PHASE_SINCE_STEP);
   public static final String PHASE_CONFIRMED_STEP = field(MetricNames.PHASE_CONFIRMED_STEP);
+
+  /**
+   * The training point at (or nearest before) the phase's onset, whose scalars the {@code
+   * phasewatch_phase_onset_training_*} gauges show; null when none is held.
+   */
+  public static final String PHASE_ONSET_TRAINING = "phase_onset_training";
 
   // Per window, with no metric of their own.
   public static final String DIMENSION = "dimension";
@@ -128,7 +136,30 @@ public final class MeasuresJson {
         .put(AGENT_SAMPLES_DROPPED, s.samplesDropped())
         .put(PHASE, s.phase().label())
         .put(PHASE_SINCE_STEP, s.phaseSinceStep())
-        .put(PHASE_CONFIRMED_STEP, s.phaseConfirmedStep());
+        .put(PHASE_CONFIRMED_STEP, s.phaseConfirmedStep())
+        .put(
+            PHASE_ONSET_TRAINING,
+            s.phaseOnsetTraining() == null ? null : trainingPoint(s.phaseOnsetTraining()));
+  }
+
+  /** One window's training scalars with the weight of each (steps for the loss, else ranks). */
+  public static JsonObject trainingPoint(TrainingPoint t) {
+    JsonObject weights = new JsonObject();
+    t.scalars().values().forEach((name, s) -> weights.put(name, s.weight()));
+    return new JsonObject()
+        .put(WINDOW, t.windowId())
+        .put(STEP, t.step())
+        .put(STAGE, t.stage().label())
+        .put("ranks", t.ranks())
+        .put("scalars", scalarValues(t.scalars()))
+        .put("weights", weights);
+  }
+
+  /** Name → value of each scalar. */
+  public static JsonObject scalarValues(TrainingScalars scalars) {
+    JsonObject values = new JsonObject();
+    scalars.values().forEach((name, s) -> values.put(name, s.value()));
+    return values;
   }
 
   /** One phase transition. */

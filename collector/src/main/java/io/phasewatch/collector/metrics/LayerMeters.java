@@ -9,10 +9,13 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.phasewatch.collector.phase.Phase;
 import io.phasewatch.core.wire.Stage;
+import io.phasewatch.core.wire.TrainingScalars;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.ToDoubleFunction;
@@ -21,7 +24,10 @@ import java.util.function.ToDoubleFunction;
  * The per-(run, layer) meters of docs/metrics.md. The gauges read the layer's current {@link
  * LayerState} at scrape time. The {@code stage} label follows the run: on a stage change the meters
  * of the old stage are removed, so each series ends cleanly; {@link #remove()} ends them all when
- * the run is evicted. Not thread-safe: the caller serialises calls per layer.
+ * the run is evicted. The gauges of the training scalars at the phase's onset appear per scalar
+ * name once an onset training point has carried it (at most {@link TrainingScalars#MAX_SCALARS}
+ * user names besides the loss and learning rate), and stay, NaN while the current onset lacks the
+ * name. Not thread-safe: the caller serialises calls per layer.
  */
 public final class LayerMeters {
 
@@ -34,6 +40,8 @@ public final class LayerMeters {
   // its first sample, so increase() sees no jump from 0.
   private final Map<String, AtomicLong> transitionCounts = new HashMap<>();
   private final Map<String, Meter> transitions = new HashMap<>();
+  private final Set<String> onsetNames = new LinkedHashSet<>();
+  private int onsetNamed;
   private Stage stage;
 
   public LayerMeters(
@@ -167,6 +175,81 @@ public final class LayerMeters {
           tags.and(TAG_PHASE, p.label()),
           st -> st.phase() == p ? 1 : 0);
     }
+    if (!onsetNames.isEmpty()) {
+      onsetStepGauge(tags);
+      onsetNames.forEach(name -> onsetGauge(name, tags));
+    }
+  }
+
+  /**
+   * Shows the scalars of the state's onset training point ({@link LayerState#phaseOnsetTraining}):
+   * registers a gauge for each name not shown yet. Call after {@link #stage}.
+   */
+  public void onsetTraining(TrainingPoint onset) {
+    if (onset == null) {
+      return;
+    }
+    for (String name : onset.scalars().values().keySet()) {
+      if (onsetNames.contains(name)) {
+        continue;
+      }
+      boolean named =
+          !name.equals(TrainingScalars.LOSS) && !name.equals(TrainingScalars.LEARNING_RATE);
+      if (named && onsetNamed >= TrainingScalars.MAX_SCALARS) {
+        continue; // the run's own scalar gauges log the limit once
+      }
+      if (named) {
+        onsetNamed++;
+      }
+      if (onsetNames.isEmpty() && stage != null) {
+        onsetStepGauge(tags(stage));
+      }
+      onsetNames.add(name);
+      if (stage != null) {
+        onsetGauge(name, tags(stage));
+      }
+    }
+  }
+
+  private void onsetStepGauge(Tags tags) {
+    gauge(
+        PHASE_ONSET_TRAINING_STEP,
+        "step of the window whose training scalars the phase_onset_training gauges show: the"
+            + " latest at or before the current phase's onset",
+        null,
+        tags,
+        st -> st.phaseOnsetTraining() == null ? Double.NaN : st.phaseOnsetTraining().step());
+  }
+
+  private void onsetGauge(String name, Tags tags) {
+    ToDoubleFunction<LayerState> value =
+        st ->
+            st.phaseOnsetTraining() == null
+                ? Double.NaN
+                : st.phaseOnsetTraining().scalars().value(name).orElse(Double.NaN);
+    switch (name) {
+      case TrainingScalars.LOSS ->
+          gauge(
+              PHASE_ONSET_TRAINING_LOSS,
+              "training loss of the window at or before the current phase's onset",
+              null,
+              tags,
+              value);
+      case TrainingScalars.LEARNING_RATE ->
+          gauge(
+              PHASE_ONSET_TRAINING_LEARNING_RATE,
+              "learning rate of the window at or before the current phase's onset",
+              null,
+              tags,
+              value);
+      default ->
+          gauge(
+              PHASE_ONSET_TRAINING_SCALAR,
+              "a named training scalar of the window at or before the current phase's onset",
+              null,
+              tags.and(TAG_NAME, name),
+              value);
+    }
   }
 
   /** Counts one detected transition. */
@@ -199,6 +282,8 @@ public final class LayerMeters {
     transitions.values().forEach(registry::remove);
     transitions.clear();
     transitionCounts.clear();
+    onsetNames.clear();
+    onsetNamed = 0;
     stage = null;
   }
 

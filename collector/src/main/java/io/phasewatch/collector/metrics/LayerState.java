@@ -14,6 +14,8 @@ import java.util.Objects;
  * @param effectiveRankMax the largest effective rank seen in this run and stage so far
  * @param phaseSinceStep the estimated step at which the current phase began (its onset)
  * @param phaseConfirmedStep the step of the window that confirmed the current phase
+ * @param phaseOnsetTraining the run's training scalars of the window at, or nearest before, the
+ *     current phase's onset; null when the run sent none by then (or they are no longer held)
  */
 public record LayerState(
     String run,
@@ -31,7 +33,8 @@ public record LayerState(
     double effectiveRankMax,
     Phase phase,
     long phaseSinceStep,
-    long phaseConfirmedStep) {
+    long phaseConfirmedStep,
+    TrainingPoint phaseOnsetTraining) {
 
   public LayerState {
     Objects.requireNonNull(run, "run");

@@ -43,6 +43,14 @@ public final class MetricNames {
   public static final String TRAINING_SCALAR = "phasewatch.training.scalar";
   public static final String TRAINING_SCALARS_STEP = "phasewatch.training.scalars.step";
 
+  // Per (run, layer): the training scalars of the window at (or nearest before) the current phase's
+  // onset, so an alert raised at confirmation shows what the run looked like when the phase began.
+  public static final String PHASE_ONSET_TRAINING_LOSS = "phasewatch.phase.onset.training.loss";
+  public static final String PHASE_ONSET_TRAINING_LEARNING_RATE =
+      "phasewatch.phase.onset.training.learning.rate";
+  public static final String PHASE_ONSET_TRAINING_SCALAR = "phasewatch.phase.onset.training.scalar";
+  public static final String PHASE_ONSET_TRAINING_STEP = "phasewatch.phase.onset.training.step";
+
   // Collector health.
   public static final String SNAPSHOTS_INGESTED = "phasewatch.snapshots.ingested";
   public static final String RECORDS_REJECTED = "phasewatch.records.rejected";

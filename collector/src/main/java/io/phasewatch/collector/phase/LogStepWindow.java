@@ -29,7 +29,7 @@ final class LogStepWindow {
    * @param noise the measure's noise standard deviation, estimated from the median absolute second
    *     difference of the latest {@link #NOISE_OBSERVATIONS} consecutive observations (a local line
    *     cancels, so a trend does not pass for noise, and the median ignores the few large
-   *     differences at a turn), pooled with the prior at the noise floor
+   *     differences at a turn), pooled with the prior belief about the noise
    * @param noiseDof the degrees of freedom of a t statistic built on {@code noise}
    */
   record Measure(
@@ -138,6 +138,7 @@ final class LogStepWindow {
   private final int maxBins;
   private final double noiseFloor;
   private final int priorDof;
+  private final double priorNoise;
   private final ArrayDeque<Bin> bins = new ArrayDeque<>();
 
   /** The bins of the current fit, oldest first (reused: one regime per observation). */
@@ -162,15 +163,22 @@ final class LogStepWindow {
   /**
    * @param noiseFloor the noise standard deviation is taken as at least this fraction of the
    *     measure's level
-   * @param priorDof weight, in degrees of freedom, of the prior belief that the noise is at the
-   *     floor
+   * @param priorDof weight, in degrees of freedom, of the prior belief about the noise
+   * @param priorNoise the noise the prior believes in, as a multiple of the floor
    */
-  LogStepWindow(double binWidth, double horizon, int minPoints, double noiseFloor, int priorDof) {
+  LogStepWindow(
+      double binWidth,
+      double horizon,
+      int minPoints,
+      double noiseFloor,
+      int priorDof,
+      double priorNoise) {
     this.binWidth = binWidth;
     this.horizon = horizon;
     this.minPoints = minPoints;
     this.noiseFloor = noiseFloor;
     this.priorDof = priorDof;
+    this.priorNoise = priorNoise;
     this.maxBins = (int) Math.ceil(horizon / binWidth) + 1;
     this.window = new Bin[maxBins + 1];
   }
@@ -317,13 +325,15 @@ final class LogStepWindow {
 
   /**
    * The noise standard deviation: the second-difference estimate pooled with a prior of {@code
-   * priorDof} degrees of freedom at the noise floor (a scaled-inverse-χ² prior, whose posterior
-   * makes a slope's t a Student t with their summed degrees of freedom), and never below the floor.
-   * With few observations the floor and the Student-t value guard; with many the estimate decides.
+   * priorDof} degrees of freedom at {@code priorNoise} times the floor (a scaled-inverse-χ² prior,
+   * whose posterior makes a slope's t a Student t with their summed degrees of freedom), and never
+   * below the floor. With few observations the floor and the Student-t value guard; with many the
+   * estimate decides.
    */
   private double pooled(double estimate, double floor) {
     double nu = diffs * 2.0 / 3;
-    double variance = (nu * estimate * estimate + priorDof * floor * floor) / (nu + priorDof);
+    double prior = priorNoise * floor;
+    double variance = (nu * estimate * estimate + priorDof * prior * prior) / (nu + priorDof);
     return Math.max(floor, Math.sqrt(variance));
   }
 

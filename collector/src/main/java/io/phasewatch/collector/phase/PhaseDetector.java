@@ -21,11 +21,22 @@ import java.util.Optional;
 public final class PhaseDetector {
 
   /**
-   * Weight, in degrees of freedom, of the prior belief that the noise is at the floor ({@link
-   * LogStepWindow}): enough that four or five observations of a clean series can carry a phase,
-   * small enough that a noisy series is judged on its own noise within a few more.
+   * Weight, in degrees of freedom, of the prior belief about the noise ({@link LogStepWindow}), as
+   * much as 18 windows' second differences: enough that a collapse or rise seen in only two or
+   * three windows at a probe every 50 steps (the language model's, docs/phases.md) can carry a
+   * phase, small enough that a noisy series is judged on its own noise within a few dozen windows.
+   * With 6 those were never labelled (the Student-t value for 6σ at 7–10 degrees of freedom is
+   * 20–39); 12 at 1.5 × the floor kept the stationary-noise property (3 in 4,000 series, bound 4)
+   * where 20 at 2 × the floor did not (6).
    */
-  private static final int PRIOR_DOF = 6;
+  private static final int PRIOR_DOF = 12;
+
+  /**
+   * The noise the prior believes in, as a multiple of the floor: 1.5 % of RankMe, the probe noise
+   * measured at d = 64 (RankMe s.d. ≈ 0.35 at RankMe ≈ 25, PHASES-EXPERIMENT.md). The floor itself
+   * stays a lower bound that the estimate never goes below.
+   */
+  private static final double PRIOR_NOISE = 1.5;
 
   private final String run;
   private final String layer;
@@ -68,7 +79,8 @@ public final class PhaseDetector {
             config.horizonLogSteps(),
             config.minPoints(),
             config.noiseFloor(),
-            PRIOR_DOF);
+            PRIOR_DOF,
+            PRIOR_NOISE);
     this.enterCritical = StudentT.criticalValues(config.enterSignificance());
     this.exitCritical = StudentT.criticalValues(config.exitSignificance());
     this.turnCritical = StudentT.criticalValues(config.turnSignificance());

@@ -150,8 +150,10 @@ public final class AnalysisVerticle extends VerticleBase implements WindowSink {
         ignored ->
             pool.<Void>executeBlocking(
                     () -> {
-                      handle.apply(w, fit, metrics, state::event);
+                      // Scalars first: the layer looks up those at its phase's onset, which
+                      // can be this window.
                       state.trainingScalars(w);
+                      handle.apply(w, fit, metrics, state::event);
                       return null;
                     },
                     false)

@@ -49,7 +49,15 @@ public final class CollectorState implements CollectorView {
   LayerHandle layer(String run, String layer) {
     return runs.computeIfAbsent(run, r -> new ConcurrentHashMap<>())
         .computeIfAbsent(
-            layer, l -> new LayerHandle(run, l, maxPointsPerLayer, registry, detectorConfig));
+            layer,
+            l ->
+                new LayerHandle(
+                    run,
+                    l,
+                    maxPointsPerLayer,
+                    registry,
+                    detectorConfig,
+                    step -> trainingAtOrBefore(run, step)));
   }
 
   /** Forgets a run and removes its meters; returns whether it was held. */
@@ -128,6 +136,12 @@ public final class CollectorState implements CollectorView {
   public List<TrainingPoint> trainingSeries(String run) {
     RunScalars s = scalars.get(run);
     return s == null ? List.of() : s.series();
+  }
+
+  /** The run's training scalars held at {@code step}, or else the latest before it. */
+  Optional<TrainingPoint> trainingAtOrBefore(String run, long step) {
+    RunScalars s = scalars.get(run);
+    return s == null ? Optional.empty() : s.atOrBefore(step);
   }
 
   @Override

@@ -5,6 +5,7 @@ import io.phasewatch.collector.ingest.MergedWindow;
 import io.phasewatch.collector.metrics.CollectorMetrics;
 import io.phasewatch.collector.metrics.LayerMeters;
 import io.phasewatch.collector.metrics.LayerState;
+import io.phasewatch.collector.metrics.TrainingPoint;
 import io.phasewatch.collector.phase.Phase;
 import io.phasewatch.collector.phase.PhaseDetector;
 import io.phasewatch.collector.phase.PhaseDetectorConfig;
@@ -24,6 +25,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.function.LongFunction;
 
 /**
  * One (run, layer): its phase detector, its latest {@link LayerState} (swapped in whole), a bounded
@@ -35,6 +37,7 @@ final class LayerHandle {
   private final String run;
   private final String layer;
   private final PhaseDetector detector;
+  private final LongFunction<Optional<TrainingPoint>> trainingAtOrBefore;
   private final AtomicReference<LayerState> latest = new AtomicReference<>();
   private final ArrayDeque<LayerState> series = new ArrayDeque<>();
   private final int maxPoints;
@@ -56,8 +59,10 @@ final class LayerHandle {
       String layer,
       int maxPoints,
       MeterRegistry registry,
-      PhaseDetectorConfig detectorConfig) {
+      PhaseDetectorConfig detectorConfig,
+      LongFunction<Optional<TrainingPoint>> trainingAtOrBefore) {
     this.run = run;
+    this.trainingAtOrBefore = trainingAtOrBefore;
     this.layer = layer;
     this.maxPoints = maxPoints;
     this.detector = new PhaseDetector(run, layer, detectorConfig);
@@ -113,6 +118,10 @@ final class LayerHandle {
       }
       Optional<PhaseTransition> transition =
           detector.observe(meta.stage(), meta.step(), measures.effectiveRank(), measures.alpha());
+      // Looked up on every window, not only at a transition: the onset moves with a stage change
+      // too, and the run's scalars of this very window were offered just before (see the caller).
+      TrainingPoint onsetTraining =
+          trainingAtOrBefore.apply(detector.phaseSinceStep()).orElse(null);
       LayerState state =
           new LayerState(
               run,
@@ -130,7 +139,8 @@ final class LayerHandle {
               effectiveRankMax,
               detector.current(),
               detector.phaseSinceStep(),
-              detector.phaseConfirmedStep());
+              detector.phaseConfirmedStep(),
+              onsetTraining);
       latest.set(state);
       series.addLast(state);
       if (series.size() > maxPoints) {
@@ -146,6 +156,7 @@ final class LayerHandle {
         return;
       }
       meters.stage(meta.stage());
+      meters.onsetTraining(onsetTraining);
       transition.ifPresent(
           t -> {
             meters.transition(t.stage(), t.from(), t.to());
@@ -169,6 +180,7 @@ final class LayerHandle {
     hidden = false;
     if (stage != null) {
       meters.stage(stage);
+      latest().ifPresent(s -> meters.onsetTraining(s.phaseOnsetTraining()));
     }
     hiddenTransitions.forEach((k, n) -> meters.transitions(k.stage(), k.from(), k.to(), n));
     hiddenTransitions.clear();

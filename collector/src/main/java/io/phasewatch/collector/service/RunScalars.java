@@ -10,11 +10,14 @@ import java.util.TreeMap;
 /**
  * One run's training scalars: a bounded series by window and the gauges of the latest. Every layer
  * of a window carries the same scalars; of the layers' merges the one over the most ranks is kept,
- * so a window merged partially in one layer and completely in another shows the complete one.
+ * so a window merged partially in one layer and completely in another shows the complete one. The
+ * same points are indexed by step for the layers' look-up of the scalars at a phase's onset.
  */
 final class RunScalars {
   private final int maxPoints;
   private final TreeMap<Long, TrainingPoint> series = new TreeMap<>();
+  // Of two held windows at one step (a producer restarted from a checkpoint), the later one.
+  private final TreeMap<Long, TrainingPoint> byStep = new TreeMap<>();
   private final TrainingScalarMeters meters;
   private long latestWindow = -1;
 
@@ -32,8 +35,13 @@ final class RunScalars {
       return; // older than everything held
     }
     series.put(p.windowId(), p);
+    TrainingPoint atStep = byStep.get(p.step());
+    if (atStep == null || atStep.windowId() <= p.windowId()) {
+      byStep.put(p.step(), p);
+    }
     while (series.size() > maxPoints) {
-      series.pollFirstEntry();
+      TrainingPoint dropped = series.pollFirstEntry().getValue();
+      byStep.remove(dropped.step(), dropped);
     }
     if (p.windowId() >= latestWindow) {
       latestWindow = p.windowId();
@@ -47,6 +55,12 @@ final class RunScalars {
 
   synchronized Optional<TrainingPoint> at(long windowId) {
     return Optional.ofNullable(series.get(windowId));
+  }
+
+  /** The held window at {@code step}, or else the latest one before it. */
+  synchronized Optional<TrainingPoint> atOrBefore(long step) {
+    var e = byStep.floorEntry(step);
+    return e == null ? Optional.empty() : Optional.of(e.getValue());
   }
 
   void close() {

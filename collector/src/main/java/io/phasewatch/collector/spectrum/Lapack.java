@@ -133,6 +133,92 @@ final class Lapack {
   static double[] shrink(double[] s, int m, int d, int ell, double[] delta) {
     double[] g = new double[m * m];
     cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, m, d, 1.0, s, d, 0.0, g, m);
+    double[] w = shrinkWeights(g, m, ell, delta);
+    int kept = w.length / m;
+    double[] out = new double[kept * d];
+    if (kept > 0) {
+      cblas_dgemm(
+          CblasRowMajor, CblasNoTrans, CblasNoTrans, kept, d, m, 1.0, w, m, s, d, 0.0, out, d);
+    }
+    return out;
+  }
+
+  /**
+   * {@link #shrink} of the rows {@code A} ({@code ka × d}) stacked over {@code B} ({@code kb × d}),
+   * both row-major, without building the stack: the Gram matrix is assembled from its blocks {@code
+   * AAᵀ}, {@code ABᵀ} ({@code dgemm}) and {@code BBᵀ} ({@code dsyrk}), and the surviving rows are
+   * {@code W_A·A + W_B·B}. When {@code aOrthogonal} says that {@code A}'s rows came out of a
+   * shrink, {@code AAᵀ} is diagonal — {@code diag(λᵢ − δ)}, since those rows are {@code sqrt(1 −
+   * δ/λᵢ)·uᵢᵀS} for orthonormal {@code uᵢ} — and only its diagonal is computed (the row norms):
+   * {@code ka·kb·d + kb²·d/2} multiply-adds for the Gram instead of {@code (ka + kb)²·d/2}. The
+   * off-diagonal entries that are dropped are rounding errors of order {@code ε·λ₁}, the size of
+   * the rounding in the full Gram matrix itself.
+   */
+  static double[] shrinkStacked(
+      double[] a, int ka, boolean aOrthogonal, double[] b, int kb, int d, int ell, double[] delta) {
+    int m = ka + kb;
+    double[] g = new double[m * m];
+    if (aOrthogonal) {
+      for (int i = 0; i < ka; i++) {
+        double sum = 0;
+        for (int k = i * d, end = k + d; k < end; k++) {
+          sum += a[k] * a[k];
+        }
+        g[i * m + i] = sum;
+      }
+    } else if (ka > 0) {
+      double[] gaa = new double[ka * ka];
+      cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, ka, d, 1.0, a, d, 0.0, gaa, ka);
+      for (int i = 0; i < ka; i++) {
+        System.arraycopy(gaa, i * ka + i, g, i * m + i, ka - i);
+      }
+    }
+    if (ka > 0 && kb > 0) {
+      double[] gab = new double[ka * kb];
+      cblas_dgemm(
+          CblasRowMajor, CblasNoTrans, CblasTrans, ka, kb, d, 1.0, a, d, b, d, 0.0, gab, kb);
+      for (int i = 0; i < ka; i++) {
+        System.arraycopy(gab, i * kb, g, i * m + ka, kb);
+      }
+    }
+    if (kb > 0) {
+      double[] gbb = new double[kb * kb];
+      cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, kb, d, 1.0, b, d, 0.0, gbb, kb);
+      for (int i = 0; i < kb; i++) {
+        System.arraycopy(gbb, i * kb + i, g, (ka + i) * m + ka + i, kb - i);
+      }
+    }
+    double[] w = shrinkWeights(g, m, ell, delta);
+    int kept = w.length / m;
+    double[] out = new double[kept * d];
+    if (kept == 0) {
+      return out;
+    }
+    double[] wa = new double[kept * ka];
+    double[] wb = new double[kept * kb];
+    for (int i = 0; i < kept; i++) {
+      System.arraycopy(w, i * m, wa, i * ka, ka);
+      System.arraycopy(w, i * m + ka, wb, i * kb, kb);
+    }
+    double beta = 0.0;
+    if (ka > 0) {
+      cblas_dgemm(
+          CblasRowMajor, CblasNoTrans, CblasNoTrans, kept, d, ka, 1.0, wa, ka, a, d, 0.0, out, d);
+      beta = 1.0;
+    }
+    if (kb > 0) {
+      cblas_dgemm(
+          CblasRowMajor, CblasNoTrans, CblasNoTrans, kept, d, kb, 1.0, wb, kb, b, d, beta, out, d);
+    }
+    return out;
+  }
+
+  /**
+   * The shrink's weights from the Gram matrix {@code g} ({@code m × m} row-major, upper triangle
+   * read, overwritten): row {@code i} is {@code sqrt(1 − δ/λᵢ)·uᵢᵀ} for the eigenpairs above {@code
+   * δ = λ_{ell+1}}; returns them ({@code kept × m}) and writes δ to {@code delta[0]}.
+   */
+  private static double[] shrinkWeights(double[] g, int m, int ell, double[] delta) {
     double[] lambda = new double[m];
     // Row-major in, eigenvectors out as columns: g[r·m + i] is entry r of eigenvector i.
     check(LAPACKE_dsyevd(LAPACK_ROW_MAJOR, (byte) 'V', (byte) 'U', m, g, m, lambda), "dsyevd");
@@ -151,13 +237,8 @@ final class Lapack {
         w[i * m + r] = g[r * m + col] * scale;
       }
     }
-    double[] out = new double[kept * d];
-    if (kept > 0) {
-      cblas_dgemm(
-          CblasRowMajor, CblasNoTrans, CblasNoTrans, kept, d, m, 1.0, w, m, s, d, 0.0, out, d);
-    }
     delta[0] = dl;
-    return out;
+    return w;
   }
 
   private static void check(int info, String routine) {

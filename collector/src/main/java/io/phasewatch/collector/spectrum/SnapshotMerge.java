@@ -3,6 +3,7 @@ package io.phasewatch.collector.spectrum;
 import io.phasewatch.core.sketch.CovarianceSnapshot;
 import io.phasewatch.core.sketch.FdSnapshot;
 import io.phasewatch.core.sketch.Snapshots;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -17,8 +18,25 @@ public final class SnapshotMerge {
 
   private SnapshotMerge() {}
 
-  /** The merge of all {@code parts} (at least one), folded left to right. */
+  /**
+   * The merge of all {@code parts} (at least one), folded left to right: the same result as {@link
+   * #merge} applied pairwise, to rounding. Frequent Directions parts of one shape go through {@link
+   * #foldFd}, which skips work the pairwise merge repeats.
+   */
   public static CovarianceSnapshot mergeAll(List<? extends CovarianceSnapshot> parts) {
+    if (parts == null || parts.isEmpty()) {
+      throw new IllegalArgumentException("merge: need at least one snapshot");
+    }
+    if (parts.size() > 1 && Lapack.available() && sameFdShape(parts)) {
+      return foldFd(parts);
+    }
+    return mergePairwise(parts);
+  }
+
+  /**
+   * {@link #merge} folded left to right over {@code parts}: the reference for {@link #mergeAll}.
+   */
+  public static CovarianceSnapshot mergePairwise(List<? extends CovarianceSnapshot> parts) {
     if (parts == null || parts.isEmpty()) {
       throw new IllegalArgumentException("merge: need at least one snapshot");
     }
@@ -39,6 +57,68 @@ public final class SnapshotMerge {
       return mergeFd(fa, fb);
     }
     return Snapshots.merge(a, b);
+  }
+
+  private static boolean sameFdShape(List<? extends CovarianceSnapshot> parts) {
+    if (!(parts.get(0) instanceof FdSnapshot first)) {
+      return false;
+    }
+    for (CovarianceSnapshot p : parts) {
+      if (!(p instanceof FdSnapshot f)
+          || f.ell() != first.ell()
+          || f.dimension() != first.dimension()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The pairwise fold of FD parts with two savings that leave the result as {@link #merge} defines
+   * it: the accumulated rows are never stacked with the next part (the Gram matrix and the rotation
+   * are done by blocks, {@link Lapack#shrinkStacked}), and once they came out of a shrink their
+   * Gram block is known to be diagonal, so only the cross block and the new part's block are
+   * computed. Counts, means and sums are updated in the same order and with the same arithmetic as
+   * {@link #mergeFd}.
+   */
+  private static FdSnapshot foldFd(List<? extends CovarianceSnapshot> parts) {
+    FdSnapshot first = (FdSnapshot) parts.get(0);
+    int d = first.dimension();
+    int ell = first.ell();
+    double[] rows = first.rows();
+    int k = first.rowCount();
+    boolean orthogonal = false;
+    long n = first.count();
+    double[] mean = first.mean();
+    double sumOfSquares = first.sumOfSquares();
+    double shrinkage = first.shrinkage();
+    long nonFinite = first.nonFiniteRows();
+    for (int i = 1; i < parts.size(); i++) {
+      FdSnapshot b = (FdSnapshot) parts.get(i);
+      int kb = b.rowCount();
+      double[] delta = {0.0};
+      if (k + kb > ell) {
+        rows = Lapack.shrinkStacked(rows, k, orthogonal, b.rows(), kb, d, ell, delta);
+        k = rows.length / d;
+        orthogonal = true;
+      } else {
+        double[] stacked = Arrays.copyOf(rows, (k + kb) * d);
+        System.arraycopy(b.rows(), 0, stacked, k * d, kb * d);
+        rows = stacked;
+        k += kb;
+        orthogonal = false;
+      }
+      long merged = n + b.count();
+      double[] mb = b.mean();
+      for (int j = 0; j < d; j++) {
+        mean[j] = merged == 0 ? 0 : mean[j] + (mb[j] - mean[j]) * b.count() / merged;
+      }
+      n = merged;
+      sumOfSquares = sumOfSquares + b.sumOfSquares();
+      shrinkage = shrinkage + b.shrinkage() + delta[0];
+      nonFinite = nonFinite + b.nonFiniteRows();
+    }
+    return new FdSnapshot(ell, n, mean, rows, sumOfSquares, shrinkage, nonFinite);
   }
 
   private static FdSnapshot mergeFd(FdSnapshot a, FdSnapshot b) {

@@ -4,6 +4,7 @@ import io.phasewatch.core.sketch.CovarianceSnapshot;
 import io.phasewatch.core.sketch.ExactSnapshot;
 import io.phasewatch.core.sketch.ExactSummary;
 import io.phasewatch.core.sketch.FdSnapshot;
+import io.phasewatch.core.sketch.Float32MomentSnapshot;
 import io.phasewatch.core.sketch.RowSampleSnapshot;
 import io.phasewatch.core.sketch.SymmetricEigen;
 import java.util.Arrays;
@@ -92,6 +93,9 @@ public record Spectrum(
   public static Spectrum of(CovarianceSnapshot snapshot) {
     if (snapshot instanceof ExactSnapshot e) {
       return ofExact(e);
+    }
+    if (snapshot instanceof Float32MomentSnapshot f) {
+      return ofExact(f.widened()); // the same d × d problem, in double
     }
     if (snapshot instanceof RowSampleSnapshot r) {
       return ofSample(r, Lapack.available());

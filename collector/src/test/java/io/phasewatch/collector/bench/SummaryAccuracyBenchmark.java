@@ -16,6 +16,7 @@ import io.phasewatch.core.sketch.CovarianceSketch;
 import io.phasewatch.core.sketch.CovarianceSnapshot;
 import io.phasewatch.core.sketch.DefaultSummary;
 import io.phasewatch.core.sketch.FdSnapshot;
+import io.phasewatch.core.sketch.Float32Moment;
 import io.phasewatch.core.sketch.RowSample;
 import io.phasewatch.core.sketch.RowSampleSnapshot;
 import io.phasewatch.core.wire.ChunkAssembler;
@@ -33,11 +34,12 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * RankMe and α of the default route (whatever {@link DefaultSummary} picks for the width: today the
- * row sample for d > 1024) and of Frequent Directions — the previous default ℓ = 256 interval
- * centre, and ℓ = 512 with the shrinkage added back and a power-law tail carrying the exactly known
- * dropped variance — against the study's computation, window by window, with 8 ranks. A
- * measurement, not a pass/fail.
+ * RankMe and α of the default route (whatever {@link DefaultSummary} picks for the width: the
+ * float32 co-moment of every row for 1024 < d ≤ 2688, the row sample wider), of the row sample fed
+ * the same rows, and of Frequent Directions — the previous default ℓ = 256 interval centre, and ℓ =
+ * 512 with the shrinkage added back and a power-law tail carrying the exactly known dropped
+ * variance — against the study's computation, window by window, with 8 ranks. A measurement, not a
+ * pass/fail.
  *
  * <p>Windows: probe passes of N = 256, 1024, 4096 rows and a live window of 50,000 rows, split
  * evenly over the ranks; rows from {@link PowerLawRows} (population spectrum {@code k^-a}, a mean
@@ -53,8 +55,9 @@ import java.util.Locale;
  * defines) and merged over the ranks.
  *
  * <p>Also printed: the cost of the default route at each d — which summary it is, agent memory per
- * layer (a row sample's float32 rows), wire bytes of one rank's snapshot, and the collector's CPU
- * per layer-window (merge of the ranks and the spectrum; median of 3, CPU time of this thread).
+ * layer, wire bytes of one rank's snapshot, the collector's CPU per layer-window (merge of the
+ * ranks and the spectrum; median of 3, CPU time of this thread), and the sketch thread's CPU per
+ * row of the default summary next to that of the row sample fed the same rows.
  *
  * <p>Run: the command in docs/benchmarks.md ("Accuracy of the default route"); at d = 8192 the live
  * reference needs {@code -Xmx6g} (one 512 MiB Gram, FD sketches of the 8 ranks). Options: {@code
@@ -104,18 +107,19 @@ public final class SummaryAccuracyBenchmark {
             + " (error) | α exact (described) | α default (error) | RankMe exact (all rows) | α"
             + " exact (all rows) | RankMe default (error vs all) | α default (error vs all) |"
             + " RankMe FD ℓ=256 (error vs all) | α FD ℓ=256 (error) | RankMe FD ℓ=512 comp."
-            + " (error) | α FD ℓ=512 comp. (error) |");
-    System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+            + " (error) | α FD ℓ=512 comp. (error) | RankMe row sample (error vs all) | α row"
+            + " sample (error vs all) |");
+    System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   }
 
   /** Prints the cost table of the cells {@link #run} returned, and the machine's state. */
   public static void printFooter(List<String> costs) {
     System.out.println();
     System.out.println(
-        "| d | rows | window rows | default summary | agent memory per layer (sample rows) |"
-            + " wire bytes per snapshot (one rank) | collector CPU per layer-window (merge +"
-            + " spectrum) |");
-    System.out.println("|---|---|---|---|---|---|---|");
+        "| d | rows | window rows | default summary | agent memory per layer | wire bytes per"
+            + " snapshot (one rank) | collector CPU per layer-window (merge + spectrum) | sketch"
+            + " thread per row: default | sketch thread per row: row sample |");
+    System.out.println("|---|---|---|---|---|---|---|---|---|");
     costs.forEach(System.out::println);
     System.out.printf(
         Locale.ROOT,
@@ -147,20 +151,31 @@ public final class SummaryAccuracyBenchmark {
     List<CovarianceSnapshot> defaults = new ArrayList<>();
     List<CovarianceSnapshot> fd256 = new ArrayList<>();
     List<CovarianceSnapshot> fd512 = new ArrayList<>();
+    List<CovarianceSnapshot> samples = new ArrayList<>();
     long wireBytes = 0;
-    String memory = "—";
-    String kind = "";
+    long sketchCpu = 0;
+    long sampleCpu = 0;
+    int sampleCapacity =
+        RowSample.capacityFor(
+            DefaultSummary.SAMPLE_ROWS, ranks, DefaultSummary.SAMPLE_MAX_BYTES, d);
     int filled = 0;
     for (int r = 0; r < ranks; r++) {
       int rows = n / ranks + (r < n % ranks ? 1 : 0);
       CovarianceSketch sketch = DefaultSummary.forLayer(d, ranks);
+      // The row sample fed the same rows: the default for d > 2688, side by side where it is not.
+      RowSample sample = RowSample.withCapacity(sampleCapacity, d);
       FdSnapshot s256 = null;
       FdSnapshot s512 = null;
       int block = 512;
       for (int done = 0; done < rows; done += block) {
         int b = Math.min(block, rows - done);
         float[] x = source.next(b);
+        long t0 = THREADS.getCurrentThreadCpuTime();
         sketch.update(x, b);
+        long t1 = THREADS.getCurrentThreadCpuTime();
+        sample.update(x, b);
+        sampleCpu += THREADS.getCurrentThreadCpuTime() - t1;
+        sketchCpu += t1 - t0;
         if (fd) {
           s256 = fold(s256, x, 0, Math.min(b, 256), 256, d);
           if (b > 256) {
@@ -175,13 +190,12 @@ public final class SummaryAccuracyBenchmark {
           filled += b;
         }
       }
+      long t0 = THREADS.getCurrentThreadCpuTime();
       CovarianceSnapshot sent = sketch.snapshot();
-      if (r == 0) {
-        kind = sent.getClass().getSimpleName();
-        if (sketch instanceof RowSample sample) {
-          memory = String.format(Locale.ROOT, "%.2f MiB", 4.0 * sample.capacity() * d / 1048576.0);
-        }
-      }
+      long t1 = THREADS.getCurrentThreadCpuTime();
+      samples.add(sample.snapshot());
+      sampleCpu += THREADS.getCurrentThreadCpuTime() - t1;
+      sketchCpu += t1 - t0;
       SnapshotMetadata meta =
           new SnapshotMetadata("run", Stage.PRETRAIN, r, ranks, "layer", 1, 1, 0, 0, 0);
       ChunkAssembler assembler = ChunkAssembler.withDefaults();
@@ -243,9 +257,18 @@ public final class SummaryAccuracyBenchmark {
     } else {
       exactDescribed = exactAll;
     }
+    SpectralMeasures sampled = SpectralMeasures.of(Spectrum.of(SnapshotMerge.mergeAll(samples)));
+    samples.clear();
+    String sampleCols = " — | — |";
     String vsAll = " — | — |";
     String fdCols = " — | — | — | — |";
     if (exactAll != null) {
+      sampleCols =
+          String.format(
+              Locale.ROOT,
+              " %s | %s |",
+              rank(sampled.effectiveRank(), exactAll.effectiveRank()),
+              alpha(sampled.alpha(), exactAll.alpha()));
       vsAll =
           String.format(
               Locale.ROOT,
@@ -268,7 +291,7 @@ public final class SummaryAccuracyBenchmark {
     }
     System.out.printf(
         Locale.ROOT,
-        "| %d | %s | %d | %d | %s | %s | %s | %s | %s | %s |%s%s%n",
+        "| %d | %s | %d | %d | %s | %s | %s | %s | %s | %s |%s%s%s%n",
         d,
         label,
         n,
@@ -280,30 +303,50 @@ public final class SummaryAccuracyBenchmark {
         exactAll == null ? "—" : fmt("%.1f", exactAll.effectiveRank()),
         exactAll == null ? "—" : fmt("%.3f", exactAll.alpha()),
         vsAll,
-        fdCols);
+        fdCols,
+        sampleCols);
     System.out.flush();
+    String kind;
+    long memory;
+    if (merged instanceof RowSampleSnapshot) {
+      kind = "row sample";
+      memory = 4L * sampleCapacity * d;
+    } else if (d > DefaultSummary.EXACT_MAX_DIMENSION) {
+      kind = "float32 co-moment";
+      memory = Float32Moment.bytesHeld(d);
+    } else {
+      kind = "exact co-moment";
+      memory = 8L * d * d;
+    }
     return String.format(
         Locale.ROOT,
-        "| %d | %s | %d | %s | %s | %.2f MiB | %.3f s |",
+        "| %d | %s | %d | %s | %.2f MiB | %.2f MiB | %.3f s | %.1f µs | %.1f µs |",
         d,
         label,
         n,
         kind,
-        memory,
+        memory / 1048576.0,
         wireBytes / 1048576.0,
-        cpu[1] / 1e9);
+        cpu[1] / 1e9,
+        sketchCpu / 1e3 / n,
+        sampleCpu / 1e3 / n);
   }
 
   private static String fmt(String format, double v) {
     return String.format(Locale.ROOT, format, v);
   }
 
+  /** The error to two decimals, or, when that would print 0, to its first significant digits. */
   private static String rank(double got, double want) {
-    return String.format(Locale.ROOT, "%.1f (%+.2f%%)", got, 100 * (got / want - 1));
+    double e = 100 * (got / want - 1);
+    String f = Math.abs(e) >= 0.005 || e == 0 ? "%.1f (%+.2f%%)" : "%.1f (%+.1e%%)";
+    return String.format(Locale.ROOT, f, got, e);
   }
 
   private static String alpha(double got, double want) {
-    return String.format(Locale.ROOT, "%.3f (%+.3f)", got, got - want);
+    double e = got - want;
+    String f = Math.abs(e) >= 0.0005 || e == 0 ? "%.3f (%+.3f)" : "%.3f (%+.1e)";
+    return String.format(Locale.ROOT, f, got, e);
   }
 
   /**

@@ -318,6 +318,26 @@ class AnalyzeCommandTest {
   }
 
   @Test
+  void theFloat32CoMomentGivesTheNumpyValuesAndReportsItsErrorAgainstTheDoubleOne()
+      throws IOException {
+    Result r =
+        run(
+            "analyze",
+            "--json",
+            "--sketch",
+            "exact32",
+            FIXTURES.resolve("f4_matrix.npy").toString());
+    assertThat(r.err()).isEmpty();
+    assertThat(r.exit()).isZero();
+    JsonObject j = r.json().get(0);
+    assertThat(j.getLong("rows_seen")).isEqualTo(500L);
+    // float32 storage of the co-moment: numpy's values to 1e-5, the summary's own error reported.
+    assertMeasures(j, expected("f4_matrix"), 1e-5);
+    assertThat(j.getDouble("effective_rank_rel_error")).isNotNull().isCloseTo(0.0, within(1e-5));
+    assertThat(j.getDouble("alpha_error")).isNotNull().isCloseTo(0.0, within(1e-5));
+  }
+
+  @Test
   void aSketchReportsItsOwnErrorAgainstTheExactValues() throws IOException {
     JsonObject want = expected("f4_matrix");
     Result sample =

@@ -36,39 +36,23 @@ class MetricNamesTest {
       lambda[i] = Math.pow(i + 1, -1.0);
     }
     SpectralMeasures m = SpectralMeasures.of(Spectrum.ofEigenvalues(lambda, 1_000));
+    TrainingScalars scalars =
+        new TrainingScalars(
+            Map.of(
+                TrainingScalars.LOSS,
+                new TrainingScalars.Scalar(10, 2.5),
+                TrainingScalars.LEARNING_RATE,
+                new TrainingScalars.Scalar(1, 1e-3),
+                "heldout.accuracy",
+                new TrainingScalars.Scalar(1, 0.75)));
+    TrainingPoint onset = new TrainingPoint(2, 20, Stage.SFT, 1, scalars);
     AtomicReference<LayerState> state =
-        new AtomicReference<>(
-            new LayerState(
-                "r",
-                "l",
-                Stage.SFT,
-                3,
-                30,
-                1_000,
-                1,
-                1,
-                false,
-                0,
-                0,
-                m,
-                m.effectiveRank(),
-                Phase.STEADY,
-                0,
-                0));
+        new AtomicReference<>(state(m, m.effectiveRank(), 20, 30, onset));
     LayerMeters layer = new LayerMeters(registry, "r", "l", state);
     layer.stage(Stage.SFT);
+    layer.onsetTraining(onset);
     layer.transition(Stage.SFT, Phase.WARMUP, Phase.STEADY);
-    new TrainingScalarMeters(registry, "r")
-        .update(
-            30,
-            new TrainingScalars(
-                Map.of(
-                    TrainingScalars.LOSS,
-                    new TrainingScalars.Scalar(10, 2.5),
-                    TrainingScalars.LEARNING_RATE,
-                    new TrainingScalars.Scalar(1, 1e-3),
-                    "heldout.accuracy",
-                    new TrainingScalars.Scalar(1, 0.75))));
+    new TrainingScalarMeters(registry, "r").update(30, scalars);
 
     Set<String> rendered = new TreeSet<>();
     for (String line : registry.scrape().lines().toList()) {
@@ -90,10 +74,7 @@ class MetricNamesTest {
   void removingALayerEndsAllItsSeries() {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     SpectralMeasures m = SpectralMeasures.of(Spectrum.ofEigenvalues(new double[] {3, 2, 1}, 10));
-    AtomicReference<LayerState> state =
-        new AtomicReference<>(
-            new LayerState(
-                "r", "l", Stage.SFT, 3, 30, 1_000, 1, 1, false, 0, 0, m, 1, Phase.STEADY, 0, 0));
+    AtomicReference<LayerState> state = new AtomicReference<>(state(m, 1, 0, 0, null));
     LayerMeters layer = new LayerMeters(registry, "r", "l", state);
     layer.stage(Stage.SFT);
     layer.transition(Stage.SFT, Phase.WARMUP, Phase.STEADY);
@@ -102,6 +83,66 @@ class MetricNamesTest {
     assertThat(registry.scrape()).doesNotContain("stage=\"sft\",phase").contains("stage=\"dpo\"");
     layer.remove();
     assertThat(registry.scrape()).doesNotContain("run=\"r\"");
+  }
+
+  @Test
+  void onsetGaugesFollowTheStageAndEndWithTheLayer() {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    SpectralMeasures m = SpectralMeasures.of(Spectrum.ofEigenvalues(new double[] {3, 2, 1}, 10));
+    TrainingPoint onset =
+        new TrainingPoint(
+            2,
+            20,
+            Stage.SFT,
+            1,
+            new TrainingScalars(
+                Map.of(
+                    TrainingScalars.LOSS,
+                    new TrainingScalars.Scalar(10, 2.5),
+                    "eval_loss",
+                    new TrainingScalars.Scalar(1, 3.25))));
+    AtomicReference<LayerState> state = new AtomicReference<>(state(m, 1, 20, 30, onset));
+    LayerMeters layer = new LayerMeters(registry, "r", "l", state);
+    layer.stage(Stage.SFT);
+    layer.onsetTraining(onset);
+    assertThat(registry.scrape())
+        .contains("phasewatch_phase_onset_training_loss{layer=\"l\",run=\"r\",stage=\"sft\"} 2.5")
+        .contains(
+            "phasewatch_phase_onset_training_scalar{layer=\"l\",name=\"eval_loss\",run=\"r\","
+                + "stage=\"sft\"} 3.25")
+        .contains("phasewatch_phase_onset_training_step{layer=\"l\",run=\"r\",stage=\"sft\"} 20.0")
+        .doesNotContain("phasewatch_phase_onset_training_learning_rate");
+    // A new stage whose onset has no scalars held: the names stay, under the new stage, as NaN.
+    state.set(state(m, 1, 40, 40, null));
+    layer.stage(Stage.DPO);
+    layer.onsetTraining(null);
+    assertThat(registry.scrape())
+        .doesNotContain("stage=\"sft\"")
+        .contains("phasewatch_phase_onset_training_loss{layer=\"l\",run=\"r\",stage=\"dpo\"} NaN");
+    layer.remove();
+    assertThat(registry.scrape()).doesNotContain("phasewatch_phase_onset_training");
+  }
+
+  private static LayerState state(
+      SpectralMeasures m, double rankMax, long since, long confirmed, TrainingPoint onset) {
+    return new LayerState(
+        "r",
+        "l",
+        Stage.SFT,
+        3,
+        30,
+        1_000,
+        1,
+        1,
+        false,
+        0,
+        0,
+        m,
+        rankMax,
+        Phase.STEADY,
+        since,
+        confirmed,
+        onset);
   }
 
   private static Path docs() {

@@ -11,6 +11,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,7 +31,7 @@ class PromtoolRulesIT {
             60,
             List.of(Tool.promtool().toString(), "check", "rules", ALERTS, RECORDING));
     assertThat(r.exitCode()).as(r.output()).isZero();
-    assertThat(r.output()).contains("SUCCESS: 8 rules found").contains("SUCCESS: 7 rules found");
+    assertThat(r.output()).contains("SUCCESS: 8 rules found").contains("SUCCESS: 10 rules found");
   }
 
   @Test
@@ -82,22 +84,54 @@ class PromtoolRulesIT {
     int end = alerts.indexOf("      # Post-training");
     assertThat(start).isPositive();
     assertThat(end).isGreaterThan(start);
-    Files.writeString(
-        dir.resolve("alerts.yml"),
-        alerts.substring(0, start) + alerts.substring(end),
-        StandardCharsets.UTF_8);
+    Tool.Result r = unitTestsWith(dir, alerts.substring(0, start) + alerts.substring(end));
+
+    assertThat(r.exitCode()).as(r.output()).isNotZero();
+    assertThat(r.output()).contains("PhasewatchCompressionPhaseStarted");
+  }
+
+  /**
+   * The headline alert's training annotation is held to the onset: the same rules with the onset
+   * gauges swapped for the run's latest ones (what the annotation showed before there were onset
+   * gauges) fail its unit tests.
+   */
+  @Test
+  void unitTestsFailWhenTheAnnotationShowsTheScalarsOfTheEvaluationTime(@TempDir Path dir)
+      throws IOException {
+    String alerts = Repo.read(Repo.file(ALERTS));
+    Matcher onset =
+        Pattern.compile(
+                "printf \"phasewatch_phase_onset_training_(\\w+)\\{run='%s',layer='%s',stage='%s'\\}"
+                    + " > -Inf\" \\$labels\\.run \\$labels\\.layer \\$labels\\.stage")
+            .matcher(alerts);
+    StringBuilder latest = new StringBuilder();
+    int swapped = 0;
+    while (onset.find()) {
+      String metric = onset.group(1).equals("step") ? "scalars_step" : onset.group(1);
+      onset.appendReplacement(
+          latest,
+          Matcher.quoteReplacement(
+              "printf \"phasewatch_training_" + metric + "{run='%s'}\" $labels.run"));
+      swapped++;
+    }
+    onset.appendTail(latest);
+    assertThat(swapped).as("onset queries in the annotation").isEqualTo(3);
+    Tool.Result r = unitTestsWith(dir, latest.toString());
+
+    assertThat(r.exitCode()).as(r.output()).isNotZero();
+    assertThat(r.output()).contains("compression phase carries the training scalars of its onset");
+  }
+
+  /** The shipped unit tests and recording rules run by promtool against {@code alerts}. */
+  private static Tool.Result unitTestsWith(Path dir, String alerts) throws IOException {
+    Files.writeString(dir.resolve("alerts.yml"), alerts, StandardCharsets.UTF_8);
     Files.copy(Repo.file(RECORDING), dir.resolve("recording.yml"));
     String tests =
         Repo.read(Repo.file(TESTS))
             .replace("../rules/phasewatch-alerts.yml", "alerts.yml")
             .replace("../rules/phasewatch-recording.yml", "recording.yml");
     Files.writeString(dir.resolve("tests.yml"), tests, StandardCharsets.UTF_8);
-
-    Tool.Result r =
-        Tool.run(dir, 120, List.of(Tool.promtool().toString(), "test", "rules", "tests.yml"));
-
-    assertThat(r.exitCode()).as(r.output()).isNotZero();
-    assertThat(r.output()).contains("PhasewatchCompressionPhaseStarted");
+    return Tool.run(dir, 120, List.of(Tool.promtool().toString(), "test", "rules", "tests.yml"));
   }
 
   static Set<String> alertNames() {

@@ -11,7 +11,7 @@ class LogStepWindowTest {
   private static final double[] TURN = StudentT.criticalValues(3.0);
 
   private static LogStepWindow window() {
-    return new LogStepWindow(0.04, 4.0, 4, 0.01, 6);
+    return new LogStepWindow(0.04, 4.0, 4, 0.01, 6, 1.0);
   }
 
   @Test

@@ -24,6 +24,7 @@ import io.phasewatch.core.wire.TrainingScalars;
 import io.phasewatch.testkit.KafkaBroker;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
 import java.io.IOException;
@@ -225,6 +226,108 @@ class CollectorIT {
                 scrape, "phasewatch_training_scalar", "run", "scalars", "name", "heldout.accuracy"))
         .isCloseTo(0.6, org.assertj.core.data.Offset.offset(1e-15));
     assertThat(value(scrape, "phasewatch_training_scalars_step", "run", "scalars")).isEqualTo(50);
+    assertThat(promtoolCheck(scrape)).isEmpty();
+  }
+
+  /**
+   * The phase's onset carries the scalars of its own window, not the latest: run "onset" stays in
+   * its initial steady (onset: its first window, step 10) while the loss falls over three windows;
+   * run "onset-sft" moves to SFT at step 30, which starts a new segment whose onset is step 30.
+   */
+  @Test
+  void phaseOnsetGaugesShowTheScalarsOfTheWindowAtTheOnset() throws Exception {
+    String topic = newTopic(1);
+    try (KafkaProducer<byte[], byte[]> p = KAFKA.producer()) {
+      for (int i = 0; i < 3; i++) {
+        long step = 10L * (i + 1);
+        CovarianceSnapshot s = exactOf(rows(100, 1.0, 61 + i, 16), 16);
+        SnapshotRecord pre = record("onset", "l0", 0, 1, step, step, s);
+        send(p, topic, new SnapshotRecord(pre.metadata(), s, scalars(10, 3.0 - i, 0.1 * (i + 1))));
+        SnapshotMetadata m = record("onset-sft", "l0", 0, 1, step, step, s).metadata();
+        Stage stage = i < 2 ? Stage.PRETRAIN : Stage.SFT;
+        send(
+            p,
+            topic,
+            new SnapshotRecord(
+                new SnapshotMetadata(
+                    m.runId(),
+                    stage,
+                    0,
+                    1,
+                    m.layer(),
+                    m.step(),
+                    m.windowId(),
+                    m.tokensSeen(),
+                    m.captureTimeMillis(),
+                    0),
+                s,
+                scalars(10, 5.0 - i, 0.2 * (i + 1))));
+      }
+      // A fourth SFT window of onset-sft: the onset stays at step 30 while the loss moves on.
+      CovarianceSnapshot s = exactOf(rows(100, 1.0, 64, 16), 16);
+      SnapshotMetadata m = record("onset-sft", "l0", 0, 1, 40, 40, s).metadata();
+      send(
+          p,
+          topic,
+          new SnapshotRecord(
+              new SnapshotMetadata(
+                  m.runId(), Stage.SFT, 0, 1, "l0", 40, 40, 40_000, m.captureTimeMillis(), 0),
+              s,
+              scalars(10, 1.5, 0.9)));
+    }
+    CollectorService c = start(topic, Map.of());
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () -> {
+              String scrape = scrape(c);
+              // The layers' own series appear once their replay from the topic's start is done.
+              return scrape.contains(
+                      "phasewatch_last_step{layer=\"l0\",run=\"onset\",stage=\"pretrain\"} 30.0")
+                  && scrape.contains(
+                      "phasewatch_last_step{layer=\"l0\",run=\"onset-sft\",stage=\"sft\"} 40.0");
+            });
+    String scrape = scrape(c);
+    assertThat(value(scrape, "phasewatch_training_loss", "run", "onset")).isEqualTo(1.0);
+    assertThat(value(scrape, "phasewatch_phase_since_step", "run", "onset")).isEqualTo(10);
+    assertThat(value(scrape, "phasewatch_phase_onset_training_step", "run", "onset")).isEqualTo(10);
+    assertThat(value(scrape, "phasewatch_phase_onset_training_loss", "run", "onset"))
+        .isEqualTo(3.0);
+    assertThat(value(scrape, "phasewatch_phase_onset_training_learning_rate", "run", "onset"))
+        .isEqualTo(1e-3);
+    assertThat(
+            value(
+                scrape,
+                "phasewatch_phase_onset_training_scalar",
+                "run",
+                "onset",
+                "name",
+                "heldout.accuracy"))
+        .isEqualTo(0.1);
+
+    // The stage change moved the onset: only the SFT series remain, at step 30's scalars.
+    assertThat(value(scrape, "phasewatch_training_loss", "run", "onset-sft")).isEqualTo(1.5);
+    assertThat(value(scrape, "phasewatch_phase_since_step", "run", "onset-sft")).isEqualTo(30);
+    assertThat(
+            value(
+                scrape, "phasewatch_phase_onset_training_loss", "run", "onset-sft", "stage", "sft"))
+        .isEqualTo(3.0);
+    assertThat(
+            scrape
+                .lines()
+                .filter(l -> l.startsWith("phasewatch_phase_onset_training_"))
+                .filter(l -> l.contains("run=\"onset-sft\"") && l.contains("stage=\"pretrain\"")))
+        .isEmpty();
+
+    // The API's point carries the same window as a training point.
+    JsonArray points =
+        new JsonObject(get(c, "/api/runs/onset/layers/l0/series").body()).getJsonArray("points");
+    JsonObject latest = points.getJsonObject(points.size() - 1);
+    assertThat(latest.getLong("step")).isEqualTo(30);
+    JsonObject onset = latest.getJsonObject("phase_onset_training");
+    assertThat(onset.getLong("step")).isEqualTo(10);
+    assertThat(onset.getString("stage")).isEqualTo("pretrain");
+    assertThat(onset.getJsonObject("scalars").getDouble("loss")).isEqualTo(3.0);
     assertThat(promtoolCheck(scrape)).isEmpty();
   }
 

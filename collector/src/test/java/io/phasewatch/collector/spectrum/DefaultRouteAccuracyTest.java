@@ -6,6 +6,7 @@ import io.phasewatch.core.sketch.CovarianceSketch;
 import io.phasewatch.core.sketch.CovarianceSnapshot;
 import io.phasewatch.core.sketch.DefaultSummary;
 import io.phasewatch.core.sketch.ExactSummary;
+import io.phasewatch.core.sketch.Float32MomentSnapshot;
 import io.phasewatch.core.sketch.RowSampleSnapshot;
 import io.phasewatch.core.wire.DecodeLimits;
 import io.phasewatch.core.wire.SnapshotCodec;
@@ -21,31 +22,47 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
- * The default route at d = 2048 — {@link DefaultSummary} on each of 8 ranks, the wire, the
- * collector's merge and spectrum — against the study's computation (the exact co-moment and a d × d
- * eigensolver) on the rows the window describes. Fails if the route drifts from exact by more than
- * the accuracy targets: RankMe within 1 %, α within 0.02.
+ * The default route — {@link DefaultSummary} on each of 8 ranks, the wire, the collector's merge
+ * and spectrum — against the study's computation (the exact double co-moment and a d × d
+ * eigensolver) on the rows the window describes. At d = 2048 that is every row of the window (the
+ * float32 co-moment); past {@link DefaultSummary#FLOAT32_MAX_DIMENSION} the window's uniform
+ * sample. Fails if the route drifts from exact by more than the accuracy targets: RankMe within 1
+ * %, α within 0.02.
  */
 class DefaultRouteAccuracyTest {
 
   private static final int D = 2048;
   private static final int RANKS = 8;
 
+  /** The first width past the float32 co-moment, where the default is the row sample. */
+  private static final int D_SAMPLED = DefaultSummary.FLOAT32_MAX_DIMENSION + 64;
+
   @Test
   void aProbePassOf256RowsIsMeasuredOnAllOfThem() throws WireFormatException {
-    // The study's protocol: a fixed probe set, sharded over the ranks (32 rows each); every row
-    // fits the sample, so the window describes all 256 and the reference is their exact summary.
-    PowerLawRows source = new PowerLawRows(D, 0.8, 11);
+    // The study's protocol: a fixed probe set, sharded over the ranks (32 rows each).
+    assertAllRowsWithinTargets(new PowerLawRows(D, 0.8, 11), 32);
+  }
+
+  @Test
+  void aLiveWindowOf5120RowsIsMeasuredOnAllOfThem() throws WireFormatException {
+    // The agent's live defaults: 100-step windows, 64 rows every 10th step, 640 rows per rank;
+    // a steep spectrum, whose tail is where float32 storage would show first.
+    assertAllRowsWithinTargets(new PowerLawRows(D, 1.5, 12), 640);
+  }
+
+  private static void assertAllRowsWithinTargets(PowerLawRows source, int rowsPerRank)
+      throws WireFormatException {
     ExactSummary reference = ExactSummary.ofDimension(D);
     List<SnapshotRecord> parts = new ArrayList<>();
     for (int r = 0; r < RANKS; r++) {
-      float[] rows = source.next(32);
-      reference.update(rows, 32);
-      parts.add(throughTheWire(r, rows, 32));
+      float[] rows = source.next(rowsPerRank);
+      reference.update(rows, rowsPerRank);
+      parts.add(throughTheWire(D, r, rows, rowsPerRank));
     }
+    assertThat(parts.get(0).snapshot()).isInstanceOf(Float32MomentSnapshot.class);
     CovarianceSnapshot merged =
         SnapshotMerge.mergeAll(parts.stream().map(SnapshotRecord::snapshot).toList());
-    assertThat(merged.count()).isEqualTo(256);
+    assertThat(merged.count()).isEqualTo((long) RANKS * rowsPerRank);
 
     assertWithinTargets(
         SpectralMeasures.of(Spectrum.of(merged)),
@@ -53,17 +70,18 @@ class DefaultRouteAccuracyTest {
   }
 
   @Test
-  void aLiveWindowOf5120RowsIsMeasuredOnItsUniformSampleOf2048() throws WireFormatException {
-    // The agent's live defaults: 100-step windows, 64 rows every 10th step, 640 rows per rank.
-    PowerLawRows source = new PowerLawRows(D, 1.0, 12);
+  void pastTheFloat32LimitALiveWindowIsMeasuredOnItsUniformSampleOf2048()
+      throws WireFormatException {
+    int d = D_SAMPLED;
+    PowerLawRows source = new PowerLawRows(d, 1.0, 12);
     Set<ByteBuffer> offered = new HashSet<>();
     List<SnapshotRecord> parts = new ArrayList<>();
     for (int r = 0; r < RANKS; r++) {
       float[] rows = source.next(640);
       for (int i = 0; i < 640; i++) {
-        offered.add(rowKey(rows, i));
+        offered.add(rowKey(rows, i, d));
       }
-      parts.add(throughTheWire(r, rows, 640));
+      parts.add(throughTheWire(d, r, rows, 640));
     }
     var merged =
         (RowSampleSnapshot)
@@ -75,11 +93,11 @@ class DefaultRouteAccuracyTest {
     float[] kept = merged.rows();
     Set<ByteBuffer> distinct = new HashSet<>();
     for (int i = 0; i < merged.count(); i++) {
-      assertThat(offered).contains(rowKey(kept, i));
-      distinct.add(rowKey(kept, i));
+      assertThat(offered).contains(rowKey(kept, i, d));
+      distinct.add(rowKey(kept, i, d));
     }
     assertThat(distinct).hasSize(DefaultSummary.SAMPLE_ROWS);
-    ExactSummary reference = ExactSummary.ofDimension(D);
+    ExactSummary reference = ExactSummary.ofDimension(d);
     reference.update(kept, (int) merged.count());
 
     assertWithinTargets(
@@ -87,9 +105,9 @@ class DefaultRouteAccuracyTest {
         SpectralMeasures.of(Spectrum.of(reference.snapshot())));
   }
 
-  private static SnapshotRecord throughTheWire(int rank, float[] rows, int n)
+  private static SnapshotRecord throughTheWire(int d, int rank, float[] rows, int n)
       throws WireFormatException {
-    CovarianceSketch sketch = DefaultSummary.forLayer(D, RANKS);
+    CovarianceSketch sketch = DefaultSummary.forLayer(d, RANKS);
     sketch.update(rows, n);
     SnapshotMetadata meta =
         new SnapshotMetadata("run", Stage.PRETRAIN, rank, RANKS, "final_norm", 100, 100, 0, 0, 0);
@@ -107,9 +125,9 @@ class DefaultRouteAccuracyTest {
     return out;
   }
 
-  private static ByteBuffer rowKey(float[] rows, int i) {
-    ByteBuffer b = ByteBuffer.allocate(4 * D);
-    b.asFloatBuffer().put(rows, i * D, D);
+  private static ByteBuffer rowKey(float[] rows, int i, int d) {
+    ByteBuffer b = ByteBuffer.allocate(4 * d);
+    b.asFloatBuffer().put(rows, i * d, d);
     return b;
   }
 

@@ -58,6 +58,75 @@ class SnapshotMergeTest {
     }
   }
 
+  /**
+   * {@code mergeAll} folds FD parts by blocks and treats the accumulated rows' Gram block as
+   * diagonal; the pairwise {@code merge} stacks and forms the whole Gram matrix. Both define the
+   * same sketch: equal counts, sums, means and row counts, and {@code BᵀB} and the shrinkage equal
+   * to 1e-12 of the largest eigenvalue. The cases cover parts that need no shrink at first (their
+   * rows not orthogonal when the shrink comes), d below ℓ, and ranks of fewer rows than ℓ.
+   */
+  @ParameterizedTest
+  @CsvSource({
+    "8, 40, 2, 5",
+    "16, 96, 8, 60",
+    "32, 200, 8, 300",
+    "24, 64, 3, 10",
+    "32, 20, 4, 50",
+    "16, 128, 6, 7"
+  })
+  void foldingAllRanksEqualsThePairwiseMerge(int ell, int d, int ranks, int rowsPerRank) {
+    Random random = new Random(ell * 17L + d + ranks);
+    List<FdSnapshot> parts = new ArrayList<>();
+    for (int r = 0; r < ranks; r++) {
+      FrequentDirections fd = FrequentDirections.withRows(ell, d);
+      fd.update(powerLawRows(random, rowsPerRank, d, 1.0 + r), rowsPerRank);
+      parts.add(fd.snapshot());
+    }
+    FdSnapshot folded = (FdSnapshot) SnapshotMerge.mergeAll(parts);
+    FdSnapshot pairwise = (FdSnapshot) SnapshotMerge.mergePairwise(parts);
+
+    assertThat(folded.count()).isEqualTo(pairwise.count());
+    assertThat(folded.rowCount()).isEqualTo(pairwise.rowCount());
+    assertThat(folded.mean()).containsExactly(pairwise.mean());
+    assertThat(folded.sumOfSquares()).isEqualTo(pairwise.sumOfSquares());
+    assertThat(folded.nonFiniteRows()).isEqualTo(pairwise.nonFiniteRows());
+    double[] expected = gram(pairwise);
+    double[] actual = gram(folded);
+    // λ₁ of BᵀB: the largest squared row norm, since the rows after a shrink are orthogonal.
+    double top = 0;
+    double[] rows = pairwise.rows();
+    for (int r = 0; r < pairwise.rowCount(); r++) {
+      double norm = 0;
+      for (int j = 0; j < d; j++) {
+        norm += rows[r * d + j] * rows[r * d + j];
+      }
+      top = Math.max(top, norm);
+    }
+    for (int i = 0; i < expected.length; i++) {
+      assertThat(actual[i]).isCloseTo(expected[i], within(1e-12 * top));
+    }
+    assertThat(folded.shrinkage()).isCloseTo(pairwise.shrinkage(), within(1e-12 * top));
+    if (ranks * rowsPerRank > ell) {
+      assertThat(pairwise.shrinkage()).isPositive();
+    }
+  }
+
+  /** {@code BᵀB} (d × d) of the sketch's rows, in plain loops. */
+  private static double[] gram(FdSnapshot s) {
+    int d = s.dimension();
+    double[] rows = s.rows();
+    double[] g = new double[d * d];
+    for (int r = 0; r < s.rowCount(); r++) {
+      for (int i = 0; i < d; i++) {
+        double v = rows[r * d + i];
+        for (int j = 0; j < d; j++) {
+          g[i * d + j] += v * rows[r * d + j];
+        }
+      }
+    }
+    return g;
+  }
+
   @Test
   void exactSummariesMergeAsTheAgentMergesThem() {
     Random random = new Random(5);

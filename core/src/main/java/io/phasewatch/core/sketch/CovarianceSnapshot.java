@@ -4,7 +4,8 @@ package io.phasewatch.core.sketch;
  * An immutable summary of the rows of one window. It is what crosses threads, the wire and the
  * collector's merge; the mutable sketch that produced it stays on the thread that fills it.
  */
-public sealed interface CovarianceSnapshot permits ExactSnapshot, FdSnapshot, RowSampleSnapshot {
+public sealed interface CovarianceSnapshot
+    permits ExactSnapshot, Float32MomentSnapshot, FdSnapshot, RowSampleSnapshot {
 
   /** Finite rows folded in. */
   long count();

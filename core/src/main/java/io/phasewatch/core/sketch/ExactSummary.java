@@ -53,13 +53,7 @@ public final class ExactSummary implements CovarianceSketch {
   /** Welford's one-row update, {@code M += δδᵀ·n/(n+1)}: O(d²) and memory-bound; batch instead. */
   @Override
   public void update(float[] row) {
-    if (row == null || row.length != d) {
-      throw new IllegalArgumentException(
-          "exact summary: row must hold exactly d="
-              + d
-              + " values, got "
-              + (row == null ? 0 : row.length));
-    }
+    checkRow(row == null ? -1 : row.length, d, "exact summary");
     if (!DenseKernels.finite(row, 0, d)) {
       nonFiniteRows++;
       return;
@@ -216,6 +210,14 @@ public final class ExactSummary implements CovarianceSketch {
       }
     }
     return new ExactSnapshot(n, mu, m, a.nonFiniteRows() + b.nonFiniteRows());
+  }
+
+  /** {@code length} is the row's length, -1 for null. */
+  static void checkRow(int length, int d, String what) {
+    if (length != d) {
+      throw new IllegalArgumentException(
+          what + ": row must hold exactly d=" + d + " values, got " + Math.max(0, length));
+    }
   }
 
   /** {@code length} is the rows array's length, -1 for null. */

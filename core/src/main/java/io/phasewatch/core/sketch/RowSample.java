@@ -87,13 +87,7 @@ public final class RowSample implements CovarianceSketch {
 
   @Override
   public void update(float[] row) {
-    if (row == null || row.length != d) {
-      throw new IllegalArgumentException(
-          "row sample: row must hold exactly d="
-              + d
-              + " values, got "
-              + (row == null ? 0 : row.length));
-    }
+    ExactSummary.checkRow(row == null ? -1 : row.length, d, "row sample");
     offer(row, 0);
   }
 
@@ -108,7 +102,7 @@ public final class RowSample implements CovarianceSketch {
   /**
    * Float64 rows are kept as float32: the sample travels as float32 rows (wire kind 3), so a spread
    * below a float's resolution of the mean is lost here, unlike in the exact summary. The default
-   * route only samples layers wider than 1024, where hidden states are float32 or narrower.
+   * route only samples layers wider than 2688, where hidden states are float32 or narrower.
    */
   @Override
   public void update(double[] batch, int rowCount) {

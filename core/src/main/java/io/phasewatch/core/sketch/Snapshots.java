@@ -7,11 +7,19 @@ public final class Snapshots {
 
   /**
    * The snapshot of the union of the rows behind {@code a} and {@code b}; both must be of the same
-   * kind and dimension (and, for Frequent Directions, the same ℓ). Row samples are concatenated.
+   * kind and dimension (and, for Frequent Directions, the same ℓ). Row samples are concatenated;
+   * exact and float32 co-moments merge with each other, in double, into an {@link ExactSnapshot}.
    */
   public static CovarianceSnapshot merge(CovarianceSnapshot a, CovarianceSnapshot b) {
     if (a == null || b == null) {
       throw new IllegalArgumentException("merge: snapshots must not be null");
+    }
+    // Float32 co-moments join in double, by Chan's combine as for the exact kind.
+    if (a instanceof Float32MomentSnapshot fa && isCoMoment(b)) {
+      return fa.mergedWith(widened(b));
+    }
+    if (b instanceof Float32MomentSnapshot fb && a instanceof ExactSnapshot ea) {
+      return fb.mergedWith(ea);
     }
     if (a instanceof ExactSnapshot ea && b instanceof ExactSnapshot eb) {
       return ExactSummary.merge(ea, eb);
@@ -26,6 +34,14 @@ public final class Snapshots {
         "merge: cannot merge " + describe(a) + " with " + describe(b) + " (kinds differ)");
   }
 
+  private static boolean isCoMoment(CovarianceSnapshot s) {
+    return s instanceof ExactSnapshot || s instanceof Float32MomentSnapshot;
+  }
+
+  private static ExactSnapshot widened(CovarianceSnapshot s) {
+    return s instanceof Float32MomentSnapshot f ? f.widened() : (ExactSnapshot) s;
+  }
+
   private static String describe(CovarianceSnapshot s) {
     if (s instanceof FdSnapshot f) {
       return "fd(ell=" + f.ell() + ", d=" + f.dimension() + ")";
@@ -33,6 +49,6 @@ public final class Snapshots {
     if (s instanceof RowSampleSnapshot) {
       return "sample(d=" + s.dimension() + ")";
     }
-    return "exact(d=" + s.dimension() + ")";
+    return (s instanceof Float32MomentSnapshot ? "exact32(d=" : "exact(d=") + s.dimension() + ")";
   }
 }

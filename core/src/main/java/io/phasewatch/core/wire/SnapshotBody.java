@@ -8,6 +8,7 @@ import static io.phasewatch.core.wire.WireLayout.*;
 import io.phasewatch.core.sketch.CovarianceSnapshot;
 import io.phasewatch.core.sketch.ExactSnapshot;
 import io.phasewatch.core.sketch.FdSnapshot;
+import io.phasewatch.core.sketch.Float32MomentSnapshot;
 import io.phasewatch.core.sketch.RowSampleSnapshot;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
@@ -16,9 +17,9 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 
 /**
- * A snapshot record as a v1 body and back: kind, metadata, run and layer, the float64 (or, for the
- * row sample, float32) payload and the optional scalars section, at the offsets of {@link
- * WireLayout}. Framing and chunking are {@link Frames}'.
+ * A snapshot record as a v1 body and back: kind, metadata, run and layer, the float64 (for the row
+ * sample float32, for the float32 co-moment both) payload and the optional scalars section, at the
+ * offsets of {@link WireLayout}. Framing and chunking are {@link Frames}'.
  */
 final class SnapshotBody {
 
@@ -53,6 +54,8 @@ final class SnapshotBody {
       kind = KIND_SAMPLE;
       ell = rs.capacity();
       rowCount = (int) rs.count();
+    } else if (s instanceof Float32MomentSnapshot) {
+      kind = KIND_EXACT32;
     } else {
       kind = KIND_EXACT;
     }
@@ -96,6 +99,11 @@ final class SnapshotBody {
       for (float v : rs.rows()) { // finite: the record checks it
         b.putFloat(v);
       }
+    } else if (s instanceof Float32MomentSnapshot f) {
+      putFinite(b, f.mean(), "mean", ctx);
+      for (float v : f.upper()) { // the packed upper triangle, finite: the record checks it
+        b.putFloat(v);
+      }
     } else {
       ExactSnapshot ex = (ExactSnapshot) s;
       putFinite(b, ex.mean(), "mean", ctx);
@@ -120,6 +128,9 @@ final class SnapshotBody {
     long strings = 2L + runBytes + 2L + layerBytes;
     if (kind == KIND_SAMPLE) {
       return FIXED_BODY + strings + 8 + 4 * rowCount * d;
+    }
+    if (kind == KIND_EXACT32) {
+      return FIXED_BODY + strings + 8 * d + 4 * (d * (d + 1) / 2);
     }
     long doubles = kind == KIND_EXACT ? d + d * (d + 1) / 2 : 2 + d + rowCount * d;
     return FIXED_BODY + strings + 8 * doubles;
@@ -185,7 +196,7 @@ final class SnapshotBody {
           "snapshot v1: body of " + body.length + " bytes is shorter than its fixed part");
     }
     int kind = Byte.toUnsignedInt(b.get(B_KIND));
-    if (kind != KIND_EXACT && kind != KIND_FD && kind != KIND_SAMPLE) {
+    if (kind != KIND_EXACT && kind != KIND_FD && kind != KIND_SAMPLE && kind != KIND_EXACT32) {
       throw reject(RejectReason.BAD_FIELD, "kind", "snapshot v1: unknown sketch kind " + kind);
     }
     int stageCode = Byte.toUnsignedInt(b.get(B_STAGE));
@@ -218,11 +229,17 @@ final class SnapshotBody {
           "dimension",
           "snapshot v1: dim " + d + " exceeds limit " + limits.maxDimension() + ctx);
     }
-    if (kind == KIND_EXACT && (ell != 0 || rowCount != 0)) {
+    if ((kind == KIND_EXACT || kind == KIND_EXACT32) && (ell != 0 || rowCount != 0)) {
       throw reject(
           RejectReason.BAD_FIELD,
           "ell",
-          "snapshot v1: exact summary with ell " + ell + " and rowCount " + rowCount + ctx);
+          "snapshot v1: "
+              + (kind == KIND_EXACT ? "exact summary" : "float32 co-moment")
+              + " with ell "
+              + ell
+              + " and rowCount "
+              + rowCount
+              + ctx);
     }
     if (kind == KIND_FD) {
       if (ell == 0) {
@@ -276,7 +293,7 @@ final class SnapshotBody {
           "body",
           "snapshot v1: dim "
               + d
-              + (kind != KIND_EXACT ? ", rowCount " + rowCount : "")
+              + (kind != KIND_EXACT && kind != KIND_EXACT32 ? ", rowCount " + rowCount : "")
               + (hasScalars ? " and a scalars section" : "")
               + " need a "
               + expected
@@ -304,6 +321,17 @@ final class SnapshotBody {
         snapshot = new FdSnapshot((int) ell, count, mean, rows, sumOfSquares, shrinkage, nonFinite);
       } else if (kind == KIND_SAMPLE) {
         snapshot = decodeSample(b, ell, rowCount, dim, count, nonFinite, ctx);
+      } else if (kind == KIND_EXACT32) {
+        double[] mean = readFinite(b, dim, "mean", ctx);
+        float[] upper = new float[(int) ((long) dim * (dim + 1) / 2)];
+        for (int i = 0; i < upper.length; i++) {
+          float v = b.getFloat();
+          if (!Float.isFinite(v)) {
+            throw nonFinite("comoment", v, ctx);
+          }
+          upper[i] = v;
+        }
+        snapshot = new Float32MomentSnapshot(count, mean, upper, nonFinite);
       } else {
         double[] mean = readFinite(b, dim, "mean", ctx);
         double[] c = new double[dim * dim];

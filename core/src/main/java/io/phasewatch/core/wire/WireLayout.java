@@ -71,6 +71,13 @@ final class WireLayout {
    */
   static final int KIND_SAMPLE = 3;
 
+  /**
+   * A v1 addition: the exact co-moment with its matrix in float32 (an older v1 decoder rejects the
+   * kind as {@code bad_field}). {@code ell} and {@code rowCount} are 0 as for kind 1; the payload
+   * is the mean (d × f64), then the upper triangle row by row (d(d+1)/2 × f32).
+   */
+  static final int KIND_EXACT32 = 4;
+
   /** Stage codes on the wire, independent of the enum's declaration order. */
   static final Stage[] STAGE_BY_CODE = {
     Stage.PRETRAIN, Stage.SFT, Stage.DPO, Stage.RLVR, Stage.OTHER

@@ -19,14 +19,14 @@ class ExactSummaryTest {
       @ForAll long seed,
       @ForAll @IntRange(min = 1, max = 40) int d,
       @ForAll @IntRange(min = 0, max = 600) int n) {
-    float[] rows = withLargeMean(Matrices.rows(kind, seed, n, d), d, seed);
+    float[] rows = Matrices.withOffset(Matrices.rows(kind, seed, n, d), d, seed, 100);
     ExactSummary batched = ExactSummary.ofDimension(d);
     batched.update(rows, n);
     ExactSummary single = ExactSummary.ofDimension(d);
     for (int i = 0; i < n; i++) {
       single.update(Arrays.copyOfRange(rows, i * d, (i + 1) * d));
     }
-    double[][] reference = twoPass(rows, n, d);
+    double[][] reference = Matrices.twoPass(rows, n, d);
     assertClose(batched.snapshot(), n, reference);
     assertClose(single.snapshot(), n, reference);
   }
@@ -38,7 +38,7 @@ class ExactSummaryTest {
       @ForAll @IntRange(min = 1, max = 30) int d,
       @ForAll @IntRange(min = 0, max = 400) int n,
       @ForAll @IntRange(min = 2, max = 6) int parts) {
-    float[] rows = withLargeMean(Matrices.rows(kind, seed, n, d), d, seed);
+    float[] rows = Matrices.withOffset(Matrices.rows(kind, seed, n, d), d, seed, 100);
     Random rng = new Random(seed);
     ExactSnapshot merged = null;
     int start = 0;
@@ -55,7 +55,7 @@ class ExactSummaryTest {
                   : (ExactSnapshot) Snapshots.merge(s, merged);
       start = end;
     }
-    assertClose(merged, n, twoPass(rows, n, d));
+    assertClose(merged, n, Matrices.twoPass(rows, n, d));
   }
 
   @Test
@@ -88,7 +88,7 @@ class ExactSummaryTest {
       Float.NEGATIVE_INFINITY
     };
     float[] finite = {1, 2, 3, 4, 5, 6, 7, 9, -1, 0, 2, 2};
-    double[][] reference = twoPass(finite, 3, d);
+    double[][] reference = Matrices.twoPass(finite, 3, d);
     ExactSummary batched = ExactSummary.ofDimension(d);
     batched.update(rows, 6);
     ExactSummary single = ExactSummary.ofDimension(d);
@@ -107,11 +107,11 @@ class ExactSummaryTest {
   void batchAndPanelEdgesAtLargerDimensionMatchTwoPassFormula() {
     int d = 300;
     int n = 2 * ExactSummary.BATCH_ROWS + 37;
-    float[] rows = withLargeMean(Matrices.rows(Kind.POWER_LAW, 11, n, d), d, 11);
+    float[] rows = Matrices.withOffset(Matrices.rows(Kind.POWER_LAW, 11, n, d), d, 11, 100);
     ExactSummary s = ExactSummary.ofDimension(d);
     s.update(rows, 100);
     s.update(Arrays.copyOfRange(rows, 100 * d, n * d), n - 100);
-    assertClose(s.snapshot(), n, twoPass(rows, n, d));
+    assertClose(s.snapshot(), n, Matrices.twoPass(rows, n, d));
   }
 
   @Test
@@ -153,42 +153,6 @@ class ExactSummaryTest {
         .hasMessageContaining(String.valueOf(ExactSummary.MAX_DIMENSION));
     assertThatThrownBy(() -> ExactSummary.ofDimension(3).update(new float[4], 2))
         .hasMessageContaining("rowCount·d = 6");
-  }
-
-  /** Adds a mean far larger than the spread, so that uncentred accumulation would lose digits. */
-  private static float[] withLargeMean(float[] rows, int d, long seed) {
-    Random rng = new Random(~seed);
-    float[] shift = new float[d];
-    for (int k = 0; k < d; k++) {
-      shift[k] = (float) (100 * rng.nextGaussian());
-    }
-    for (int i = 0; i < rows.length; i++) {
-      rows[i] += shift[i % d];
-    }
-    return rows;
-  }
-
-  /** {mean, co-moment (row-major)} by the textbook two-pass formula. */
-  private static double[][] twoPass(float[] rows, int n, int d) {
-    double[] mean = new double[d];
-    for (int i = 0; i < n; i++) {
-      for (int k = 0; k < d; k++) {
-        mean[k] += rows[i * d + k];
-      }
-    }
-    for (int k = 0; k < d; k++) {
-      mean[k] = n == 0 ? 0 : mean[k] / n;
-    }
-    double[] m = new double[d * d];
-    for (int i = 0; i < n; i++) {
-      for (int a = 0; a < d; a++) {
-        double xa = rows[i * d + a] - mean[a];
-        for (int b = 0; b < d; b++) {
-          m[a * d + b] += xa * (rows[i * d + b] - mean[b]);
-        }
-      }
-    }
-    return new double[][] {mean, m};
   }
 
   private static void assertClose(ExactSnapshot s, int n, double[][] reference) {

@@ -77,6 +77,42 @@ final class Matrices {
     return out;
   }
 
+  /** Adds to every row one offset of {@code scale} times a Gaussian vector per coordinate. */
+  static float[] withOffset(float[] rows, int d, long seed, double scale) {
+    Random rng = new Random(~seed);
+    float[] shift = new float[d];
+    for (int k = 0; k < d; k++) {
+      shift[k] = (float) (scale * rng.nextGaussian());
+    }
+    for (int i = 0; i < rows.length; i++) {
+      rows[i] += shift[i % d];
+    }
+    return rows;
+  }
+
+  /** {mean, co-moment (row-major)} by the textbook two-pass formula, in double. */
+  static double[][] twoPass(float[] rows, int n, int d) {
+    double[] mean = new double[d];
+    for (int i = 0; i < n; i++) {
+      for (int k = 0; k < d; k++) {
+        mean[k] += rows[i * d + k];
+      }
+    }
+    for (int k = 0; k < d; k++) {
+      mean[k] = n == 0 ? 0 : mean[k] / n;
+    }
+    double[] m = new double[d * d];
+    for (int i = 0; i < n; i++) {
+      for (int a = 0; a < d; a++) {
+        double xa = rows[i * d + a] - mean[a];
+        for (int b = 0; b < d; b++) {
+          m[a * d + b] += xa * (rows[i * d + b] - mean[b]);
+        }
+      }
+    }
+    return new double[][] {mean, m};
+  }
+
   static double[] gaussian(Random rng, int count) {
     double[] g = new double[count];
     for (int i = 0; i < count; i++) {

@@ -8,6 +8,7 @@ import static io.phasewatch.core.wire.WireLayout.F_PAYLOAD_LENGTH;
 
 import io.phasewatch.core.sketch.ExactSnapshot;
 import io.phasewatch.core.sketch.FdSnapshot;
+import io.phasewatch.core.sketch.Float32MomentSnapshot;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -33,6 +34,19 @@ final class Forge {
       }
     }
     return new SnapshotRecord(metadata("r1", "l12"), new ExactSnapshot(100, mean, c, 1));
+  }
+
+  static SnapshotRecord exact32(int d) {
+    double[] mean = new double[d];
+    float[] upper = new float[d * (d + 1) / 2];
+    for (int i = 0, at = 0; i < d; i++) {
+      mean[i] = i * 0.5 - 1;
+      for (int j = i; j < d; j++, at++) {
+        upper[at] = i == j ? 10 + i : 1.0f / (1 + i + j);
+      }
+    }
+    return new SnapshotRecord(
+        metadata("r1", "l12"), new Float32MomentSnapshot(100, mean, upper, 1));
   }
 
   static SnapshotRecord fd(int ell, int d, int rowCount) {

@@ -38,6 +38,7 @@ class SnapshotCodecFuzzTest {
     List<byte[]> values = new ArrayList<>();
     values.add(Forge.single(Forge.exact(3)));
     values.add(Forge.single(Forge.exact(12)));
+    values.add(Forge.single(Forge.exact32(5)));
     values.add(Forge.single(Forge.fd(4, 3, 2)));
     values.add(Forge.single(Forge.fd(16, 24, 9)));
     values.addAll(SnapshotCodec.encode(Forge.fd(8, 8, 8), 256));
@@ -196,7 +197,12 @@ class SnapshotCodecFuzzTest {
   void chunkStreamsWithCorruptMissingOrDuplicatedChunksNeverYieldAWrongSnapshot() throws Exception {
     Random random = new Random(4);
     List<SnapshotRecord> records =
-        List.of(Forge.fd(8, 8, 8), Forge.exact(12), Forge.fd(16, 24, 9), Forge.fd(4, 3, 2));
+        List.of(
+            Forge.fd(8, 8, 8),
+            Forge.exact(12),
+            Forge.exact32(12),
+            Forge.fd(16, 24, 9),
+            Forge.fd(4, 3, 2));
     for (int trial = 0; trial < 2_000; trial++) {
       ChunkAssembler assembler = ChunkAssembler.bounded(4, 4096, 1_000, LIMITS);
       List<byte[]> stream = new ArrayList<>();

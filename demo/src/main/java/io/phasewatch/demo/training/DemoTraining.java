@@ -1,5 +1,8 @@
 package io.phasewatch.demo.training;
 
+import ai.djl.training.Trainer;
+import ai.djl.training.listener.TrainingListener;
+import ai.djl.training.listener.TrainingListenerAdapter;
 import io.phasewatch.agent.capture.CaptureSink;
 import io.phasewatch.agent.djl.Corpus;
 import io.phasewatch.agent.djl.LayerTaps;
@@ -234,10 +237,14 @@ public final class DemoTraining implements AutoCloseable {
   }
 
   /**
-   * As {@link #postTrain(List, PostTrainingConfig, Consumer)}, probing every {@code
-   * stageProbeEvery} steps throughout each stage (0: the pretraining cadence), so that each stage,
-   * which the detector reads on its own log-step axis from its first step, has enough windows for a
-   * direction.
+   * As {@link #postTrain(List, PostTrainingConfig, Consumer)}, probing every step from each stage's
+   * first step up to its first multiple of {@code stageProbeEvery}, then every {@code
+   * stageProbeEvery} steps to its end (0: the pretraining cadence throughout). The detector reads a
+   * stage on its own log-step axis, x = ln(1 + step − the stage's first window): a stage probed
+   * only every 10 steps starts at x = 0 with its 10th step and jumps to x = 2.4 at its 20th, so
+   * whatever the stage does in its first steps (RLVR moved RankMe by 9 % in its first ten) is lost
+   * before the axis begins. Probed from its first step, before its first update, the stage's first
+   * window is the model it starts from and the early windows spread over x = 0…2.3.
    */
   public List<PostTraining.StageReport> postTrain(
       List<Stage> stages,
@@ -253,7 +260,9 @@ public final class DemoTraining implements AutoCloseable {
           "demo training: stage probe cadence " + stageProbeEvery + " < 0");
     }
     CaptureSink stageSink = sink;
+    TrainingListener[] listeners = {listener};
     if (stageProbeEvery > 0) {
+      StageCadence cadence = new StageCadence(stageProbeEvery);
       stageSink =
           new CaptureSink() {
             @Override
@@ -268,12 +277,48 @@ public final class DemoTraining implements AutoCloseable {
 
             @Override
             public void stageChanged(Stage stage, long firstStep) {
-              listener.denseProbesUntil(firstStep - 1 + stageSteps(stage, config), stageProbeEvery);
+              cadence.stageStarts(firstStep, firstStep - 1 + stageSteps(stage, config));
               sink.stageChanged(stage, firstStep);
             }
           };
+      // After the phasewatch listener: it has decided on a step's probe when this one runs.
+      listeners = new TrainingListener[] {listener, cadence};
     }
-    return PostTraining.run(training, corpus, stages, config, stageSink, progress, listener);
+    return PostTraining.run(training, corpus, stages, config, stageSink, progress, listeners);
+  }
+
+  /**
+   * A stage's probe schedule: every step from its first up to its first multiple of {@code every},
+   * then every {@code every} steps to its end (the listener's dense probes, switched as the steps
+   * pass).
+   */
+  private final class StageCadence extends TrainingListenerAdapter {
+    private final int every;
+    private long lastEveryStep = -1;
+    private long stageEnd;
+
+    StageCadence(int every) {
+      this.every = every;
+    }
+
+    void stageStarts(long firstStep, long lastStep) {
+      stageEnd = lastStep;
+      long firstRegular = (firstStep + every - 1) / every * every;
+      if (firstRegular == firstStep) {
+        lastEveryStep = -1;
+        listener.denseProbesUntil(stageEnd, every);
+      } else {
+        lastEveryStep = Math.min(firstRegular - 1, stageEnd);
+        listener.denseProbesUntil(lastEveryStep, 1);
+      }
+    }
+
+    @Override
+    public void onTrainingBatch(Trainer trainer, BatchData batchData) {
+      if (listener.step() == lastEveryStep) {
+        listener.denseProbesUntil(stageEnd, every);
+      }
+    }
   }
 
   private static int stageSteps(Stage stage, PostTrainingConfig config) {

@@ -598,6 +598,11 @@ public final class AgentOverheadBenchmark {
                   "row sample of %d rows, 4·rows·d = %.1f KiB",
                   offline.sketch().sampleCapacity(offline.worldSize(), d),
                   4.0 * offline.sketch().sampleCapacity(offline.worldSize(), d) * d / 1024);
+          case EXACT32 ->
+              String.format(
+                  Locale.ROOT,
+                  "float32 co-moment, %.1f KiB",
+                  io.phasewatch.core.sketch.Float32Moment.bytesHeld(d) / 1024.0);
           case FD -> "Frequent Directions";
         };
     System.out.printf(
