@@ -3,6 +3,8 @@ package io.phasewatch.collector.bench;
 import static org.bytedeco.openblas.global.openblas.CblasRowMajor;
 import static org.bytedeco.openblas.global.openblas.CblasTrans;
 import static org.bytedeco.openblas.global.openblas.CblasUpper;
+import static org.bytedeco.openblas.global.openblas.LAPACKE_dsyevd;
+import static org.bytedeco.openblas.global.openblas.LAPACK_COL_MAJOR;
 import static org.bytedeco.openblas.global.openblas.cblas_dsyrk;
 
 import io.phasewatch.collector.spectrum.FitRange;
@@ -13,16 +15,17 @@ import io.phasewatch.collector.spectrum.Spectrum;
 import io.phasewatch.core.sketch.CovarianceSketch;
 import io.phasewatch.core.sketch.CovarianceSnapshot;
 import io.phasewatch.core.sketch.DefaultSummary;
-import io.phasewatch.core.sketch.ExactSnapshot;
 import io.phasewatch.core.sketch.FdSnapshot;
 import io.phasewatch.core.sketch.Float32Moment;
-import io.phasewatch.core.sketch.Float32MomentSnapshot;
 import io.phasewatch.core.sketch.RowSample;
 import io.phasewatch.core.sketch.RowSampleSnapshot;
+import io.phasewatch.core.wire.ChunkAssembler;
+import io.phasewatch.core.wire.DecodeLimits;
 import io.phasewatch.core.wire.SnapshotCodec;
 import io.phasewatch.core.wire.SnapshotMetadata;
 import io.phasewatch.core.wire.SnapshotRecord;
 import io.phasewatch.core.wire.Stage;
+import io.phasewatch.core.wire.WireFormatException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
@@ -31,31 +34,33 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * RankMe and α of the default route ({@link DefaultSummary}: the float32 co-moment of every row for
- * 1024 < d ≤ 2688, the row sample wider) and of Frequent Directions — today's ℓ = 256 interval
- * centre, and ℓ = 512 with the shrinkage added back and a power-law tail carrying the exactly known
- * dropped variance — against the study's computation, window by window, with 8 ranks. A
- * measurement, not a pass/fail.
+ * RankMe and α of the default route (whatever {@link DefaultSummary} picks for the width: the
+ * float32 co-moment of every row for 1024 < d ≤ 2688, the row sample wider), of the row sample fed
+ * the same rows, and of Frequent Directions — the previous default ℓ = 256 interval centre, and ℓ =
+ * 512 with the shrinkage added back and a power-law tail carrying the exactly known dropped
+ * variance — against the study's computation, window by window, with 8 ranks. A measurement, not a
+ * pass/fail.
  *
  * <p>Windows: probe passes of N = 256, 1024, 4096 rows and a live window of 50,000 rows, split
  * evenly over the ranks; rows from {@link PowerLawRows} (population spectrum {@code k^-a}, a mean
- * offset, a non-axis basis). References: the exact computation on the rows the default route
- * describes (its merged sample), and on all rows of the window — for the live window through the d
- * × d co-moment (OpenBLAS {@code dsyrk}, {@code dsyevd}), for probe passes through the Gram matrix
- * of all rows. FD sketches are built per rank from blocks of ℓ rows with the collector's LAPACK
- * merge ({@link SnapshotMerge}, the shrink {@code FrequentDirections.merge} defines) and merged
- * over the ranks.
+ * offset, a non-axis basis), or any {@link RowSource} given to {@link #run} (the demo module's
+ * {@code HiddenStateAccuracyBenchmark} feeds a small model's hidden states). Each rank's default
+ * snapshot goes through the wire codec and the chunk assembler before the collector's merge and
+ * spectrum. References: the exact computation on the rows the default route describes (a row
+ * sample's merged rows; every row for a co-moment summary), and on all rows of the window — for the
+ * live window through the d × d co-moment streamed block by block into one double Gram (OpenBLAS
+ * {@code dsyrk}), centred in place and solved in place ({@code dsyevd}), for probe passes through
+ * the Gram matrix of all rows. FD sketches are built per rank from blocks of ℓ rows with the
+ * collector's LAPACK merge ({@link SnapshotMerge}, the shrink {@code FrequentDirections.merge}
+ * defines) and merged over the ranks.
  *
- * <p>Also printed: the cost of the default route at each d — agent memory per layer (the sample's
- * float32 rows), wire bytes of one rank's snapshot, and the collector's CPU per layer-window (merge
- * of the ranks and the spectrum; median of 3, CPU time of this thread), and the sketch thread's CPU
- * per row of the default summary next to that of the row sample fed the same rows.
+ * <p>Also printed: the cost of the default route at each d — which summary it is, agent memory per
+ * layer, wire bytes of one rank's snapshot, the collector's CPU per layer-window (merge of the
+ * ranks and the spectrum; median of 3, CPU time of this thread), and the sketch thread's CPU per
+ * row of the default summary next to that of the row sample fed the same rows.
  *
- * <p>Run (from the repository root): {@code mvn -q -B -pl collector -am test-compile -DskipTests &&
- * mvn -q -B -pl collector dependency:build-classpath -Dmdep.includeScope=test
- * -Dmdep.outputFile=/tmp/cp.txt && OMP_NUM_THREADS=1 java -Xmx10g -cp
- * collector/target/test-classes:collector/target/classes:agent/target/classes:$(cat /tmp/cp.txt)
- * io.phasewatch.collector.bench.SummaryAccuracyBenchmark}. Options: {@code
+ * <p>Run: the command in docs/benchmarks.md ("Accuracy of the default route"); at d = 8192 the live
+ * reference needs {@code -Xmx6g} (one 512 MiB Gram, FD sketches of the 8 ranks). Options: {@code
  * -Dbench.dims=2048,4096,8192}, {@code -Dbench.as=0.8,1.0,1.5}, {@code
  * -Dbench.windows=256,1024,4096,50000}, {@code -Dbench.fd=true} (the FD columns), {@code
  * -Dbench.liveAllRows=true} (the live window's d × d reference over all its rows, and the FD
@@ -67,29 +72,51 @@ public final class SummaryAccuracyBenchmark {
 
   private SummaryAccuracyBenchmark() {}
 
-  public static void main(String[] args) {
+  public static void main(String[] args) throws WireFormatException {
     int[] dims = ints(System.getProperty("bench.dims", "2048,4096,8192"));
     double[] as = doubles(System.getProperty("bench.as", "0.8,1.0,1.5"));
     int[] windows = ints(System.getProperty("bench.windows", "256,1024,4096,50000"));
     boolean fd = Boolean.parseBoolean(System.getProperty("bench.fd", "true"));
+    boolean liveAllRows = Boolean.parseBoolean(System.getProperty("bench.liveAllRows", "true"));
     int ranks = Integer.getInteger("bench.ranks", 8);
-    System.out.println(
-        "| d | a | window rows | rows described | RankMe exact (described) | RankMe default"
-            + " (error) | α exact (described) | α default (error) | RankMe exact (all rows) | α"
-            + " exact (all rows) | RankMe FD ℓ=256 (error vs all) | α FD ℓ=256 (error) | RankMe FD"
-            + " ℓ=512 comp. (error) | α FD ℓ=512 comp. (error) |");
-    System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    printHeader();
     List<String> costs = new ArrayList<>();
     for (int d : dims) {
       for (double a : as) {
         for (int n : windows) {
-          costs.add(run(d, a, n, ranks, fd));
+          PowerLawRows source = new PowerLawRows(d, a, 1000L * d + Math.round(100 * a) + n);
+          String label = String.format(Locale.ROOT, "%.1f", a);
+          costs.add(run(label, d, n, ranks, fd, liveAllRows, source::next));
         }
       }
     }
+    printFooter(costs);
+  }
+
+  /** The rows of one window, block by block, in order. */
+  @FunctionalInterface
+  public interface RowSource {
+    /** The next {@code n} rows, row-major {@code n × d}. */
+    float[] next(int n);
+  }
+
+  /** Prints the accuracy table's header (the table {@link #run} prints rows of). */
+  public static void printHeader() {
+    System.out.println(
+        "| d | rows | window rows | rows described | RankMe exact (described) | RankMe default"
+            + " (error) | α exact (described) | α default (error) | RankMe exact (all rows) | α"
+            + " exact (all rows) | RankMe default (error vs all) | α default (error vs all) |"
+            + " RankMe FD ℓ=256 (error vs all) | α FD ℓ=256 (error) | RankMe FD ℓ=512 comp."
+            + " (error) | α FD ℓ=512 comp. (error) | RankMe row sample (error vs all) | α row"
+            + " sample (error vs all) |");
+    System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+  }
+
+  /** Prints the cost table of the cells {@link #run} returned, and the machine's state. */
+  public static void printFooter(List<String> costs) {
     System.out.println();
     System.out.println(
-        "| d | a | window rows | default summary | agent memory per layer | wire bytes per"
+        "| d | rows | window rows | default summary | agent memory per layer | wire bytes per"
             + " snapshot (one rank) | collector CPU per layer-window (merge + spectrum) | sketch"
             + " thread per row: default | sketch thread per row: row sample |");
     System.out.println("|---|---|---|---|---|---|---|---|---|");
@@ -102,31 +129,41 @@ public final class SummaryAccuracyBenchmark {
         ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
   }
 
-  private static String run(int d, double a, int n, int ranks, boolean fd) {
-    PowerLawRows source = new PowerLawRows(d, a, 1000L * d + Math.round(100 * a) + n);
+  /**
+   * One window of {@code n} rows of width {@code d} from {@code source}, split evenly over {@code
+   * ranks}: prints its accuracy row and returns its cost row. The default route is whatever {@link
+   * DefaultSummary#forLayer} picks, each rank's snapshot sent through the wire codec and the chunk
+   * assembler before the collector's merge. "Rows described" is what the merged snapshot counts:
+   * the sample's rows for a row sample, every row for a co-moment summary (then the described
+   * reference is the all-rows reference).
+   *
+   * @param liveAllRows whether a window of more than 4096 rows gets its reference over all rows
+   *     (the streamed d × d co-moment) and, with it, the FD columns
+   */
+  public static String run(
+      String label, int d, int n, int ranks, boolean fd, boolean liveAllRows, RowSource source)
+      throws WireFormatException {
     boolean live = n > 4096;
-    boolean allRows =
-        !live || Boolean.parseBoolean(System.getProperty("bench.liveAllRows", "true"));
+    boolean allRows = !live || liveAllRows;
     fd &= allRows;
-    double[] gram = live && allRows ? new double[d * d] : null;
-    double[] sum = new double[d];
+    CoMoment stream = live && allRows ? new CoMoment(d) : null;
     float[] all = live ? null : new float[n * d];
     List<CovarianceSnapshot> defaults = new ArrayList<>();
     List<CovarianceSnapshot> fd256 = new ArrayList<>();
     List<CovarianceSnapshot> fd512 = new ArrayList<>();
+    List<CovarianceSnapshot> samples = new ArrayList<>();
     long wireBytes = 0;
     long sketchCpu = 0;
     long sampleCpu = 0;
+    int sampleCapacity =
+        RowSample.capacityFor(
+            DefaultSummary.SAMPLE_ROWS, ranks, DefaultSummary.SAMPLE_MAX_BYTES, d);
     int filled = 0;
     for (int r = 0; r < ranks; r++) {
       int rows = n / ranks + (r < n % ranks ? 1 : 0);
       CovarianceSketch sketch = DefaultSummary.forLayer(d, ranks);
-      // What the sketch thread would do with the same rows on the row-sample route.
-      RowSample sample =
-          RowSample.withCapacity(
-              RowSample.capacityFor(
-                  DefaultSummary.SAMPLE_ROWS, ranks, DefaultSummary.SAMPLE_MAX_BYTES, d),
-              d);
+      // The row sample fed the same rows: the default for d > 2688, side by side where it is not.
+      RowSample sample = RowSample.withCapacity(sampleCapacity, d);
       FdSnapshot s256 = null;
       FdSnapshot s512 = null;
       int block = 512;
@@ -146,31 +183,38 @@ public final class SummaryAccuracyBenchmark {
           }
           s512 = fold(s512, x, 0, b, 512, d);
         }
-        if (gram != null) {
-          accumulate(gram, sum, x, b, d);
-        } else if (live) {
-          continue;
-        } else {
+        if (stream != null) {
+          stream.add(x, b);
+        } else if (!live) {
           System.arraycopy(x, 0, all, filled * d, b * d);
           filled += b;
         }
       }
       long t0 = THREADS.getCurrentThreadCpuTime();
-      CovarianceSnapshot snap = sketch.snapshot();
+      CovarianceSnapshot sent = sketch.snapshot();
       long t1 = THREADS.getCurrentThreadCpuTime();
-      sample.snapshot();
+      samples.add(sample.snapshot());
       sampleCpu += THREADS.getCurrentThreadCpuTime() - t1;
       sketchCpu += t1 - t0;
-      if (r == 0) {
-        SnapshotMetadata meta =
-            new SnapshotMetadata("run", Stage.PRETRAIN, 0, ranks, "layer", 1, 1, 0, 0, 0);
-        for (byte[] f :
-            SnapshotCodec.encode(
-                new SnapshotRecord(meta, snap), SnapshotCodec.DEFAULT_MAX_RECORD_BYTES)) {
-          wireBytes += f.length;
+      SnapshotMetadata meta =
+          new SnapshotMetadata("run", Stage.PRETRAIN, r, ranks, "layer", 1, 1, 0, 0, 0);
+      ChunkAssembler assembler = ChunkAssembler.withDefaults();
+      CovarianceSnapshot received = null;
+      for (byte[] frame :
+          SnapshotCodec.encode(
+              new SnapshotRecord(meta, sent), SnapshotCodec.DEFAULT_MAX_RECORD_BYTES)) {
+        if (r == 0) {
+          wireBytes += frame.length;
+        }
+        var done = assembler.accept(SnapshotCodec.decode(frame, DecodeLimits.defaults()), 0);
+        if (done.isPresent()) {
+          received = done.get().snapshot();
         }
       }
-      defaults.add(snap);
+      if (received == null) {
+        throw new IllegalStateException("rank " + r + ": the snapshot did not reassemble");
+      }
+      defaults.add(received);
       if (fd) {
         fd256.add(s256);
         fd512.add(s512);
@@ -187,31 +231,51 @@ public final class SummaryAccuracyBenchmark {
       cpu[rep] = THREADS.getCurrentThreadCpuTime() - t0;
     }
     Arrays.sort(cpu);
-    // The exact computation on the rows the default route describes, through the other route: the
-    // d × d co-moment and its eigenvalues.
-    // Beyond d = 4096 the d × d eigensolver (minutes of CPU here) is left out and the reference
-    // is the Gram route of the same rows, i.e. the default's own computation. A co-moment route
-    // describes every row: its reference is the whole window's, computed below.
-    SpectralMeasures exactDescribed = def;
-    if (merged instanceof RowSampleSnapshot described && d <= 4096) {
-      double[] dg = new double[d * d];
-      double[] ds = new double[d];
-      accumulate(dg, ds, described.rows(), (int) described.count(), d);
-      exactDescribed = measuresOfCoMoment(dg, ds, described.count(), d);
-    }
+    defaults.clear();
     SpectralMeasures exactAll = null;
     if (!allRows) {
       // left out: no reference for the whole window, no FD columns
     } else if (live) {
-      exactAll = measuresOfCoMoment(gram, sum, n, d);
+      exactAll = stream.measures();
+      stream = null;
     } else {
       exactAll =
           SpectralMeasures.of(Spectrum.of(new RowSampleSnapshot(n, d, all, n, 0)), FitRange.STUDY);
     }
-    if (!(merged instanceof RowSampleSnapshot) && exactAll != null) {
+    // The exact computation on the rows the default route describes. For a row sample: its rows,
+    // through the other route — the d × d co-moment and its eigenvalues; beyond d = 4096 that
+    // eigensolver (minutes of CPU here) is left out and the reference is the Gram route of the
+    // same rows, i.e. the default's own computation. A co-moment summary describes every row.
+    SpectralMeasures exactDescribed;
+    if (merged instanceof RowSampleSnapshot described) {
+      exactDescribed = def;
+      if (d <= 4096) {
+        CoMoment sample = new CoMoment(d);
+        sample.add(described.rows(), (int) described.count());
+        exactDescribed = sample.measures();
+      }
+    } else {
       exactDescribed = exactAll;
     }
-    String fdCols = " n/a | n/a | n/a | n/a |";
+    SpectralMeasures sampled = SpectralMeasures.of(Spectrum.of(SnapshotMerge.mergeAll(samples)));
+    samples.clear();
+    String sampleCols = " — | — |";
+    String vsAll = " — | — |";
+    String fdCols = " — | — | — | — |";
+    if (exactAll != null) {
+      sampleCols =
+          String.format(
+              Locale.ROOT,
+              " %s | %s |",
+              rank(sampled.effectiveRank(), exactAll.effectiveRank()),
+              alpha(sampled.alpha(), exactAll.alpha()));
+      vsAll =
+          String.format(
+              Locale.ROOT,
+              " %s | %s |",
+              rank(def.effectiveRank(), exactAll.effectiveRank()),
+              alpha(def.alpha(), exactAll.alpha()));
+    }
     if (fd && exactAll != null) {
       SpectralMeasures f256 =
           SpectralMeasures.of(Spectrum.of(SnapshotMerge.mergeAll(fd256)), FitRange.STUDY);
@@ -227,26 +291,27 @@ public final class SummaryAccuracyBenchmark {
     }
     System.out.printf(
         Locale.ROOT,
-        "| %d | %.1f | %d | %d | %.1f | %s | %.3f | %s | %.1f | %.3f |%s%n",
+        "| %d | %s | %d | %d | %s | %s | %s | %s | %s | %s |%s%s%s%n",
         d,
-        a,
+        label,
         n,
         def.count(),
-        exactDescribed.effectiveRank(),
-        rank(def.effectiveRank(), exactDescribed.effectiveRank()),
-        exactDescribed.alpha(),
-        alpha(def.alpha(), exactDescribed.alpha()),
-        exactAll == null ? Double.NaN : exactAll.effectiveRank(),
-        exactAll == null ? Double.NaN : exactAll.alpha(),
-        fdCols);
+        exactDescribed == null ? "—" : fmt("%.1f", exactDescribed.effectiveRank()),
+        exactDescribed == null ? "—" : rank(def.effectiveRank(), exactDescribed.effectiveRank()),
+        exactDescribed == null ? "—" : fmt("%.3f", exactDescribed.alpha()),
+        exactDescribed == null ? "—" : alpha(def.alpha(), exactDescribed.alpha()),
+        exactAll == null ? "—" : fmt("%.1f", exactAll.effectiveRank()),
+        exactAll == null ? "—" : fmt("%.3f", exactAll.alpha()),
+        vsAll,
+        fdCols,
+        sampleCols);
     System.out.flush();
-    CovarianceSnapshot first = defaults.get(0);
     String kind;
     long memory;
-    if (first instanceof RowSampleSnapshot rs) {
+    if (merged instanceof RowSampleSnapshot) {
       kind = "row sample";
-      memory = 4L * rs.capacity() * d;
-    } else if (first instanceof Float32MomentSnapshot) {
+      memory = 4L * sampleCapacity * d;
+    } else if (d > DefaultSummary.EXACT_MAX_DIMENSION) {
       kind = "float32 co-moment";
       memory = Float32Moment.bytesHeld(d);
     } else {
@@ -255,9 +320,9 @@ public final class SummaryAccuracyBenchmark {
     }
     return String.format(
         Locale.ROOT,
-        "| %d | %.1f | %d | %s | %.2f MiB | %.2f MiB | %.3f s | %.1f µs | %.1f µs |",
+        "| %d | %s | %d | %s | %.2f MiB | %.2f MiB | %.3f s | %.1f µs | %.1f µs |",
         d,
-        a,
+        label,
         n,
         kind,
         memory / 1048576.0,
@@ -265,6 +330,10 @@ public final class SummaryAccuracyBenchmark {
         cpu[1] / 1e9,
         sketchCpu / 1e3 / n,
         sampleCpu / 1e3 / n);
+  }
+
+  private static String fmt(String format, double v) {
+    return String.format(Locale.ROOT, format, v);
   }
 
   /** The error to two decimals, or, when that would print 0, to its first significant digits. */
@@ -303,31 +372,58 @@ public final class SummaryAccuracyBenchmark {
     return acc == null ? part : (FdSnapshot) SnapshotMerge.merge(acc, part);
   }
 
-  /** {@code gram += XᵀX} (upper triangle) and {@code sum += Σ rows}, in double. */
-  private static void accumulate(double[] gram, double[] sum, float[] x, int b, int d) {
-    double[] xd = new double[b * d];
-    for (int i = 0; i < b * d; i++) {
-      xd[i] = x[i];
-      sum[i % d] += x[i];
-    }
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, b, 1.0, xd, d, 1.0, gram, d);
-  }
+  /**
+   * The study's computation on every row streamed into it: {@code XᵀX} accumulated block by block
+   * ({@code dsyrk}, double, upper triangle) and the rows' sum — one d × d array, never the rows in
+   * double — then centred in place ({@code XᵀX − nμμᵀ}) and its eigenvalues by {@code dsyevd} on
+   * that same array. At d = 8192: 512 MiB, where copying it for the snapshot and the solver would
+   * need four times that.
+   */
+  static final class CoMoment {
+    private final int d;
+    private final double[] gram;
+    private final double[] sum;
+    private long n;
 
-  /** The study's measures of the rows behind {@code XᵀX} and their sum: centred, d × d. */
-  private static SpectralMeasures measuresOfCoMoment(double[] gram, double[] sum, long n, int d) {
-    double[] mean = new double[d];
-    for (int k = 0; k < d; k++) {
-      mean[k] = sum[k] / n;
+    CoMoment(int d) {
+      this.d = d;
+      this.gram = new double[d * d];
+      this.sum = new double[d];
     }
-    double[] m = new double[d * d];
-    for (int i = 0; i < d; i++) {
-      for (int j = i; j < d; j++) {
-        double v = gram[i * d + j] - n * mean[i] * mean[j];
-        m[i * d + j] = v;
-        m[j * d + i] = v;
+
+    void add(float[] x, int b) {
+      double[] xd = new double[b * d];
+      for (int i = 0; i < b * d; i++) {
+        xd[i] = x[i];
+        sum[i % d] += x[i];
       }
+      cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, b, 1.0, xd, d, 1.0, gram, d);
+      n += b;
     }
-    return SpectralMeasures.of(Spectrum.of(new ExactSnapshot(n, mean, m, 0)), FitRange.STUDY);
+
+    /** The measures of the rows added so far; the accumulated Gram is consumed. */
+    SpectralMeasures measures() {
+      double[] mean = new double[d];
+      for (int k = 0; k < d; k++) {
+        mean[k] = sum[k] / n;
+      }
+      for (int i = 0; i < d; i++) {
+        for (int j = i; j < d; j++) {
+          gram[i * d + j] -= n * mean[i] * mean[j];
+        }
+      }
+      double[] w = new double[d];
+      // Row-major upper triangle = column-major lower triangle.
+      int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, (byte) 'N', (byte) 'L', d, gram, d, w);
+      if (info != 0) {
+        throw new IllegalStateException("dsyevd: info " + info);
+      }
+      double scale = 1.0 / (n - 1.0);
+      for (int i = 0; i < d; i++) {
+        w[i] = Math.max(0.0, w[i] * scale);
+      }
+      return SpectralMeasures.of(Spectrum.ofEigenvalues(w, n), FitRange.STUDY);
+    }
   }
 
   /**

@@ -31,9 +31,15 @@ import java.util.concurrent.TimeUnit;
  * handed the loss over), in one process, on one thread, alternating blocks of steps so that drift
  * of the machine hits the arms alike. The agents publish to a real in-process KRaft broker.
  *
- * <p>Run: {@code OMP_NUM_THREADS=1 mvn -q -pl agent test-compile exec:java
- * -Dexec.classpathScope=test -Dexec.mainClass=io.phasewatch.agent.core.AgentOverheadBenchmark
- * -Dexec.args="1200 5" -Dai.djl.offline=true} (steps per arm, steps per block).
+ * <p>Run: the commands in docs/benchmarks.md ("Agent overhead"); arguments: steps per arm, steps
+ * per block.
+ *
+ * <p>Wider models: {@code -Dbench.d=4096 -Dbench.heads=32 -Dbench.layers=1 -Dbench.context=16
+ * -Dbench.batch=4 -Dbench.vocab=256} shape the model (the demo's defaults otherwise), {@code
+ * -Dbench.worldSize=8} is the agents' {@code world-size} (the default summary of a layer depends on
+ * it), {@code -Dbench.warmup=20} the warm-up steps per arm. {@code -Dbench.arms=same} runs only the
+ * pair that needs one model instance — the same model and trainer with the live agent off and on —
+ * where seven instances of a wide model do not fit in memory.
  */
 public final class AgentOverheadBenchmark {
   private AgentOverheadBenchmark() {}
@@ -210,33 +216,88 @@ public final class AgentOverheadBenchmark {
         v.length);
   }
 
+  /** The demo's model, or the shape the {@code bench.*} properties give. */
+  private static ModelConfig modelConfig() {
+    ModelConfig demo = ModelConfig.demoDefaults();
+    return demo.withVocabSize(Integer.getInteger("bench.vocab", demo.vocabSize()))
+        .withDModel(
+            Integer.getInteger("bench.d", demo.dModel()),
+            Integer.getInteger("bench.heads", demo.heads()))
+        .withLayers(Integer.getInteger("bench.layers", demo.layers()))
+        .withShape(
+            Integer.getInteger("bench.context", demo.contextLength()),
+            Integer.getInteger("bench.batch", demo.batchSize()));
+  }
+
+  /**
+   * An agent named {@code bench-<name>} (Kafka client {@code phasewatch-<name>}) in {@code mode}.
+   */
+  private static AgentConfig agentConfig(
+      String name, String mode, String world, Map<String, String> kafka) {
+    return AgentConfigLoader.load(
+        "run: bench-"
+            + name
+            + "\nsampling: {mode: "
+            + mode
+            + "}\nkafka: {client.id: phasewatch-"
+            + name
+            + "}\n"
+            + world,
+        Map.of(),
+        kafka);
+  }
+
+  /** The run's shape, the machine's load, and the step time of the arm without the agent. */
+  private static void printRun(
+      ModelConfig model, AgentConfig live, long steps, int block, double wallMs, double cpuMs) {
+    System.out.printf(
+        Locale.ROOT,
+        "model d=%d layers=%d heads=%d ctx=%d batch=%d vocab=%d; agent world-size %d, live every"
+            + " %d steps, %d rows per tapped layer; %d steps per arm in blocks of %d; load average"
+            + " %.1f on %d cores%n",
+        model.dModel(),
+        model.layers(),
+        model.heads(),
+        model.contextLength(),
+        model.batchSize(),
+        model.vocabSize(),
+        live.worldSize(),
+        live.sampling().everySteps(),
+        live.sampling().rowsPerStep(),
+        steps,
+        block,
+        ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
+        Runtime.getRuntime().availableProcessors());
+    System.out.printf(
+        Locale.ROOT,
+        "step without the agent (off): %.1f ms wall, %.1f ms CPU of the training thread%n",
+        wallMs,
+        cpuMs);
+  }
+
   public static void main(String[] args) throws Exception {
     int stepsPerArm = args.length > 0 ? Integer.parseInt(args[0]) : 300;
     int block = args.length > 1 ? Integer.parseInt(args[1]) : 10;
-    ModelConfig modelConfig = ModelConfig.demoDefaults();
+    ModelConfig modelConfig = modelConfig();
     int d = modelConfig.dModel();
+    int worldSize = Integer.getInteger("bench.worldSize", 1);
+    int warmup = Integer.getInteger("bench.warmup", 20);
+    String world = "world-size: " + worldSize + "\n";
     try (KafkaBroker broker = KafkaBroker.start()) {
       Map<String, String> kafka = Map.of("kafka.bootstrap.servers", broker.bootstrapServers());
+      if ("same".equals(System.getProperty("bench.arms", "all"))) {
+        sameModelOnly(modelConfig, world, kafka, stepsPerArm, block, warmup);
+        heap(modelConfig, world);
+        return;
+      }
 
       // Live at the defaults: every 10 steps, 64 rows per tapped layer, windows of 100 steps.
-      AgentConfig live =
-          AgentConfigLoader.load(
-              "run: bench-live\nsampling: {mode: live}\nkafka: {client.id: phasewatch-live}\n",
-              Map.of(),
-              kafka);
-      AgentConfig probe =
-          AgentConfigLoader.load(
-              "run: bench-probe\nsampling: {mode: probe}\nkafka: {client.id: phasewatch-probe}\n",
-              Map.of(),
-              kafka);
+      AgentConfig live = agentConfig("live", "live", world, kafka);
+      AgentConfig probe = agentConfig("probe", "probe", world, kafka);
       var liveRegistry = new SimpleMeterRegistry();
       var probeRegistry = new SimpleMeterRegistry();
       PhasewatchAgent liveAgent = PhasewatchAgent.start(live, liveRegistry);
-      AgentConfig same =
-          AgentConfigLoader.load(
-              "run: bench-same\nsampling: {mode: live}\nkafka: {client.id: phasewatch-same}\n",
-              Map.of(),
-              kafka);
+      AgentConfig same = agentConfig("same", "live", world, kafka);
       PhasewatchAgent sameAgent = PhasewatchAgent.start(same, new SimpleMeterRegistry());
       Timed liveSink = new Timed(liveAgent);
       PhasewatchAgent probeAgent = PhasewatchAgent.start(probe, probeRegistry);
@@ -301,7 +362,7 @@ public final class AgentOverheadBenchmark {
         // Warm-up: JIT, allocator, first probe pass.
         for (int i = 0; i < arms.length; i++) {
           toggle.on = toggleOn[i];
-          arms[i].train(20);
+          arms[i].train(warmup);
         }
         liveSink.nanos = 0;
         liveSink.calls = 0;
@@ -335,23 +396,7 @@ public final class AgentOverheadBenchmark {
         double liveThreadsMs = (agentThreadsCpu(threads, "live") - liveThreadsBefore) / 1e6 / steps;
         double probeThreadsMs =
             (agentThreadsCpu(threads, "probe") - probeThreadsBefore) / 1e6 / steps;
-        System.out.printf(
-            Locale.ROOT,
-            "model d=%d layers=%d ctx=%d batch=%d; %d steps per arm in blocks of %d; load average"
-                + " %.1f on %d cores%n",
-            d,
-            modelConfig.layers(),
-            modelConfig.contextLength(),
-            modelConfig.batchSize(),
-            steps,
-            block,
-            ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
-            Runtime.getRuntime().availableProcessors());
-        System.out.printf(
-            Locale.ROOT,
-            "step without agent: %.1f ms wall, %.1f ms CPU of the training thread%n",
-            mean(wall[0]),
-            mean(cpu[0]));
+        printRun(modelConfig, live, steps, block, mean(wall[0]), mean(cpu[0]));
         int[][] pairs = {{1, 0}, {2, 0}, {3, 0}, {4, 0}, {3, 2}, {5, 0}, {5, 2}, {7, 6}, {6, 0}};
         for (int[] pair : pairs) {
           System.out.printf(
@@ -424,30 +469,115 @@ public final class AgentOverheadBenchmark {
       probeAgent.close(Duration.ofSeconds(30));
       System.out.println(liveAgent.summary());
       System.out.println(probeAgent.summary());
-      heap(d, live);
+      heap(modelConfig, world);
     }
   }
 
   /**
-   * The agent's own heap, measured alone: one agent fed rows shaped like the live arm's (3 layers,
-   * 64 × d every 10 steps) for several windows, heap after GC with it running versus before.
+   * One model and trainer, live agent off and on in alternating blocks (the order rotating every
+   * round): the comparison of the full run's arms 7 and 8, which needs one model instance only.
    */
-  private static void heap(int d, AgentConfig live) throws Exception {
+  private static void sameModelOnly(
+      ModelConfig modelConfig,
+      String world,
+      Map<String, String> kafka,
+      int stepsPerArm,
+      int block,
+      int warmup)
+      throws Exception {
+    AgentConfig same = agentConfig("same", "live", world, kafka);
+    var registry = new SimpleMeterRegistry();
+    PhasewatchAgent sameAgent = PhasewatchAgent.start(same, registry);
+    Timed sink = new Timed(sameAgent);
+    var corpus = SyntheticCorpus.skewed(modelConfig.vocabSize(), 1);
+    LayerTaps sameTaps = LayerTaps.of(sink, 2, liveTaps(same));
+    TinyLanguageModel sameModel = TinyLanguageModel.create(modelConfig, sameTaps);
+    // Blocks of 5 steps and a cadence of 10: the listener never arms a tap at the end of a block,
+    // so an "off" block never samples.
+    Toggle toggle = new Toggle(PhasewatchTrainingListener.builder(sink).taps(sameTaps).build());
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    int rounds = stepsPerArm / block;
+    double[][] wall = new double[2][rounds];
+    double[][] cpu = new double[2][rounds];
+    try (var t = LanguageModelTraining.start(sameModel, corpus, toggle)) {
+      toggle.on = false;
+      t.train(warmup);
+      toggle.on = true;
+      t.train(warmup);
+      sink.nanos = 0;
+      sink.calls = 0;
+      sink.rowCalls.clear();
+      sink.stepCalls.clear();
+      long agentBefore = agentThreadsCpu(threads, "same");
+      long timedStart = System.nanoTime();
+      for (int r = 0; r < rounds; r++) {
+        for (int i = 0; i < 2; i++) {
+          int arm = (i + r) % 2;
+          toggle.on = arm == 1;
+          long c0 = threads.getCurrentThreadCpuTime();
+          long t0 = System.nanoTime();
+          for (int s = 0; s < block; s++) {
+            t.step();
+          }
+          wall[arm][r] = (System.nanoTime() - t0) / 1e6 / block;
+          cpu[arm][r] = (threads.getCurrentThreadCpuTime() - c0) / 1e6 / block;
+        }
+      }
+      double timedWallMs = (System.nanoTime() - timedStart) / 1e6;
+      long steps = (long) rounds * block;
+      printRun(modelConfig, same, steps, block, mean(wall[0]), mean(cpu[0]));
+      System.out.printf(
+          Locale.ROOT,
+          "the same model, live agent on vs off: training-thread CPU %s; wall %s%n",
+          compare(cpu[1], cpu[0]),
+          compare(wall[1], wall[0]));
+      System.out.printf(
+          Locale.ROOT,
+          "training thread inside the agent's calls: %.1f µs per step of the on arm = %.3f %% of"
+              + " its step (wall, %d calls)%n",
+          sink.nanos / 1e3 / steps,
+          100 * sink.nanos / (steps * mean(wall[1]) * 1e6),
+          sink.calls);
+      System.out.println("agent rows(): " + quantiles(sink.rowCalls));
+      System.out.println("agent stepEnded(): " + quantiles(sink.stepCalls));
+      double agentMs = (agentThreadsCpu(threads, "same") - agentBefore) / 1e6;
+      System.out.printf(
+          Locale.ROOT,
+          "agent threads (sketch, publisher, Kafka producer) CPU over the %.0f s timed run: %.0f"
+              + " ms = %.2f %% of one core%n",
+          timedWallMs / 1e3,
+          agentMs,
+          100 * agentMs / timedWallMs);
+    }
+    sameAgent.close(Duration.ofSeconds(30));
+    System.out.println(sameAgent.summary());
+  }
+
+  /**
+   * The agent's own heap, measured alone: one agent fed rows shaped like the live arm's (every
+   * tappable layer of the model, {@code rows-per-step × d} every {@code every-steps} steps) for
+   * several windows, heap after GC with it running versus before.
+   */
+  private static void heap(ModelConfig model, String world) throws Exception {
+    int d = model.dModel();
+    List<String> layers = TinyLanguageModel.tappableBlocks(model);
     var mem = ManagementFactory.getMemoryMXBean();
     AgentConfig offline =
-        AgentConfigLoader.load("run: heap\npublish: {enabled: false}\n", Map.of(), Map.of());
+        AgentConfigLoader.load(
+            "run: heap\npublish: {enabled: false}\n" + world, Map.of(), Map.of());
     gc();
     long before = mem.getHeapMemoryUsage().getUsed();
     PhasewatchAgent agent = PhasewatchAgent.start(offline, new SimpleMeterRegistry());
-    float[] rows = new float[live.sampling().rowsPerStep() * d];
+    int rowsPerStep = offline.sampling().rowsPerStep();
+    float[] rows = new float[rowsPerStep * d];
     java.util.Random rng = new java.util.Random(1);
     for (long step = 1; step <= 350; step++) {
-      if (step % live.sampling().everySteps() == 0) {
-        for (String layer : List.of("layers.0.out", "layers.1.out", "final_norm")) {
+      if (step % offline.sampling().everySteps() == 0) {
+        for (String layer : layers) {
           for (int i = 0; i < rows.length; i++) {
             rows[i] = (float) rng.nextGaussian();
           }
-          agent.rows(layer, step, rows, live.sampling().rowsPerStep(), d);
+          agent.rows(layer, step, rows, rowsPerStep, d);
         }
       }
       agent.stepEnded(step, step, 0);
@@ -456,20 +586,40 @@ public final class AgentOverheadBenchmark {
     gc();
     long during = mem.getHeapMemoryUsage().getUsed();
     agent.close(Duration.ofSeconds(5));
-    long queueBoundPerLayerSample = 4L * live.sampling().rowsPerStep() * d;
+    long queueBoundPerLayerSample = 4L * rowsPerStep * d;
+    AgentConfig.Kind kind = offline.sketch().choose(layers.get(0), d).kind();
+    String state =
+        switch (kind) {
+          case EXACT ->
+              String.format(Locale.ROOT, "exact, 8·(d²+d) = %.1f KiB", 8.0 * (d * d + d) / 1024);
+          case SAMPLE ->
+              String.format(
+                  Locale.ROOT,
+                  "row sample of %d rows, 4·rows·d = %.1f KiB",
+                  offline.sketch().sampleCapacity(offline.worldSize(), d),
+                  4.0 * offline.sketch().sampleCapacity(offline.worldSize(), d) * d / 1024);
+          case EXACT32 ->
+              String.format(
+                  Locale.ROOT,
+                  "float32 co-moment, %.1f KiB",
+                  io.phasewatch.core.sketch.Float32Moment.bytesHeld(d) / 1024.0);
+          case FD -> "Frequent Directions";
+        };
     System.out.printf(
         Locale.ROOT,
-        "agent heap (3 layers, d=%d, exact summaries, mid-window): %.1f KiB measured; state per"
-            + " layer 8·(d²+d) = %.1f KiB; one sampled batch per layer %d × %d × 4 B = %.1f KiB;"
-            + " queue bound %s rows / %.0f MiB over all layers%n",
+        "agent heap (%d layers, d=%d, world-size %d, mid-window): %.1f KiB measured; state per"
+            + " layer (%s); one sampled batch per layer %d × %d × 4 B = %.1f KiB; queue bound %s"
+            + " rows / %.0f MiB over all layers%n",
+        layers.size(),
         d,
+        offline.worldSize(),
         (during - before) / 1024.0,
-        8.0 * (d * d + d) / 1024,
-        live.sampling().rowsPerStep(),
+        state,
+        rowsPerStep,
         d,
         queueBoundPerLayerSample / 1024.0,
-        String.valueOf(live.queue().maxRows()),
-        live.queue().maxBytes() / (1024.0 * 1024));
+        String.valueOf(offline.queue().maxRows()),
+        offline.queue().maxBytes() / (1024.0 * 1024));
   }
 
   private static void gc() throws InterruptedException {
