@@ -68,15 +68,14 @@ public final class SpoolDrainBenchmark {
         long memory = System.nanoTime() - t0;
         var config =
             SidecarConfig.load(
-                "",
+                // The FD shape names its kind: above exact-max-dim the default is no longer FD.
+                s.exact() ? "" : "sketch: {overrides: [{layer: x, kind: fd, fd-rows: 256}]}\n",
                 Map.of(),
                 Map.of(
                     "spool.dir",
                     dir.toString(),
                     "sketch.exact-max-dim",
-                    s.exact() ? "4096" : "512",
-                    "sketch.fd-rows",
-                    "256"));
+                    s.exact() ? "4096" : "512"));
         try (var sidecar =
             SpoolSidecar.withPublisher(config, new Discard(), new SimpleMeterRegistry())) {
           long t1 = System.nanoTime();
