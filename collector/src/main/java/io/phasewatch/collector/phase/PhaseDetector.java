@@ -66,6 +66,9 @@ public final class PhaseDetector {
   /** True once the segment has been entropy- or compression-seeking: no warmup after that. */
   private boolean warmupClosed;
 
+  /** True while the current steady is one entered at the peak of an entropy-seeking rise. */
+  private boolean peakSteady;
+
   private long ignoredNonFinite;
   private long ignoredStale;
 
@@ -150,13 +153,18 @@ public final class PhaseDetector {
         || current == Phase.WARMUP) {
       warmupClosed = true;
     }
+    boolean peak =
+        current == Phase.ENTROPY_SEEKING && candidate == Phase.STEADY && regime.knotted();
     current = candidate;
     phaseSince = onset;
     phaseConfirmed = step;
     // The next regime is fitted from the new phase's onset; after a change to steady from the
     // confirming window instead: the flat stretch that confirmed it may begin on the tail of the
-    // phase it ends (the last windows of a collapse), which must not read as a new fall.
-    anchorX = candidate == Phase.STEADY ? x : regime.onsetX();
+    // phase it ends (the last windows of a collapse), which must not read as a new fall. A steady
+    // entered at the peak of a rise is fitted from the peak: a fall after it is compression from
+    // the peak on, and the windows between the peak and the confirmation are part of it.
+    anchorX = candidate == Phase.STEADY && !peak ? x : regime.onsetX();
+    peakSteady = peak;
     return Optional.of(t);
   }
 
@@ -216,6 +224,7 @@ public final class PhaseDetector {
     phaseConfirmed = step;
     anchorX = Math.log1p((double) (step - origin));
     firstRank = rank;
+    peakSteady = false;
     // A detector that joins pretraining late (its first window far past the origin) has missed
     // the start of the run: what it sees first cannot be the run's early collapse.
     warmupClosed = newStage == Stage.PRETRAIN && anchorX > config.horizonLogSteps();
@@ -229,7 +238,7 @@ public final class PhaseDetector {
     boolean falling =
         current == Phase.WARMUP || current == Phase.COMPRESSION_SEEKING
             ? stays(r, trend, -1)
-            : enters(r, trend, noise, -1);
+            : enters(r, trend, noise, -1) || fallsFromPeak(r, trend, noise);
     boolean alphaRising = vetoes(r, +1);
     boolean alphaFalling = vetoes(r, -1);
     if (rising && !alphaRising) {
@@ -247,6 +256,12 @@ public final class PhaseDetector {
     // into the opposite direction is no plateau: it waits for its own evidence (the branches
     // above).
     boolean flat = Math.abs(trend) < config.enterTrend();
+    // A rise that has turned into a fall (the regime starts at a significant peak and falls with
+    // the evidence a phase needs to stay) is no plateau either: it goes straight to
+    // compression-seeking once the fall is large enough, fitted from the peak.
+    if (current == Phase.ENTROPY_SEEKING && r.knotted() && stays(r, trend, -1)) {
+      return current;
+    }
     return flat && r.span() >= config.steadyDurationLogSteps() ? Phase.STEADY : current;
   }
 
@@ -262,6 +277,38 @@ public final class PhaseDetector {
         && change >= config.minEffect() * noise
         && dir * Math.expm1(m.change()) >= config.minChange()
         && r.span() >= config.minSpanLogSteps();
+  }
+
+  /**
+   * A fall from a significant peak goes straight to compression-seeking, fitted from the peak: the
+   * regime starts at a turn (which passed its own test, {@code phases.turn-significance}), so the
+   * fall after it needs the evidence a phase needs to stay (the exit significance and trend) with
+   * the size of an entry (minimum effect, change and span). The peak is one the detector saw: the
+   * top of a confirmed entropy-seeking rise, or the turn a steady was entered at after one, or — in
+   * a steady — a turn whose observed level rose from the segment's first window by at least the
+   * minimum change and by 4 × the minimum effect in noise units, so that a stationary series'
+   * wobble is no peak (measured: 2 × let 13 of 4,000 stationary series change phase, 4 × stays
+   * within the bound, docs/phases.md).
+   */
+  private boolean fallsFromPeak(LogStepWindow.Regime r, double trend, double noise) {
+    if (!r.knotted() || !(current == Phase.ENTROPY_SEEKING || peakSteady || roseToTurn(r, noise))) {
+      return false;
+    }
+    LogStepWindow.Measure m = r.rank();
+    return stays(r, trend, -1)
+        && -trend >= config.exitTrend()
+        && -m.change() >= config.minEffect() * noise
+        && -Math.expm1(m.change()) >= config.minChange()
+        && r.span() >= config.minSpanLogSteps();
+  }
+
+  /** In a steady: the series rose from the segment's first window to the regime's turn. */
+  private boolean roseToTurn(LogStepWindow.Regime r, double noise) {
+    if (current != Phase.STEADY) {
+      return false;
+    }
+    double rise = r.onsetRank() - Math.log(firstRank);
+    return rise >= Math.max(Math.log1p(config.minChange()), 4 * config.minEffect() * noise);
   }
 
   /** Enough evidence to stay in the phase of direction {@code dir}. */

@@ -146,4 +146,42 @@ class ModularRecordedSeriesTest {
       assertThat(compression.step()).as(what).isGreaterThan(m.peak()).isLessThan(m.jump());
     }
   }
+
+  /**
+   * At a probe every 50 steps (the cadence of RecordedSeriesTest), the fall from RankMe's peak is
+   * confirmed as compression-seeking within {@link RecordedSeriesTest#COMPRESSION_LAG} e-folds of
+   * steps of its onset (RecordedSeriesTest's swing onset) in every layer, and final_norm, whose
+   * rise is long enough to be labelled at this cadence, keeps its entropy-seeking label before it.
+   */
+  @Test
+  void atAProbeEveryFiftyStepsTheFallFromThePeakIsConfirmedWithinHalfAnEFold() throws IOException {
+    Map<String, List<RecordedSeriesTest.Row>> byLayer =
+        RecordedSeriesTest.load("/phase/modular-djl.csv");
+    assertThat(byLayer.keySet()).contains("final_norm", "layers.0.out");
+    for (Map.Entry<String, List<RecordedSeriesTest.Row>> e : byLayer.entrySet()) {
+      List<RecordedSeriesTest.Row> rows =
+          RecordedSeriesTest.every(e.getValue(), RecordedSeriesTest.CADENCE);
+      List<PhaseTransition> ts = RecordedSeriesTest.replay(e.getKey(), rows);
+      RecordedSeriesTest.Swing fall =
+          RecordedSeriesTest.swings(rows).stream()
+              .filter(s -> !s.rising())
+              .findFirst()
+              .orElseThrow();
+      String what = "layer " + e.getKey() + " fall from " + fall.onset() + ": " + ts;
+      PhaseTransition compression =
+          ts.stream()
+              .filter(
+                  t -> t.to() == COMPRESSION_SEEKING && t.step() >= rows.get(fall.from()).step())
+              .findFirst()
+              .orElseThrow(() -> new AssertionError("no compression: " + what));
+      assertThat(RecordedSeriesTest.lag(compression.step(), fall.onset()))
+          .as(what)
+          .isBetween(0.0, RecordedSeriesTest.COMPRESSION_LAG);
+      if (e.getKey().equals("final_norm")) {
+        assertThat(ts.stream().filter(t -> t.step() < compression.step()).map(PhaseTransition::to))
+            .as(what)
+            .contains(ENTROPY_SEEKING);
+      }
+    }
+  }
 }
