@@ -296,7 +296,6 @@ public final class PhaseDetector {
     }
     LogStepWindow.Measure m = r.rank();
     return stays(r, trend, -1)
-        && -trend >= config.exitTrend()
         && -m.change() >= config.minEffect() * noise
         && -Math.expm1(m.change()) >= config.minChange()
         && r.span() >= config.minSpanLogSteps();
