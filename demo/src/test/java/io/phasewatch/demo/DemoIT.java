@@ -74,7 +74,9 @@ class DemoIT {
     // While it trains: the collector has computed something for both layers and serves it.
     JsonObject runs = awaitLayers(base, "it-run", 2, demo);
     assertThat(runs.getJsonArray("runs").getJsonObject(0).getString("run")).isEqualTo("it-run");
-    String metrics = get(base + "/metrics").body();
+    // /api lists a layer as soon as it has a window; its per-layer gauges appear once the windows
+    // the collector found already waiting at its start are replayed (docs/operations.md).
+    String metrics = awaitMetric(base, "phasewatch_effective_rank{", demo);
     assertThat(metrics)
         .contains("phasewatch_effective_rank{")
         .contains("run=\"it-run\"")
@@ -318,6 +320,17 @@ class DemoIT {
             System.setOut(saved);
           }
         });
+  }
+
+  private static String awaitMetric(String base, String name, CompletableFuture<Integer> demo)
+      throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+    String body = get(base + "/metrics").body();
+    while (!body.contains(name) && !demo.isDone() && System.nanoTime() < deadline) {
+      Thread.sleep(200);
+      body = get(base + "/metrics").body();
+    }
+    return body;
   }
 
   private static JsonObject awaitLayers(
