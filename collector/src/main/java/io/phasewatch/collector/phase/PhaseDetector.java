@@ -2,8 +2,8 @@ package io.phasewatch.collector.phase;
 
 import io.phasewatch.core.wire.Stage;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Objects;
-import java.util.Optional;
 
 /**
  * Labels the learning phase of one (run, layer) from its series of (stage, step, RankMe, α); the
@@ -17,6 +17,11 @@ import java.util.Optional;
  * the evidence for it is strong enough — a RankMe trend large relative to its level, significant
  * for the number of observations it rests on, and a fitted change since the turn that stands out of
  * the noise — and its onset is the turn, not the observation that confirmed it.
+ *
+ * <p>A rise at the start of a segment too short to carry a phase of its own (two or three windows
+ * at a sparse probe) is labelled when the fall from its top is: the compression that the fall
+ * confirms comes with the entropy-seeking phase before it, from the segment's first window to the
+ * turn, confirmed at the same step.
  */
 public final class PhaseDetector {
 
@@ -63,6 +68,14 @@ public final class PhaseDetector {
   /** RankMe at the first observation of the segment: a warmup collapses from this level. */
   private double firstRank = Double.NaN;
 
+  /** α and x at the first observation of the segment: the trends of a rise seen in retrospect. */
+  private double firstAlpha = Double.NaN;
+
+  private double firstX;
+
+  /** True while the segment has been steady since its first observation. */
+  private boolean steadySinceStart;
+
   /** True once the segment has been entropy- or compression-seeking: no warmup after that. */
   private boolean warmupClosed;
 
@@ -90,13 +103,15 @@ public final class PhaseDetector {
   }
 
   /**
-   * Feeds one measurement. Returns the transition it confirmed, if any. Observations with a
-   * non-finite RankMe or α, or a RankMe that is not positive (it is at least 1 by definition), are
-   * ignored and counted ({@link #ignoredNonFinite()}); so are steps at or before the last accepted
-   * step of their stage, which is what a producer's restart replays ({@link #ignoredStale()}).
+   * Feeds one measurement. Returns the transitions it confirmed, oldest first: none, one, or — when
+   * the fall from the top of a rise that was too short to be labelled on its own is confirmed — the
+   * entropy-seeking phase of that rise followed by the compression-seeking phase that ends it.
+   * Observations with a non-finite RankMe or α, or a RankMe that is not positive (it is at least 1
+   * by definition), are ignored and counted ({@link #ignoredNonFinite()}); so are steps at or
+   * before the last accepted step of their stage, which is what a producer's restart replays
+   * ({@link #ignoredStale()}).
    */
-  public Optional<PhaseTransition> observe(
-      Stage stage, long step, double effectiveRank, double alpha) {
+  public List<PhaseTransition> observe(Stage stage, long step, double effectiveRank, double alpha) {
     Objects.requireNonNull(stage, "stage");
     if (step < 0) {
       throw new IllegalArgumentException(
@@ -104,15 +119,15 @@ public final class PhaseDetector {
     }
     if (!(effectiveRank > 0) || !Double.isFinite(effectiveRank) || !Double.isFinite(alpha)) {
       ignoredNonFinite++;
-      return Optional.empty();
+      return List.of();
     }
     Long lastOfStage = lastStepByStage.get(stage);
     if (lastOfStage != null && step <= lastOfStage) {
       ignoredStale++;
-      return Optional.empty();
+      return List.of();
     }
     if (!started || stage != this.stage) {
-      startSegment(stage, step, effectiveRank);
+      startSegment(stage, step, effectiveRank, alpha);
     }
     lastStep = step;
     lastStepByStage.put(stage, step);
@@ -123,11 +138,23 @@ public final class PhaseDetector {
     window.add(x, step, Math.log(effectiveRank), alpha);
     LogStepWindow.Regime regime = window.regime(anchorX, turnCritical);
     if (regime == null) {
-      return Optional.empty();
+      return List.of();
     }
     Phase candidate = candidate(regime);
     if (candidate == current) {
-      return Optional.empty();
+      return List.of();
+    }
+    // A compression confirmed in the segment's first steady, from a turn the series rose to, ends
+    // a rise nothing labelled: that rise was entropy-seeking, from the first window to the turn.
+    PhaseTransition rise =
+        candidate == Phase.COMPRESSION_SEEKING
+                && steadySinceStart
+                && regime.knotted()
+                && roseToTurn(regime, Math.max(regime.rank().noise(), config.noiseFloor()))
+            ? riseBefore(regime, step, effectiveRank, alpha)
+            : null;
+    if (rise != null) {
+      current = Phase.ENTROPY_SEEKING;
     }
     // A change to steady without a turn (the line since the onset has merely lost significance)
     // began no earlier than now; every other change began at the regime's onset.
@@ -165,7 +192,30 @@ public final class PhaseDetector {
     // the peak on, and the windows between the peak and the confirmation are part of it.
     anchorX = candidate == Phase.STEADY && !peak ? x : regime.onsetX();
     peakSteady = peak;
-    return Optional.of(t);
+    steadySinceStart = false;
+    return rise == null ? List.of(t) : List.of(rise, t);
+  }
+
+  /**
+   * The entropy-seeking phase of the rise from the segment's first observation to the regime's
+   * turn, confirmed now; its trends are those of the straight line between the two observed levels.
+   */
+  private PhaseTransition riseBefore(
+      LogStepWindow.Regime r, long step, double effectiveRank, double alpha) {
+    double span = r.onsetX() - firstX;
+    double alphaLevel = Math.abs(0.5 * (firstAlpha + r.alpha().atOnset()));
+    return new PhaseTransition(
+        run,
+        layer,
+        stage,
+        Phase.STEADY,
+        Phase.ENTROPY_SEEKING,
+        step,
+        phaseSince,
+        span > 0 ? (r.onsetRank() - Math.log(firstRank)) / span : 0.0,
+        span > 0 && alphaLevel > 0 ? (r.alpha().atOnset() - firstAlpha) / span / alphaLevel : 0.0,
+        effectiveRank,
+        alpha);
   }
 
   /** The phase of the current segment; {@link Phase#STEADY} until a trend is established. */
@@ -211,7 +261,7 @@ public final class PhaseDetector {
     return ignoredStale;
   }
 
-  private void startSegment(Stage newStage, long step, double rank) {
+  private void startSegment(Stage newStage, long step, double rank, double alpha) {
     // Pretraining counts its steps from 0, so a detector that starts late in pretraining (a layer
     // that joins late, a collector that starts late) keeps the true log-step axis. Other stages
     // start at the first step this detector sees in them.
@@ -224,6 +274,9 @@ public final class PhaseDetector {
     phaseConfirmed = step;
     anchorX = Math.log1p((double) (step - origin));
     firstRank = rank;
+    firstAlpha = alpha;
+    firstX = anchorX;
+    steadySinceStart = true;
     peakSteady = false;
     // A detector that joins pretraining late (its first window far past the origin) has missed
     // the start of the run: what it sees first cannot be the run's early collapse.

@@ -116,7 +116,7 @@ final class LayerHandle {
           && !(measures.effectiveRank() <= effectiveRankMax)) {
         effectiveRankMax = measures.effectiveRank();
       }
-      Optional<PhaseTransition> transition =
+      List<PhaseTransition> transitions =
           detector.observe(meta.stage(), meta.step(), measures.effectiveRank(), measures.alpha());
       // Looked up on every window, not only at a transition: the onset moves with a stage change
       // too, and the run's scalars of this very window were offered just before (see the caller).
@@ -148,7 +148,7 @@ final class LayerHandle {
       }
       if (hidden) {
         // The API's event list is this instance's record, replays included (as after a restart).
-        transition.ifPresent(
+        transitions.forEach(
             t -> {
               hiddenTransitions.merge(new PhaseKey(t.stage(), t.from(), t.to()), 1L, Long::sum);
               events.accept(t);
@@ -157,7 +157,7 @@ final class LayerHandle {
       }
       meters.stage(meta.stage());
       meters.onsetTraining(onsetTraining);
-      transition.ifPresent(
+      transitions.forEach(
           t -> {
             meters.transition(t.stage(), t.from(), t.to());
             events.accept(t);

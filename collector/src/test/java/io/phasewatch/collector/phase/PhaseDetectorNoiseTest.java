@@ -45,7 +45,7 @@ class PhaseDetectorNoiseTest {
         double rank = rankLevel + noiseScale * SyntheticSeries.RANK_NOISE * random.nextGaussian();
         double alpha =
             alphaLevel + noiseScale * SyntheticSeries.ALPHA_NOISE * random.nextGaussian();
-        if (d.observe(Stage.PRETRAIN, step, rank, alpha).isPresent()) {
+        if (d.observe(Stage.PRETRAIN, step, rank, alpha).size() > 0) {
           changed++;
           break;
         }
@@ -65,7 +65,7 @@ class PhaseDetectorNoiseTest {
     for (long step = start; step <= start + 200_000; step += 100) {
       double rank = 40 + noiseScale * SyntheticSeries.RANK_NOISE * random.nextGaussian();
       double alpha = 1.2 + noiseScale * SyntheticSeries.ALPHA_NOISE * random.nextGaussian();
-      if (d.observe(Stage.PRETRAIN, step, rank, alpha).isPresent()) {
+      if (d.observe(Stage.PRETRAIN, step, rank, alpha).size() > 0) {
         transitions++;
       }
     }

@@ -10,7 +10,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.phasewatch.core.wire.Stage;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -108,9 +107,54 @@ class PhaseDetectorTest {
               step,
               rank.rank(step) + SyntheticSeries.RANK_NOISE * random.nextGaussian(),
               alpha.rank(step) + SyntheticSeries.ALPHA_NOISE * random.nextGaussian())
-          .ifPresent(ts::add);
+          .forEach(ts::add);
     }
     return ts;
+  }
+
+  /**
+   * A rise of three windows at a probe every 50 steps (38 → 63 → 70, too few for a regime of its
+   * own), then a slow fall: the observation that confirms the compression also confirms the rise
+   * before it, oldest first, with the rise's onset at the first window. The same fall from a flat
+   * start has no rise to label: it is the run's early collapse, warmup.
+   */
+  @Test
+  void aRiseTooShortToEnterIsLabelledWithTheFallFromItsTop() {
+    double[] rise = {38, 63, 70, 68, 65, 61, 57, 55, 51, 50, 49, 48, 47, 44, 41, 38, 35};
+    double[] flat = rise.clone();
+    flat[0] = 70;
+    flat[1] = 70;
+    List<List<PhaseTransition>> confirmed = new ArrayList<>();
+    PhaseDetector d = detector();
+    PhaseDetector f = detector();
+    List<PhaseTransition> fromFlat = new ArrayList<>();
+    for (int i = 0; i < rise.length; i++) {
+      long step = 50L * (i + 1);
+      double alpha = 2.2 + 0.05 * i;
+      List<PhaseTransition> ts = d.observe(Stage.PRETRAIN, step, rise[i], alpha);
+      if (!ts.isEmpty()) {
+        confirmed.add(ts);
+      }
+      fromFlat.addAll(f.observe(Stage.PRETRAIN, step, flat[i], alpha));
+    }
+    assertThat(confirmed).as("%s", confirmed).isNotEmpty();
+    List<PhaseTransition> first = confirmed.get(0);
+    assertThat(first)
+        .extracting(PhaseTransition::to)
+        .containsExactly(ENTROPY_SEEKING, COMPRESSION_SEEKING);
+    PhaseTransition entropy = first.get(0);
+    PhaseTransition compression = first.get(1);
+    assertThat(entropy.from()).isEqualTo(STEADY);
+    assertThat(entropy.onsetStep()).isEqualTo(50);
+    assertThat(entropy.step()).isEqualTo(compression.step());
+    assertThat(entropy.rankTrend()).isPositive();
+    assertThat(compression.from()).isEqualTo(ENTROPY_SEEKING);
+    assertThat(compression.onsetStep()).isBetween(100L, 200L);
+    assertThat(d.current()).isEqualTo(COMPRESSION_SEEKING);
+
+    assertThat(fromFlat).as("%s", fromFlat).isNotEmpty();
+    assertThat(fromFlat.get(0).to()).isEqualTo(WARMUP);
+    assertThat(fromFlat).extracting(PhaseTransition::to).doesNotContain(ENTROPY_SEEKING);
   }
 
   @Test
@@ -143,7 +187,7 @@ class PhaseDetectorTest {
     SyntheticSeries sft =
         new SyntheticSeries(new long[] {0, 300, 3_000}, new double[] {40, 12, 12});
     PhaseDetector sameDetector = d;
-    Optional<PhaseTransition> first = sameDetector.observe(Stage.SFT, 0, 40, 1.2);
+    List<PhaseTransition> first = sameDetector.observe(Stage.SFT, 0, 40, 1.2);
     assertThat(first).isEmpty();
     assertThat(d.stage()).isEqualTo(Stage.SFT);
     assertThat(d.current()).isEqualTo(STEADY);
@@ -154,7 +198,7 @@ class PhaseDetectorTest {
     for (long step = 10; step <= sft.lastStep(); step += 10) {
       double r = sft.rank(step);
       d.observe(Stage.SFT, step, r + 0.35 * random.nextGaussian(), SyntheticSeries.alphaFor(r))
-          .ifPresent(ts::add);
+          .forEach(ts::add);
     }
     // Post-training stages have no warmup label by default: the collapse is compression.
     assertThat(SyntheticSeries.phases(ts)).startsWith(COMPRESSION_SEEKING);
@@ -200,7 +244,7 @@ class PhaseDetectorTest {
       double rank = r + SyntheticSeries.RANK_NOISE * random.nextGaussian();
       double alpha =
           SyntheticSeries.alphaFor(r) + SyntheticSeries.ALPHA_NOISE * random.nextGaussian();
-      d.observe(Stage.PRETRAIN, step, rank, alpha).ifPresent(ts::add);
+      d.observe(Stage.PRETRAIN, step, rank, alpha).forEach(ts::add);
       if (step % 5_000 == 0 && step > 0) {
         // A producer restarted from a checkpoint 2,000 steps back and re-sends those windows,
         // with different values (a fresh probe), plus a duplicate of the latest one.
@@ -247,7 +291,7 @@ class PhaseDetectorTest {
         assertThat(d.observe(Stage.PRETRAIN, step, rank, Double.POSITIVE_INFINITY)).isEmpty();
         bad += 2;
       }
-      d.observe(Stage.PRETRAIN, step, rank, alpha).ifPresent(ts::add);
+      d.observe(Stage.PRETRAIN, step, rank, alpha).forEach(ts::add);
     }
     assertThat(ts).isEqualTo(reference);
     assertThat(d.ignoredNonFinite()).isEqualTo(bad);

@@ -54,7 +54,7 @@ class PublishedSeriesTest {
     for (long step = 0; step <= 3_000; step += cadence) {
       double r = Math.max(1, rank(step) + SyntheticSeries.RANK_NOISE * random.nextGaussian());
       double a = alpha(step) + SyntheticSeries.ALPHA_NOISE * random.nextGaussian();
-      d.observe(Stage.PRETRAIN, step, r, a).ifPresent(out::add);
+      d.observe(Stage.PRETRAIN, step, r, a).forEach(out::add);
     }
     return out;
   }

@@ -29,7 +29,7 @@ public final class RecordedLags {
         "| series | layer | probe every | swing (test's rule) | phase | onset | confirmed"
             + " (detector's onset) | lag |");
     System.out.println("|---|---|---|---|---|---|---|---|");
-    for (String resource : RecordedSeriesTest.allFixtures()) {
+    for (String resource : RecordedSeriesTest.fixtures()) {
       for (Map.Entry<String, List<Row>> e : RecordedSeriesTest.load(resource).entrySet()) {
         List<Swing> dense = RecordedSeriesTest.swings(e.getValue());
         boolean collapses = !dense.isEmpty() && !dense.get(0).rising() && dense.get(0).from() == 0;

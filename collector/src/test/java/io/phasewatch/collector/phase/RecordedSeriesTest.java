@@ -53,25 +53,8 @@ class RecordedSeriesTest {
   static final double COMPRESSION_LAG = 0.5;
   static final int MIN_COLLAPSE_WINDOWS = 5;
 
-  /**
-   * The series the lags are held to. The DJL modular run (phase/modular-djl.csv, recorded every 5
-   * steps) is not among them: at a probe every 50 steps its rise (39 → 70 over steps 50…150) holds
-   * three windows and is labelled in one layer only, and its compression (onset 300 by the rule
-   * above) is confirmed at step 500 and 550, 0.51 and 0.60 e-folds later (docs/phases.md,
-   * "Limitations", shows why); it is checked at its own cadence by the second test here and by
-   * ModularRecordedSeriesTest.
-   */
+  /** Every recorded series; each is held to the lags at a probe every 50 steps. */
   static List<String> fixtures() {
-    return List.of(
-        "/phase/recorded-default.csv",
-        "/phase/grokking-p59.csv",
-        "/phase/grokking-p59-zipf.csv",
-        "/phase/lm-d32.csv",
-        "/phase/lm-d64.csv",
-        "/phase/lm-d128.csv");
-  }
-
-  static List<String> allFixtures() {
     return List.of(
         "/phase/recorded-default.csv",
         "/phase/grokking-p59.csv",
@@ -191,7 +174,7 @@ class RecordedSeriesTest {
     PhaseDetector d = new PhaseDetector("recorded", layer, PhaseDetectorConfig.defaults());
     List<PhaseTransition> ts = new ArrayList<>();
     for (Row r : rows) {
-      d.observe(Stage.PRETRAIN, r.step(), r.rank(), r.alpha()).ifPresent(ts::add);
+      d.observe(Stage.PRETRAIN, r.step(), r.rank(), r.alpha()).forEach(ts::add);
     }
     return ts;
   }
@@ -267,7 +250,7 @@ class RecordedSeriesTest {
    * cannot be told from noise without knowing the noise (docs/phases.md, "Limitations").
    */
   @ParameterizedTest
-  @MethodSource("allFixtures")
+  @MethodSource("fixtures")
   void atTheRecordedCadenceEveryCollapseIsWarmupAndNothingElseIs(String resource)
       throws IOException {
     for (Map.Entry<String, List<Row>> e : load(resource).entrySet()) {

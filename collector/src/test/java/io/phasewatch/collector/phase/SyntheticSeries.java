@@ -3,7 +3,6 @@ package io.phasewatch.collector.phase;
 import io.phasewatch.core.wire.Stage;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.Random;
 
 /**
@@ -68,13 +67,13 @@ final class SyntheticSeries {
     List<PhaseTransition> out = new ArrayList<>();
     for (long step = knotSteps[0]; step <= lastStep(); step += cadence) {
       double r = rank(step);
-      Optional<PhaseTransition> t =
+      List<PhaseTransition> t =
           detector.observe(
               stage,
               step,
               r + noiseScale * RANK_NOISE * random.nextGaussian(),
               alphaFor(r) + noiseScale * ALPHA_NOISE * random.nextGaussian());
-      t.ifPresent(out::add);
+      out.addAll(t);
     }
     return out;
   }
