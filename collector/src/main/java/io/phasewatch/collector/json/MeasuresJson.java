@@ -5,7 +5,6 @@ import io.phasewatch.collector.metrics.MetricNames;
 import io.phasewatch.collector.metrics.TrainingPoint;
 import io.phasewatch.collector.phase.PhaseTransition;
 import io.phasewatch.collector.spectrum.SpectralMeasures;
-import io.phasewatch.collector.spectrum.Spectrum;
 import io.phasewatch.core.wire.TrainingScalars;
 import io.vertx.core.json.JsonObject;
 
@@ -89,7 +88,7 @@ public final class MeasuresJson {
     return new JsonObject()
         .put(WINDOW_SAMPLES, m.count())
         .put(DIMENSION, m.dimension())
-        .put(SKETCH, sketchName(m.kind()))
+        .put(SKETCH, m.kind().label())
         .put(EFFECTIVE_RANK, finite(m.effectiveRank()))
         .put(EFFECTIVE_RANK_ERROR_BOUND, finite(m.effectiveRankErrorBound()))
         .put(EFFECTIVE_RANK_LOW, finite(m.effectiveRankLow()))
@@ -109,15 +108,6 @@ public final class MeasuresJson {
         .put(TOTAL_VARIANCE, finite(m.totalVariance()))
         .put(EFFECTIVE_RANK_SKETCH, finite(m.sketchEffectiveRank()))
         .put(ALPHA_SKETCH, finite(m.sketchAlpha()));
-  }
-
-  /** The summary kind as {@code analyze --sketch} and the agent's sketch keys name it. */
-  public static String sketchName(Spectrum.Kind kind) {
-    return switch (kind) {
-      case FREQUENT_DIRECTIONS -> "fd";
-      case SAMPLE -> "sample";
-      default -> "exact";
-    };
   }
 
   /** One merged window of a layer: where it sits, the measures, and the phase after it. */

@@ -15,6 +15,7 @@ import io.phasewatch.collector.spectrum.SnapshotMerge;
 import io.phasewatch.collector.spectrum.SpectralMeasures;
 import io.phasewatch.collector.spectrum.Spectrum;
 import io.phasewatch.core.sketch.CovarianceSnapshot;
+import io.phasewatch.core.sketch.Float32MomentSnapshot;
 import io.phasewatch.core.wire.SnapshotMetadata;
 import io.phasewatch.core.wire.SnapshotRecord;
 import io.phasewatch.core.wire.Stage;
@@ -91,14 +92,11 @@ final class LayerHandle {
         SnapshotMerge.mergeAll(parts.stream().map(SnapshotRecord::snapshot).toList());
     long t0 = System.nanoTime();
     Spectrum spectrum = Spectrum.of(merged);
+    if (parts.get(0).snapshot() instanceof Float32MomentSnapshot) {
+      spectrum = spectrum.summarisedAs(Spectrum.Kind.EXACT32);
+    }
     SpectralMeasures measures = SpectralMeasures.of(spectrum, fit);
-    metrics.spectrumTime(
-        switch (spectrum.kind()) {
-          case FREQUENT_DIRECTIONS -> "fd";
-          case SAMPLE -> "sample";
-          default -> "exact";
-        },
-        System.nanoTime() - t0);
+    metrics.spectrumTime(spectrum.kind().label(), System.nanoTime() - t0);
     SnapshotMetadata meta = window.latestPart().metadata();
     synchronized (this) {
       if (closed) {

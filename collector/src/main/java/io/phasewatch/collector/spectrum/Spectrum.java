@@ -40,12 +40,25 @@ public record Spectrum(
 
   /** Where the eigenvalues came from. */
   public enum Kind {
-    EXACT,
-    FREQUENT_DIRECTIONS,
+    EXACT("exact"),
+    /** The exact co-moment of every row, its matrix kept in float32 ({@code Float32Moment}). */
+    EXACT32("exact32"),
+    FREQUENT_DIRECTIONS("fd"),
     /** The window's sampled rows themselves: exact on those rows. */
-    SAMPLE,
+    SAMPLE("sample"),
     /** Eigenvalues handed in directly (tests, other tools). */
-    GIVEN
+    GIVEN("exact");
+
+    private final String label;
+
+    Kind(String label) {
+      this.label = label;
+    }
+
+    /** The summary's name in the API, {@code analyze} and the spectrum-time metric. */
+    public String label() {
+      return label;
+    }
   }
 
   /** The largest d for which an exact snapshot's d × d eigenproblem is solved. */
@@ -95,12 +108,22 @@ public record Spectrum(
       return ofExact(e);
     }
     if (snapshot instanceof Float32MomentSnapshot f) {
-      return ofExact(f.widened()); // the same d × d problem, in double
+      return ofExact(f.widened()).summarisedAs(Kind.EXACT32); // the same d × d problem, in double
     }
     if (snapshot instanceof RowSampleSnapshot r) {
       return ofSample(r, Lapack.available());
     }
     return ofFd((FdSnapshot) snapshot);
+  }
+
+  /**
+   * The same spectrum, named after the summary the agent kept: co-moments merge in double (an
+   * {@link ExactSnapshot}), so a window of float32 co-moments says {@link Kind#EXACT32} only if its
+   * parts tell it.
+   */
+  public Spectrum summarisedAs(Kind summary) {
+    return new Spectrum(
+        eigenvalues, count, dimension, summary, totalVariance, capturedVariance, shrinkage);
   }
 
   /** Which eigensolver this process uses: native LAPACK, or the pure-Java fallback. */

@@ -330,6 +330,7 @@ class AnalyzeCommandTest {
     assertThat(r.err()).isEmpty();
     assertThat(r.exit()).isZero();
     JsonObject j = r.json().get(0);
+    assertThat(j.getString("sketch")).isEqualTo("exact32");
     assertThat(j.getLong("rows_seen")).isEqualTo(500L);
     // float32 storage of the co-moment: numpy's values to 1e-5, the summary's own error reported.
     assertMeasures(j, expected("f4_matrix"), 1e-5);

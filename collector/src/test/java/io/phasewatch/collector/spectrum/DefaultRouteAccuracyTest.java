@@ -64,6 +64,8 @@ class DefaultRouteAccuracyTest {
         SnapshotMerge.mergeAll(parts.stream().map(SnapshotRecord::snapshot).toList());
     assertThat(merged.count()).isEqualTo((long) RANKS * rowsPerRank);
 
+    // One part names its summary; the merge of co-moments is carried in double.
+    assertThat(Spectrum.of(parts.get(0).snapshot()).kind().label()).isEqualTo("exact32");
     assertWithinTargets(
         SpectralMeasures.of(Spectrum.of(merged)),
         SpectralMeasures.of(Spectrum.of(reference.snapshot())));
