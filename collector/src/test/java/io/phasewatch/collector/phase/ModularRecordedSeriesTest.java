@@ -6,16 +6,12 @@ import static io.phasewatch.collector.phase.Phase.STEADY;
 import static io.phasewatch.collector.phase.Phase.WARMUP;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.phasewatch.collector.phase.RecordedSeriesTest.Row;
 import io.phasewatch.core.wire.Stage;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -39,41 +35,8 @@ import org.junit.jupiter.api.Test;
  */
 class ModularRecordedSeriesTest {
 
-  private record Row(long step, double rank, double alpha, double trainAcc, double testAcc) {}
-
   private static Map<String, List<Row>> load() throws IOException {
-    Map<String, List<Row>> byLayer = new TreeMap<>();
-    try (InputStream in =
-        ModularRecordedSeriesTest.class.getResourceAsStream("/phase/modular-djl.csv")) {
-      assertThat(in).as("phase/modular-djl.csv on the test classpath").isNotNull();
-      BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
-      List<String> cols = List.of(reader.readLine().trim().split(","));
-      int step = cols.indexOf("step");
-      int layer = cols.indexOf("layer");
-      int rank = cols.indexOf("rankme");
-      int alpha = cols.indexOf("alpha");
-      int train = cols.indexOf("train_acc");
-      int test = cols.indexOf("test_acc");
-      assertThat(List.of(step, layer, rank, alpha, train, test)).doesNotContain(-1);
-      String line;
-      while ((line = reader.readLine()) != null) {
-        if (line.isBlank()) {
-          continue;
-        }
-        String[] f = line.trim().split(",", -1);
-        byLayer
-            .computeIfAbsent(f[layer], k -> new ArrayList<>())
-            .add(
-                new Row(
-                    Long.parseLong(f[step]),
-                    Double.parseDouble(f[rank]),
-                    Double.parseDouble(f[alpha]),
-                    f[train].isEmpty() ? Double.NaN : Double.parseDouble(f[train]),
-                    f[test].isEmpty() ? Double.NaN : Double.parseDouble(f[test])));
-      }
-    }
-    byLayer.values().forEach(rows -> rows.sort((a, b) -> Long.compare(a.step(), b.step())));
-    return byLayer;
+    return RecordedSeriesTest.load("/phase/modular-djl.csv");
   }
 
   private record Landmarks(long rise, long peak, long jump) {}
@@ -156,12 +119,10 @@ class ModularRecordedSeriesTest {
    */
   @Test
   void atAProbeEveryFiftyStepsTheFallFromThePeakIsConfirmedWithinHalfAnEFold() throws IOException {
-    Map<String, List<RecordedSeriesTest.Row>> byLayer =
-        RecordedSeriesTest.load("/phase/modular-djl.csv");
+    Map<String, List<Row>> byLayer = load();
     assertThat(byLayer.keySet()).contains("final_norm", "layers.0.out");
-    for (Map.Entry<String, List<RecordedSeriesTest.Row>> e : byLayer.entrySet()) {
-      List<RecordedSeriesTest.Row> rows =
-          RecordedSeriesTest.every(e.getValue(), RecordedSeriesTest.CADENCE);
+    for (Map.Entry<String, List<Row>> e : byLayer.entrySet()) {
+      List<Row> rows = RecordedSeriesTest.every(e.getValue(), RecordedSeriesTest.CADENCE);
       List<PhaseTransition> ts = RecordedSeriesTest.replay(e.getKey(), rows);
       RecordedSeriesTest.Swing fall =
           RecordedSeriesTest.swings(rows).stream()

@@ -65,7 +65,8 @@ class RecordedSeriesTest {
         "/phase/lm-d128.csv");
   }
 
-  record Row(long step, double rank, double alpha) {}
+  /** One window; the accuracies are NaN where the recording has none (train_acc, test_acc). */
+  record Row(long step, double rank, double alpha, double trainAcc, double testAcc) {}
 
   record Swing(int from, int to, boolean rising, long onset) {}
 
@@ -80,6 +81,8 @@ class RecordedSeriesTest {
       // The DJL-recorded modular fixture names the column rankme.
       int rank = Math.max(cols.indexOf("effective_rank"), cols.indexOf("rankme"));
       int alpha = cols.indexOf("alpha");
+      int train = cols.indexOf("train_acc");
+      int test = cols.indexOf("test_acc");
       assertThat(List.of(step, layer, rank, alpha)).doesNotContain(-1);
       String line;
       while ((line = reader.readLine()) != null) {
@@ -93,13 +96,19 @@ class RecordedSeriesTest {
                 new Row(
                     Long.parseLong(f[step]),
                     Double.parseDouble(f[rank]),
-                    Double.parseDouble(f[alpha])));
+                    Double.parseDouble(f[alpha]),
+                    number(f, train),
+                    number(f, test)));
       }
     }
     for (List<Row> rows : byLayer.values()) {
       rows.sort((a, b) -> Long.compare(a.step(), b.step()));
     }
     return byLayer;
+  }
+
+  private static double number(String[] fields, int column) {
+    return column < 0 || fields[column].isEmpty() ? Double.NaN : Double.parseDouble(fields[column]);
   }
 
   /** The rows a probe every {@code cadence} steps would have produced. */
