@@ -510,6 +510,9 @@ public final class AgentOverheadBenchmark {
       sink.stepCalls.clear();
       long agentBefore = agentThreadsCpu(threads, "same");
       long timedStart = System.nanoTime();
+      // Every timed step: {arm, round, training-thread CPU ms, rows() calls in it}, to tell a
+      // cost of the steps that sample from the machine's own outliers.
+      List<double[]> stepLog = new java.util.ArrayList<>();
       for (int r = 0; r < rounds; r++) {
         for (int i = 0; i < 2; i++) {
           int arm = (i + r) % 2;
@@ -517,7 +520,16 @@ public final class AgentOverheadBenchmark {
           long c0 = threads.getCurrentThreadCpuTime();
           long t0 = System.nanoTime();
           for (int s = 0; s < block; s++) {
+            long sc0 = threads.getCurrentThreadCpuTime();
+            int calls = sink.rowCalls.size();
             t.step();
+            stepLog.add(
+                new double[] {
+                  arm,
+                  r,
+                  (threads.getCurrentThreadCpuTime() - sc0) / 1e6,
+                  sink.rowCalls.size() - calls
+                });
           }
           wall[arm][r] = (System.nanoTime() - t0) / 1e6 / block;
           cpu[arm][r] = (threads.getCurrentThreadCpuTime() - c0) / 1e6 / block;
@@ -538,6 +550,7 @@ public final class AgentOverheadBenchmark {
           sink.nanos / 1e3 / steps,
           100 * sink.nanos / (steps * mean(wall[1]) * 1e6),
           sink.calls);
+      printSteps(stepLog);
       System.out.println("agent rows(): " + quantiles(sink.rowCalls));
       System.out.println("agent stepEnded(): " + quantiles(sink.stepCalls));
       double agentMs = (agentThreadsCpu(threads, "same") - agentBefore) / 1e6;
@@ -551,6 +564,46 @@ public final class AgentOverheadBenchmark {
     }
     sameAgent.close(Duration.ofSeconds(30));
     System.out.println(sameAgent.summary());
+  }
+
+  /**
+   * Training-thread CPU per step of the off arm, of the on arm's steps that sampled and of those
+   * that did not (mean and median), and the slowest steps of the run with their arm and round.
+   */
+  private static void printSteps(List<double[]> log) {
+    String[] kinds = {"off arm", "on arm, steps that sampled", "on arm, steps that did not"};
+    for (int k = 0; k < kinds.length; k++) {
+      int kind = k;
+      double[] ms =
+          log.stream()
+              .filter(e -> kind == 0 ? e[0] == 0 : e[0] == 1 && (kind == 1 ? e[3] > 0 : e[3] == 0))
+              .mapToDouble(e -> e[2])
+              .sorted()
+              .toArray();
+      if (ms.length > 0) {
+        System.out.printf(
+            Locale.ROOT,
+            "per step, %s: %d steps, CPU mean %.1f ms, median %.1f ms%n",
+            kinds[k],
+            ms.length,
+            Arrays.stream(ms).average().orElse(Double.NaN),
+            ms[ms.length / 2]);
+      }
+    }
+    List<double[]> slowest = new java.util.ArrayList<>(log);
+    slowest.sort((a, b) -> Double.compare(b[2], a[2]));
+    StringBuilder b = new StringBuilder("slowest steps (arm, round, CPU ms, sampled):");
+    for (double[] e : slowest.subList(0, Math.min(12, slowest.size()))) {
+      b.append(
+          String.format(
+              Locale.ROOT,
+              " [%s r%d %.0f%s]",
+              e[0] == 1 ? "on" : "off",
+              (int) e[1],
+              e[2],
+              e[3] > 0 ? " sampled" : ""));
+    }
+    System.out.println(b);
   }
 
   /**
