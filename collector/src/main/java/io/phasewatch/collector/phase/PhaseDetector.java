@@ -154,7 +154,7 @@ public final class PhaseDetector {
             ? riseBefore(regime, step, effectiveRank, alpha)
             : null;
     if (rise != null) {
-      current = Phase.ENTROPY_SEEKING;
+      current = Phase.ENTROPY_SEEKING; // the compression below leaves the rise
     }
     // A change to steady without a turn (the line since the onset has merely lost significance)
     // began no earlier than now; every other change began at the regime's onset.

@@ -15,7 +15,6 @@ import io.phasewatch.collector.spectrum.SnapshotMerge;
 import io.phasewatch.collector.spectrum.SpectralMeasures;
 import io.phasewatch.collector.spectrum.Spectrum;
 import io.phasewatch.core.sketch.CovarianceSnapshot;
-import io.phasewatch.core.sketch.Float32MomentSnapshot;
 import io.phasewatch.core.wire.SnapshotMetadata;
 import io.phasewatch.core.wire.SnapshotRecord;
 import io.phasewatch.core.wire.Stage;
@@ -91,10 +90,7 @@ final class LayerHandle {
     CovarianceSnapshot merged =
         SnapshotMerge.mergeAll(parts.stream().map(SnapshotRecord::snapshot).toList());
     long t0 = System.nanoTime();
-    Spectrum spectrum = Spectrum.of(merged);
-    if (parts.get(0).snapshot() instanceof Float32MomentSnapshot) {
-      spectrum = spectrum.summarisedAs(Spectrum.Kind.EXACT32);
-    }
+    Spectrum spectrum = Spectrum.of(merged).summarisedAs(Spectrum.Kind.of(parts.get(0).snapshot()));
     SpectralMeasures measures = SpectralMeasures.of(spectrum, fit);
     metrics.spectrumTime(spectrum.kind().label(), System.nanoTime() - t0);
     SnapshotMetadata meta = window.latestPart().metadata();

@@ -59,6 +59,17 @@ public record Spectrum(
     public String label() {
       return label;
     }
+
+    /** The kind of summary a snapshot is. */
+    public static Kind of(CovarianceSnapshot snapshot) {
+      if (snapshot instanceof Float32MomentSnapshot) {
+        return EXACT32;
+      }
+      if (snapshot instanceof RowSampleSnapshot) {
+        return SAMPLE;
+      }
+      return snapshot instanceof FdSnapshot ? FREQUENT_DIRECTIONS : EXACT;
+    }
   }
 
   /** The largest d for which an exact snapshot's d × d eigenproblem is solved. */
@@ -117,9 +128,9 @@ public record Spectrum(
   }
 
   /**
-   * The same spectrum, named after the summary the agent kept: co-moments merge in double (an
-   * {@link ExactSnapshot}), so a window of float32 co-moments says {@link Kind#EXACT32} only if its
-   * parts tell it.
+   * The same spectrum, named after the summary the agents kept ({@link Kind#of} a part): co-moments
+   * merge in double (an {@link ExactSnapshot}), so a merged window of float32 co-moments says
+   * {@link Kind#EXACT32} only if its parts tell it.
    */
   public Spectrum summarisedAs(Kind summary) {
     return new Spectrum(

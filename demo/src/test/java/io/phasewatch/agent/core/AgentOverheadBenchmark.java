@@ -571,25 +571,23 @@ public final class AgentOverheadBenchmark {
    * that did not (mean and median), and the slowest steps of the run with their arm and round.
    */
   private static void printSteps(List<double[]> log) {
-    String[] kinds = {"off arm", "on arm, steps that sampled", "on arm, steps that did not"};
-    for (int k = 0; k < kinds.length; k++) {
-      int kind = k;
-      double[] ms =
-          log.stream()
-              .filter(e -> kind == 0 ? e[0] == 0 : e[0] == 1 && (kind == 1 ? e[3] > 0 : e[3] == 0))
-              .mapToDouble(e -> e[2])
-              .sorted()
-              .toArray();
-      if (ms.length > 0) {
-        System.out.printf(
-            Locale.ROOT,
-            "per step, %s: %d steps, CPU mean %.1f ms, median %.1f ms%n",
-            kinds[k],
-            ms.length,
-            Arrays.stream(ms).average().orElse(Double.NaN),
-            ms[ms.length / 2]);
-      }
-    }
+    Map<String, java.util.function.Predicate<double[]>> groups = new java.util.LinkedHashMap<>();
+    groups.put("off arm", e -> e[0] == 0);
+    groups.put("on arm, steps that sampled", e -> e[0] == 1 && e[3] > 0);
+    groups.put("on arm, steps that did not", e -> e[0] == 1 && e[3] == 0);
+    groups.forEach(
+        (name, group) -> {
+          double[] ms = log.stream().filter(group).mapToDouble(e -> e[2]).sorted().toArray();
+          if (ms.length > 0) {
+            System.out.printf(
+                Locale.ROOT,
+                "per step, %s: %d steps, CPU mean %.1f ms, median %.1f ms%n",
+                name,
+                ms.length,
+                Arrays.stream(ms).average().orElse(Double.NaN),
+                ms[ms.length / 2]);
+          }
+        });
     List<double[]> slowest = new java.util.ArrayList<>(log);
     slowest.sort((a, b) -> Double.compare(b[2], a[2]));
     StringBuilder b = new StringBuilder("slowest steps (arm, round, CPU ms, sampled):");
